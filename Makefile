@@ -1,0 +1,37 @@
+# The README's two set-up commands are `make demo` and `make test`; both go through `make install`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATASET ?= ml-latest-small
+
+export OPENBLAS_NUM_THREADS ?= 1
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test lint bench
+
+install: $(STAMP)
+
+# torch goes first, pinned, so sentence-transformers does not pull CUDA wheels.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/marquee build --dataset $(DATASET)
+	$(BIN)/marquee eval --dataset $(DATASET)
+	$(BIN)/marquee recommend --dataset $(DATASET) --user 1 --k 10
+
+test: install
+	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: install
+	$(BIN)/python bench/als_fit.py
+	$(BIN)/python bench/candidate_query.py
