@@ -2,7 +2,49 @@
 
 from catalog.context import Constraints, Context, History
 from catalog.dataset import Dataset
+from catalog.errors import (
+    CatalogError,
+    MissingDataError,
+    UnknownAccountError,
+    UnknownDatasetError,
+    UnknownProfileError,
+)
+from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
 from catalog.interactions import POSITIVE_RATING, Interactions
+from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
+from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
+from catalog.splitting import SPLIT_KINDS, Split, make_split, random_split, temporal_split
 from catalog.titles import Title
 
-__all__ = ["POSITIVE_RATING", "Constraints", "Context", "Dataset", "History", "Interactions", "Title"]
+__all__ = [
+    "DATASETS",
+    "MATURITY_RATINGS",
+    "POSITIVE_RATING",
+    "SPLIT_KINDS",
+    "Account",
+    "CatalogError",
+    "Constraints",
+    "Context",
+    "Dataset",
+    "Event",
+    "EventKind",
+    "EventStore",
+    "History",
+    "Interactions",
+    "MissingDataError",
+    "Profile",
+    "Split",
+    "Title",
+    "UnknownAccountError",
+    "UnknownDatasetError",
+    "UnknownProfileError",
+    "dataset_dir",
+    "enrich",
+    "load_dataset",
+    "make_split",
+    "new_id",
+    "normalize_maturity",
+    "parse_title",
+    "random_split",
+    "temporal_split",
+]

@@ -1,0 +1,317 @@
+"""Accounts, profiles and their viewing events in one embedded SQLite file (WAL mode)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from catalog.errors import UnknownAccountError, UnknownProfileError
+from catalog.metadata import MATURITY_RATINGS, normalize_maturity
+
+ContextValue = str | int | float
+PROFILE_FIELDS = ("name", "maturity_limit", "language", "region")
+
+
+def new_id() -> str:
+    """A fresh random id (uuid4 hex) for accounts, profiles and client events."""
+    return uuid.uuid4().hex
+
+
+class EventKind(StrEnum):
+    PLAY = "play"
+    PROGRESS = "progress"
+    COMPLETE = "complete"
+    THUMB_UP = "thumb_up"
+    THUMB_DOWN = "thumb_down"
+    SKIP = "skip"
+    IMPRESSION = "impression"
+    SEARCH = "search"
+    ADD_TO_LIST = "add_to_list"
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    created: float
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    account_id: str
+    name: str
+    maturity_limit: str | None = None
+    language: str = "en"
+    region: str = "US"
+
+    def __post_init__(self) -> None:
+        if self.maturity_limit is not None:
+            limit = normalize_maturity(self.maturity_limit)
+            if limit is None:
+                raise ValueError(
+                    f"unknown maturity limit {self.maturity_limit!r}; valid: {', '.join(MATURITY_RATINGS)}"
+                )
+            object.__setattr__(self, "maturity_limit", limit)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing a profile did with a title; `event_id` is the client's id, unique per profile."""
+
+    event_id: str
+    profile_id: str
+    title_id: int
+    kind: EventKind
+    value: float | None = None  # progress fraction, watch seconds, ...
+    ts: float = 0.0  # unix seconds
+    context: Mapping[str, ContextValue] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    row: str | None = None  # the UI row the title was shown in
+    variant: str | None = None  # experiment arm
+
+    def __post_init__(self) -> None:
+        # Normalize here so a bad event fails when it is built, before any batch is written.
+        object.__setattr__(self, "kind", EventKind(self.kind))
+        object.__setattr__(self, "title_id", int(self.title_id))
+        object.__setattr__(self, "ts", float(self.ts))
+        if self.value is not None:
+            object.__setattr__(self, "value", float(self.value))
+        context = dict(self.context)
+        for key, item in context.items():
+            if not isinstance(key, str) or not isinstance(item, str | int | float):
+                raise TypeError(f"event context must map str to str/int/float, got {key!r}: {item!r}")
+        object.__setattr__(self, "context", MappingProxyType(context))
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created REAL NOT NULL,
+    key_hash TEXT UNIQUE
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    maturity_limit TEXT,
+    language TEXT NOT NULL,
+    region TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS profiles_by_account ON profiles(account_id);
+CREATE TABLE IF NOT EXISTS events (
+    profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    title_id INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value REAL,
+    ts REAL NOT NULL,
+    context TEXT NOT NULL,
+    ui_row TEXT,
+    variant TEXT,
+    PRIMARY KEY (profile_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events(profile_id, ts);
+"""
+_EVENT_COLUMNS = "event_id, profile_id, title_id, kind, value, ts, context, ui_row, variant"
+_PROFILE_COLUMNS = "id, account_id, name, maturity_limit, language, region"
+
+
+class EventStore:
+    """One SQLite connection shared behind a lock: safe for a threaded web app, one process."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
+            self._db.executescript(_SCHEMA)
+
+    # --- accounts ---------------------------------------------------------------------------------
+
+    def create_account(self, name: str, *, key_hash: str | None = None) -> Account:
+        account = Account(id=new_id(), name=name, created=time.time())
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO accounts (id, name, created, key_hash) VALUES (?, ?, ?, ?)",
+                (account.id, account.name, account.created, key_hash),
+            )
+        return account
+
+    def account(self, account_id: str) -> Account | None:
+        return self._one_account("SELECT id, name, created FROM accounts WHERE id = ?", account_id)
+
+    def account_by_key_hash(self, key_hash: str) -> Account | None:
+        return self._one_account("SELECT id, name, created FROM accounts WHERE key_hash = ?", key_hash)
+
+    def set_key_hash(self, account_id: str, key_hash: str | None) -> None:
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE accounts SET key_hash = ? WHERE id = ?", (key_hash, account_id))
+            if cursor.rowcount == 0:
+                raise UnknownAccountError(account_id)
+
+    # --- profiles ---------------------------------------------------------------------------------
+
+    def create_profile(self, account_id: str, name: str, **fields: Any) -> Profile:
+        _check_fields(fields, PROFILE_FIELDS[1:])
+        profile = Profile(id=new_id(), account_id=account_id, name=name, **fields)
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
+                raise UnknownAccountError(account_id)
+            db.execute(
+                f"INSERT INTO profiles ({_PROFILE_COLUMNS}, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*_profile_row(profile), time.time()),
+            )
+        return profile
+
+    def profiles(self, account_id: str) -> list[Profile]:
+        """An account's profiles, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE account_id = ? ORDER BY created, rowid",
+                (account_id,),
+            ).fetchall()
+        return [Profile(*row) for row in rows]
+
+    def profile(self, profile_id: str) -> Profile | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE id = ?", (profile_id,)
+            ).fetchone()
+        return Profile(*row) if row else None
+
+    def update_profile(self, profile_id: str, **fields: Any) -> Profile:
+        _check_fields(fields, PROFILE_FIELDS)
+        with self._transaction() as db:
+            row = db.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE id = ?", (profile_id,)
+            ).fetchone()
+            if row is None:
+                raise UnknownProfileError(profile_id)
+            profile = replace(Profile(*row), **fields)
+            db.execute(
+                "UPDATE profiles SET name = ?, maturity_limit = ?, language = ?, region = ? WHERE id = ?",
+                (*_profile_row(profile)[2:], profile_id),
+            )
+        return profile
+
+    def delete_profile(self, profile_id: str) -> None:
+        """Delete a profile and, through the foreign key's cascade, all of its events."""
+        with self._transaction() as db:
+            if db.execute("DELETE FROM profiles WHERE id = ?", (profile_id,)).rowcount == 0:
+                raise UnknownProfileError(profile_id)
+
+    # --- events -----------------------------------------------------------------------------------
+
+    def append(self, events: Sequence[Event]) -> list[bool]:
+        """Store a batch in one transaction; True per newly stored event, False per duplicate id."""
+        batch = list(events)
+        for event in batch:
+            if not isinstance(event, Event):
+                raise TypeError(f"expected Event, got {type(event).__name__}")
+        stored = []
+        with self._transaction() as db:
+            for profile_id in dict.fromkeys(e.profile_id for e in batch):
+                if db.execute("SELECT 1 FROM profiles WHERE id = ?", (profile_id,)).fetchone() is None:
+                    raise UnknownProfileError(profile_id)  # rolls back the whole batch
+            for event in batch:
+                cursor = db.execute(
+                    f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _event_row(event),
+                )
+                stored.append(cursor.rowcount == 1)
+        return stored
+
+    def events(
+        self, profile_id: str, *, kinds: Iterable[EventKind | str] | None = None, since: float | None = None
+    ) -> list[Event]:
+        """A profile's events, oldest first; `since` keeps events with ts >= since."""
+        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE profile_id = ?"
+        params: list[Any] = [profile_id]
+        if kinds is not None:
+            wanted = [EventKind(k).value for k in kinds]
+            query += f" AND kind IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        if since is not None:
+            query += " AND ts >= ?"
+            params.append(float(since))
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY ts, rowid", params).fetchall()
+        return [_event(row) for row in rows]
+
+    def count(self, profile_id: str | None = None) -> int:
+        with self._lock:
+            if profile_id is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM events WHERE profile_id = ?", (profile_id,)
+            ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front, so checks and writes see the same state.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def _one_account(self, query: str, value: str) -> Account | None:
+        with self._lock:
+            row = self._db.execute(query, (value,)).fetchone()
+        return Account(*row) if row else None
+
+
+def _check_fields(fields: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise TypeError(f"unknown profile field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+
+
+def _profile_row(p: Profile) -> tuple[Any, ...]:
+    return (p.id, p.account_id, p.name, p.maturity_limit, p.language, p.region)
+
+
+def _event_row(e: Event) -> tuple[Any, ...]:
+    context = json.dumps(dict(e.context), sort_keys=True)
+    return (e.event_id, e.profile_id, e.title_id, e.kind.value, e.value, e.ts, context, e.row, e.variant)
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    event_id, profile_id, title_id, kind, value, ts, context, ui_row, variant = row
+    return Event(
+        event_id, profile_id, title_id, EventKind(kind), value, ts, json.loads(context), ui_row, variant
+    )

@@ -1,0 +1,169 @@
+"""The SQLite event store: idempotence, atomic batches, WAL, profile isolation, cascades."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from catalog import (
+    CatalogError,
+    Event,
+    EventKind,
+    EventStore,
+    Profile,
+    UnknownAccountError,
+    UnknownProfileError,
+    new_id,
+)
+
+
+@pytest.fixture
+def store() -> Iterator[EventStore]:
+    with EventStore(":memory:") as s:
+        yield s
+
+
+def make_profile(store: EventStore, name: str = "Ada") -> Profile:
+    return store.create_profile(store.create_account("home").id, name)
+
+
+def play(profile: Profile, title_id: int = 1, ts: float = 1.0, **kw: object) -> Event:
+    return Event(
+        event_id=new_id(), profile_id=profile.id, title_id=title_id, kind=EventKind.PLAY, ts=ts, **kw
+    )
+
+
+def test_same_event_id_is_stored_once(store: EventStore) -> None:
+    profile = make_profile(store)
+    event = play(profile)
+    assert store.append([event] * 100) == [True] + [False] * 99
+    assert [store.append([event]) for _ in range(3)] == [[False]] * 3
+    assert store.count(profile.id) == store.count() == 1
+
+
+def test_event_ids_are_scoped_per_profile(store: EventStore) -> None:
+    first, second = make_profile(store, "a"), make_profile(store, "b")
+    shared = "client-1"
+    events = [Event(shared, p.id, 7, EventKind.COMPLETE) for p in (first, second)]
+    assert store.append(events) == [True, True]
+
+
+def test_batch_with_unknown_profile_writes_nothing(store: EventStore) -> None:
+    profile = make_profile(store)
+    good = [play(profile, title_id=i) for i in range(3)]
+    bad = Event(new_id(), "no-such-profile", 9, EventKind.PLAY)
+    with pytest.raises(UnknownProfileError) as info:
+        store.append([*good, bad])
+    assert isinstance(info.value, CatalogError) and "no-such-profile" in str(info.value)
+    assert store.count() == 0
+    assert store.append(good) == [True, True, True]  # the rollback left the store usable
+
+
+def test_bad_events_fail_when_built() -> None:
+    with pytest.raises(ValueError):
+        Event(new_id(), "p", 1, "binge")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        Event(new_id(), "p", 1, EventKind.PLAY, context={"nested": [1]})  # type: ignore[dict-item]
+    assert Event(new_id(), "p", 1, "thumb_up").kind is EventKind.THUMB_UP  # type: ignore[arg-type]
+
+
+def test_events_round_trip_oldest_first_with_filters(store: EventStore) -> None:
+    profile = make_profile(store)
+    late = Event(
+        new_id(), profile.id, 5, EventKind.PROGRESS, value=0.5, ts=30.0, context={"device": "tv", "pos": 3},
+        row="Trending", variant="b",
+    )  # fmt: skip
+    early = play(profile, title_id=4, ts=10.0)
+    thumbs = Event(new_id(), profile.id, 4, EventKind.THUMB_DOWN, ts=20.0)
+    store.append([late, early, thumbs])
+    assert store.events(profile.id) == [early, thumbs, late]
+    assert store.events(profile.id, kinds=[EventKind.THUMB_DOWN, "progress"]) == [thumbs, late]
+    assert store.events(profile.id, since=20.0) == [thumbs, late]
+    assert store.events(profile.id)[2].context == {"device": "tv", "pos": 3}
+
+
+def test_file_store_uses_wal_and_persists(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "events.db"
+    with EventStore(path) as store:
+        profile = make_profile(store)
+        store.append([play(profile)])
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with EventStore(path) as reopened:
+        assert reopened.count(profile.id) == 1
+        assert reopened.profile(profile.id) == profile
+
+
+def test_foreign_keys_are_enforced(store: EventStore) -> None:
+    with pytest.raises(UnknownAccountError):
+        store.create_profile("no-such-account", "x")
+
+
+def test_profiles_of_one_account_never_list_another(store: EventStore) -> None:
+    home, office = store.create_account("home"), store.create_account("office")
+    ada = store.create_profile(home.id, "Ada", maturity_limit="pg-13")
+    bob = store.create_profile(home.id, "Bob", language="fr", region="FR")
+    eve = store.create_profile(office.id, "Eve")
+    assert store.profiles(home.id) == [ada, bob]
+    assert store.profiles(office.id) == [eve]
+    assert ada.maturity_limit == "PG-13"
+    assert store.profile(bob.id) == Profile(bob.id, home.id, "Bob", None, "fr", "FR")
+    assert store.profiles("nobody") == []
+
+
+def test_update_profile(store: EventStore) -> None:
+    profile = make_profile(store)
+    updated = store.update_profile(profile.id, name="Ada L.", maturity_limit="R")
+    assert updated == store.profile(profile.id)
+    assert (updated.name, updated.maturity_limit, updated.language) == ("Ada L.", "R", "en")
+    with pytest.raises(ValueError, match="maturity"):
+        store.update_profile(profile.id, maturity_limit="TV-MA")
+    with pytest.raises(TypeError, match="colour"):
+        store.update_profile(profile.id, colour="red")
+    with pytest.raises(UnknownProfileError):
+        store.update_profile("nope", name="x")
+
+
+def test_delete_profile_cascades_to_its_events(store: EventStore) -> None:
+    gone, kept = make_profile(store, "gone"), make_profile(store, "kept")
+    store.append([play(gone, title_id=i) for i in range(5)] + [play(kept)])
+    store.delete_profile(gone.id)
+    assert store.profile(gone.id) is None
+    assert store.count(gone.id) == 0 and store.count() == 1
+    assert store.events(gone.id) == []
+    with pytest.raises(UnknownProfileError):
+        store.append([play(gone)])
+    with pytest.raises(UnknownProfileError):
+        store.delete_profile(gone.id)
+
+
+def test_accounts_by_key_hash(store: EventStore) -> None:
+    account = store.create_account("home", key_hash="h1")
+    other = store.create_account("office")
+    assert store.account_by_key_hash("h1") == account
+    assert store.account_by_key_hash("h2") is None
+    store.set_key_hash(other.id, "h2")
+    assert store.account_by_key_hash("h2") == other == store.account(other.id)
+    with pytest.raises(UnknownAccountError):
+        store.set_key_hash("nobody", "h3")
+
+
+def test_concurrent_appends_from_threads(tmp_path: Path) -> None:
+    with EventStore(tmp_path / "events.db") as store:
+        profile = make_profile(store)
+
+        def worker() -> None:
+            for i in range(50):
+                store.append([play(profile, title_id=i), play(profile, title_id=i)])
+
+        threads = [threading.Thread(target=worker) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert store.count(profile.id) == 4 * 50 * 2

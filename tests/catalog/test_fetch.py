@@ -1,0 +1,75 @@
+"""`marquee data fetch` against a zip served by a local HTTP server (no outside network)."""
+
+from __future__ import annotations
+
+import functools
+import io
+import threading
+import zipfile
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from catalog.fetch import EXPECTED_SHA256, FetchError, fetch
+
+SMALL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "movielens" / "ml-latest-small"
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    root = tmp_path / "www"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", root
+    server.shutdown()
+    server.server_close()
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(f"ml-latest-small/{name}", content)
+    return buffer.getvalue()
+
+
+def _official_files() -> dict[str, bytes]:
+    return {name: (SMALL / name).read_bytes() for name in EXPECTED_SHA256["ml-latest-small"]}
+
+
+@pytest.mark.realdata
+def test_fetch_verifies_and_installs(served: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = served
+    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files()))
+    target = fetch("ml-latest-small", tmp_path / "data", url=f"{base}/ml-latest-small.zip")
+    assert target == tmp_path / "data" / "movielens" / "ml-latest-small"
+    assert (target / "ratings.csv").read_bytes() == (SMALL / "ratings.csv").read_bytes()
+
+
+@pytest.mark.realdata
+def test_tampered_archive_is_rejected_and_nothing_installed(served: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = served
+    files = _official_files()
+    files["ratings.csv"] = files["ratings.csv"].replace(b"4.0", b"5.0", 1)
+    (root / "bad.zip").write_bytes(_zip(files))
+    with pytest.raises(FetchError, match="ratings.csv .* has sha256"):
+        fetch("ml-latest-small", tmp_path / "data", url=f"{base}/bad.zip")
+    assert not (tmp_path / "data" / "movielens" / "ml-latest-small").exists()
+
+
+def test_not_a_zip_and_missing_url(served: tuple[str, Path], tmp_path: Path) -> None:
+    base, root = served
+    (root / "page.zip").write_bytes(b"<html>not found</html>")
+    with pytest.raises(FetchError, match="did not return a zip"):
+        fetch("ml-latest-small", tmp_path, url=f"{base}/page.zip")
+    with pytest.raises(FetchError, match="could not download"):
+        fetch("ml-latest-small", tmp_path, url=f"{base}/absent.zip")
