@@ -1,0 +1,110 @@
+"""Implicit-feedback ALS (the `implicit` library) with fold-in for profiles it never saw."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.cpu.als import AlternatingLeastSquares
+from threadpoolctl import threadpool_limits
+
+from catalog import Interactions
+from catalog.matrix import UserItemMatrix, Weighting, interaction_weights
+
+
+@dataclass(frozen=True)
+class ALSConfig:
+    factors: int = 64
+    regularization: float = 0.05
+    alpha: float = 2.0  # confidence = 1 + alpha * weight
+    iterations: int = 15
+    weighting: Weighting = "binary"
+    seed: int = 42
+
+
+class ALSModel:
+    """Item factors over a fixed set of title ids; user vectors are computed on demand."""
+
+    def __init__(self, model: AlternatingLeastSquares, item_ids: np.ndarray, config: ALSConfig) -> None:
+        self._model = model
+        self.item_ids = item_ids
+        self.config = config
+
+    @classmethod
+    def fit(cls, interactions: Interactions, config: ALSConfig = ALSConfig()) -> ALSModel:
+        matrix = UserItemMatrix.build(interactions, config.weighting)
+        # implicit runs its own threads; OpenBLAS threads on top make it ~2.5x slower (ENVIRONMENT.md).
+        with threadpool_limits(1, "blas"):
+            model = _new_model(config)
+            model.fit(matrix.csr, show_progress=False)
+        return cls(model, matrix.item_ids, config)
+
+    @property
+    def item_factors(self) -> np.ndarray:
+        return np.asarray(self._model.item_factors)
+
+    def item_vectors(self, title_ids: np.ndarray) -> dict[int, np.ndarray]:
+        cols = np.searchsorted(self.item_ids, title_ids)
+        factors = self.item_factors
+        return {
+            int(t): factors[c]
+            for t, c in zip(title_ids, cols, strict=True)
+            if c < len(self.item_ids) and self.item_ids[c] == t
+        }
+
+    def user_vector(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+        """Fold a history into a user vector by one least-squares step against fixed item factors.
+
+        None when no history item is known to the model (the caller falls back to other sources).
+        """
+        cols = np.searchsorted(self.item_ids, items)
+        cols = np.minimum(cols, len(self.item_ids) - 1)
+        known = self.item_ids[cols] == items
+        if not known.any():
+            return None
+        weights = interaction_weights(np.asarray(ratings, np.float32)[known], self.config.weighting)
+        row = sp.csr_matrix((weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids)))
+        row.sum_duplicates()
+        return np.asarray(self._model.recalculate_user(0, row), np.float32)
+
+    def user_vectors(self, matrix: UserItemMatrix) -> np.ndarray:
+        """Fold-in for every row of a matrix whose columns are this model's items (batch eval path)."""
+        return np.asarray(self._model.recalculate_user(np.arange(matrix.csr.shape[0]), matrix.csr), np.float32)
+
+    def save(self, path: Path) -> None:
+        # .npz without pickle: item ids, factors and the parameters needed to fold users in.
+        np.savez(
+            path,
+            item_ids=self.item_ids,
+            item_factors=self.item_factors,
+            config=np.array(list(asdict(self.config).items()), dtype=str),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> ALSModel:
+        with np.load(path, allow_pickle=False) as data:
+            raw = dict(data["config"].tolist())
+            config = ALSConfig(
+                factors=int(raw["factors"]),
+                regularization=float(raw["regularization"]),
+                alpha=float(raw["alpha"]),
+                iterations=int(raw["iterations"]),
+                weighting=raw["weighting"],  # type: ignore[arg-type]
+                seed=int(raw["seed"]),
+            )
+            with threadpool_limits(1, "blas"):
+                model = _new_model(config)
+            model.item_factors = data["item_factors"].astype(np.float32)
+            return cls(model, data["item_ids"].astype(np.int64), config)
+
+
+def _new_model(config: ALSConfig) -> AlternatingLeastSquares:
+    return AlternatingLeastSquares(
+        factors=config.factors,
+        regularization=config.regularization,
+        alpha=config.alpha,
+        iterations=config.iterations,
+        random_state=config.seed,
+    )

@@ -1,0 +1,217 @@
+"""Stage-1 candidate sources. Each names itself, queries Qdrant with the request's filter, and
+says why it proposed each title."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from catalog import Context, Title
+from retrieval.als import ALSModel
+from retrieval.candidates import Candidate
+from retrieval.filters import title_filter
+from retrieval.index import CF, CONTENT, Hit, TitleIndex
+
+DAY = 86_400.0
+
+
+def _listed(hits: list[Hit], source: str, reason: str | Callable[[Hit], str], anchor: int | None = None) -> list[Candidate]:
+    explain = reason if callable(reason) else (lambda _h: reason)
+    return [Candidate(h.id, source, h.score, rank, explain(h), anchor) for rank, h in enumerate(hits)]
+
+
+@dataclass
+class ALSSource:
+    """Collaborative filtering: the profile's folded-in ALS vector against item factors (`cf`)."""
+
+    index: TitleIndex
+    model: ALSModel
+    name: str = "als"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        h = context.history
+        vector = self.model.user_vector(h.items, h.weights) if len(h) else None
+        if vector is None:
+            return []
+        hits = self.index.search(vector=CF, query=vector, k=k, where=title_filter(context))
+        return _listed(hits, self.name, "Viewers with tastes like yours rated it highly")
+
+
+@dataclass
+class ContentSource:
+    """Text embeddings: a free-text query or mood, reference titles, or the profile's liked titles."""
+
+    index: TitleIndex
+    titles: Mapping[int, Title]
+    embed: Callable[[str], np.ndarray] | None = None
+    recent: int = 30  # liked titles that make up a taste profile; older taste drifts
+    name: str = "content"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        query, reason = self._query(context)
+        if query is None:
+            return []
+        hits = self.index.search(vector=CONTENT, query=query, k=k, where=title_filter(context))
+        return _listed(hits, self.name, reason)
+
+    def _query(self, context: Context) -> tuple[np.ndarray | None, str]:
+        text = context.query or context.constraints.mood
+        refs = context.constraints.reference_titles
+        parts: list[np.ndarray] = []
+        if text and self.embed is not None:
+            parts.append(self.embed(text))
+        if refs:
+            parts.extend(self.index.vectors(vector=CONTENT, ids=list(refs)).values())
+        if parts:
+            names = [self.titles[t].name for t in refs if t in self.titles]
+            like = f"like {', '.join(names[:2])}" if names else ""
+            about = f"“{text}”" if text else ""
+            return _unit(np.mean(parts, axis=0)), "Matches " + " and ".join(p for p in (about, like) if p)
+        liked = [int(t) for t in context.history.liked()[-self.recent :]]
+        vectors = self.index.vectors(vector=CONTENT, ids=liked)
+        if not vectors:
+            return None, ""
+        # Later titles weigh more: taste drifts, and the latest picks say most about tonight.
+        ordered = [vectors[t] for t in liked if t in vectors]
+        weights = np.linspace(0.5, 1.0, len(ordered))
+        profile = np.average(np.stack(ordered), axis=0, weights=weights)
+        return _unit(profile), "Shares themes with titles you rated highly"
+
+
+@dataclass
+class PopularSource:
+    """Most watched overall (within the request's filter)."""
+
+    index: TitleIndex
+    name: str = "popular"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        hits = self.index.top_by(field="popularity", k=k, where=title_filter(context))
+        return _listed(hits, self.name, "Popular on Marquee")
+
+
+@dataclass
+class TrendingSource:
+    """Most watched lately: a time-decayed count computed at build time."""
+
+    index: TitleIndex
+    name: str = "trending"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        hits = self.index.top_by(field="trending", k=k, where=title_filter(context))
+        where = f" in {context.region}" if context.region else ""
+        return _listed(hits, self.name, f"Trending{where} right now")
+
+
+@dataclass
+class NewSource:
+    """Recent releases, most popular first."""
+
+    index: TitleIndex
+    latest_year: int
+    window_years: int = 2
+    name: str = "new"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        base = title_filter(context)
+        where = replace(base, year_min=max(self.latest_year - self.window_years, base.year_min or 0))
+        hits = self.index.top_by(field="popularity", k=k, where=where)
+        return _listed(hits, self.name, "New release")
+
+
+@dataclass
+class GenreSource:
+    """Popular titles in the genres the profile watches more than most people do."""
+
+    index: TitleIndex
+    titles: Mapping[int, Title]
+    genres: int = 3
+    name: str = "genre"
+    _base_rate: Counter[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._base_rate = Counter(g for t in self.titles.values() for g in t.genres)
+
+    def favourite_genres(self, context: Context) -> list[str]:
+        liked = Counter(g for t in context.history.liked() for g in self.titles.get(int(t), _NONE).genres)
+        # Lift over the catalog's base rate, so Drama does not win just by being everywhere.
+        lift = {g: n / np.sqrt(self._base_rate[g]) for g, n in liked.items() if self._base_rate[g]}
+        return sorted(lift, key=lambda g: -lift[g])[: self.genres]
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        out: list[Candidate] = []
+        favourites = self.favourite_genres(context)
+        for genre in favourites:
+            where = title_filter(context, extra_genres=(genre,))
+            hits = self.index.top_by(field="popularity", k=k // len(favourites), where=where)
+            out.extend(_listed(hits, self.name, f"Popular in {genre}, a genre you watch often"))
+        return _reranked(out)
+
+
+@dataclass
+class SimilarSource:
+    """Item to item: titles close to each recent anchor in ALS item space ("because you watched X")."""
+
+    index: TitleIndex
+    titles: Mapping[int, Title]
+    anchors: int = 3
+    name: str = "similar"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        recent = [int(t) for t in context.history.liked()[::-1]]
+        anchors = list(dict.fromkeys(recent))[: self.anchors]
+        vectors = self.index.vectors(vector=CF, ids=anchors)
+        anchors = [a for a in anchors if a in vectors]
+        if not anchors:
+            return []
+        where = title_filter(context)
+        out: list[Candidate] = []
+        for anchor in anchors:
+            hits = self.index.search(vector=CF, query=_unit(vectors[anchor]), k=k // len(anchors), where=where)
+            name = self.titles[anchor].name if anchor in self.titles else f"title {anchor}"
+            out.extend(_listed(hits, self.name, f"Because you watched {name}", anchor=anchor))
+        return _reranked(out)
+
+
+@dataclass
+class HistorySource:
+    """The profile's own titles: continue watching, and old favourites worth a rewatch."""
+
+    titles: Mapping[int, Title]
+    rewatch_after_days: float = 365.0
+    name: str = "history"
+
+    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
+        h = context.history
+        out = [
+            Candidate(t, self.name, 1.0, rank, "Continue watching")
+            for rank, t in enumerate(reversed(h.in_progress))
+            if t not in h.disliked and t not in context.constraints.exclude_titles
+        ]
+        loved = (h.weights >= 4.5) & (h.timestamps < context.now - self.rewatch_after_days * DAY)
+        for t in h.items[loved][::-1]:
+            if int(t) not in h.disliked and int(t) in self.titles:
+                out.append(Candidate(int(t), self.name, 0.5, len(out), "Watch again: you loved it"))
+        return out[:k]
+
+
+_NONE = Title(id=-1, name="", year=None, genres=())
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return (v / n).astype(np.float32) if n else v.astype(np.float32)
+
+
+def _reranked(candidates: list[Candidate]) -> list[Candidate]:
+    """Interleave per-anchor or per-genre lists by rank, dropping repeats, and renumber ranks."""
+    seen: set[int] = set()
+    out: list[Candidate] = []
+    for c in sorted(candidates, key=lambda c: (c.rank, -c.score)):
+        if c.title_id not in seen:
+            seen.add(c.title_id)
+            out.append(Candidate(c.title_id, c.source, c.score, len(out), c.reason, c.anchor))
+    return out

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval import ALSConfig, ALSModel
+from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions
+
+# The data has rank 2 (two disjoint blocks), so two factors recover it exactly.
+CONFIG = ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30)
+
+
+def test_folded_in_user_gets_their_own_block_first() -> None:
+    model = ALSModel.fit(block_interactions(), CONFIG)
+    vector = model.user_vector(np.array([100, 101]), np.array([5.0, 5.0], np.float32))
+    assert vector is not None
+    scores = model.item_factors @ vector
+    ranked = [int(model.item_ids[i]) for i in np.argsort(-scores) if model.item_ids[i] not in (100, 101)]
+    assert ranked[0] in SPACE
+    assert set(ranked[:3]) == set(SPACE) - {100, 101}
+    assert max(scores[np.isin(model.item_ids, ROMANCE)]) < min(
+        scores[np.isin(model.item_ids, [102, 103, 104])]
+    )
+
+
+def test_unknown_history_folds_to_none() -> None:
+    model = ALSModel.fit(block_interactions(), CONFIG)
+    assert model.user_vector(np.array([999]), np.array([5.0], np.float32)) is None
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = ALSModel.fit(block_interactions(), CONFIG)
+    model.save(tmp_path / "als.npz")
+    loaded = ALSModel.load(tmp_path / "als.npz")
+    assert loaded.config == CONFIG
+    np.testing.assert_array_equal(loaded.item_ids, model.item_ids)
+    items, ratings = np.array([200, 201]), np.array([5.0, 4.0], np.float32)
+    np.testing.assert_allclose(
+        loaded.user_vector(items, ratings), model.user_vector(items, ratings), atol=1e-5
+    )
+    # No pickle in the artifact: numpy must read it with pickles disabled.
+    with np.load(tmp_path / "als.npz", allow_pickle=False) as data:
+        assert set(data.files) == {"item_ids", "item_factors", "config"}

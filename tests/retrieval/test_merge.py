@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from retrieval import Candidate, merge
+
+
+def _list(source: str, ids: list[int]) -> list[Candidate]:
+    return [Candidate(t, source, 1.0 / (r + 1), r, f"{source} reason") for r, t in enumerate(ids)]
+
+
+def test_merge_keeps_every_sources_provenance_and_fuses_ranks() -> None:
+    merged = merge([_list("als", [1, 2, 3]), _list("content", [3, 4]), _list("popular", [3, 1])])
+    assert merged.ids[0] == 3  # proposed by all three sources
+    by_id = {t: p for t, _, p in merged}
+    assert {c.source for c in by_id[3]} == {"als", "content", "popular"}
+    assert {c.source for c in by_id[4]} == {"content"}
+    assert len(merged) == 4
+    assert list(merged.scores) == sorted(merged.scores, reverse=True)
+    assert merged.top(2).ids.tolist() == merged.ids[:2].tolist()
+
+
+def test_merge_of_nothing_is_empty() -> None:
+    assert len(merge([[], []])) == 0
