@@ -1,1 +1,54 @@
-"""retrieval package."""
+"""Stage 1: text embedder, the Qdrant title index, candidate sources and their merge."""
+
+from retrieval.als import ALSConfig, ALSModel
+from retrieval.candidates import Candidate, CandidateSource
+from retrieval.client_index import ClientIndex
+from retrieval.edge_index import EdgeIndex
+from retrieval.embedder import TextEmbedder, embed_titles
+from retrieval.filters import title_filter
+from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
+from retrieval.indexing import fill_index, popularity, title_points, trending
+from retrieval.merge import CandidateSet, merge
+from retrieval.sources import (
+    ALSSource,
+    ContentSource,
+    GenreSource,
+    HistorySource,
+    NewSource,
+    PopularSource,
+    SimilarSource,
+    TrendingSource,
+)
+
+__all__ = [
+    "CF",
+    "CONTENT",
+    "ALSConfig",
+    "ALSModel",
+    "ALSSource",
+    "Candidate",
+    "CandidateSet",
+    "CandidateSource",
+    "ClientIndex",
+    "ContentSource",
+    "EdgeIndex",
+    "GenreSource",
+    "HistorySource",
+    "Hit",
+    "IndexUnavailableError",
+    "NewSource",
+    "PopularSource",
+    "SimilarSource",
+    "TextEmbedder",
+    "TitleFilter",
+    "TitleIndex",
+    "TitlePoint",
+    "TrendingSource",
+    "embed_titles",
+    "fill_index",
+    "merge",
+    "popularity",
+    "title_filter",
+    "title_points",
+    "trending",
+]

@@ -1,0 +1,271 @@
+"""`ClientIndex`: the title index in one collection behind qdrant-client.
+
+For a Qdrant server or cluster (`QdrantClient(url=...)`, see `ClientIndex.connect`) and for
+qdrant-client's local mode (`QdrantClient(":memory:")` or `QdrantClient(path=...)`), which implements
+the same API in Python: fine for tests and small data, too slow to serve. Local mode always scans
+exactly, so it is sent no search params; it warns once that payload indexes have no effect there.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.local.qdrant_local import QdrantLocal
+
+from retrieval.index import (
+    DISTANCES,
+    NUMERIC_FIELDS,
+    PAYLOAD_SCHEMA,
+    Hit,
+    IndexUnavailableError,
+    TitleFilter,
+    TitlePoint,
+    check_dims,
+    plain_payload,
+    search_ef,
+)
+
+BATCH = 1_000
+DEFAULT_COLLECTION = "titles"
+
+_DISTANCE = {"cosine": models.Distance.COSINE, "dot": models.Distance.DOT}
+_SCHEMA = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "integer": models.PayloadSchemaType.INTEGER,  # lookup + range: order_by works on it
+    "float": models.PayloadSchemaType.FLOAT,
+}
+
+
+def client_filter(where: TitleFilter | None) -> models.Filter | None:
+    """TitleFilter -> qdrant-client Filter (None when there is no condition)."""
+    if where is None or where.empty:
+        return None
+    must: list[Any] = []
+    must_not: list[Any] = []
+    if where.exclude_ids:
+        must_not.append(models.HasIdCondition(has_id=sorted(int(i) for i in where.exclude_ids)))
+    if where.genres_any:
+        must.append(models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_any))))
+    if where.genres_none:
+        must_not.append(
+            models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_none)))
+        )
+    if where.year_min is not None or where.year_max is not None:
+        must.append(
+            models.FieldCondition(key="year", range=models.Range(gte=where.year_min, lte=where.year_max))
+        )
+    if where.max_runtime is not None:
+        must.append(models.FieldCondition(key="runtime", range=models.Range(lte=where.max_runtime)))
+    if where.maturity_in:
+        must.append(models.FieldCondition(key="maturity", match=models.MatchAny(any=list(where.maturity_in))))
+    if where.region is not None:
+        must.append(models.FieldCondition(key="regions", match=models.MatchValue(value=where.region)))
+    return models.Filter(must=must or None, must_not=must_not or None)
+
+
+class ClientIndex:
+    """The TitleIndex protocol over one qdrant-client collection."""
+
+    def __init__(
+        self, client: QdrantClient, collection: str, dims: Mapping[str, int], *, hnsw_ef: int | None = None
+    ) -> None:
+        self._client: QdrantClient | None = client
+        self.collection = collection
+        self.dims = dict(dims)
+        # HNSW search breadth on a server (at least k); None: max(100, 2k), see `search_ef`.
+        self.hnsw_ef = hnsw_ef
+        # Local mode always scans exactly and warns about any search params, so it gets none.
+        self.local = isinstance(getattr(client, "_client", None), QdrantLocal)
+
+    # -- construction -------------------------------------------------------------------------------
+
+    @staticmethod
+    def connect(url: str, *, api_key: str | None = None, timeout: int = 10) -> QdrantClient:
+        """A client for the Qdrant server or cluster at `url`, checked to answer.
+
+        Raises IndexUnavailableError when the server cannot be reached or refuses the request (e.g. a
+        wrong API key). Warns, like qdrant-client does, when the server's version is incompatible.
+        """
+        client = QdrantClient(url=url, api_key=api_key, timeout=timeout, check_compatibility=False)
+        try:
+            server_version = client.info().version
+        except Exception as exc:
+            client.close()
+            raise IndexUnavailableError(f"Qdrant at {url} is unavailable: {exc}") from exc
+        _warn_if_incompatible(url, server_version)
+        return client
+
+    @classmethod
+    def create(
+        cls,
+        client: QdrantClient,
+        dims: Mapping[str, int],
+        *,
+        collection: str = DEFAULT_COLLECTION,
+        replace: bool = False,
+        hnsw_ef: int | None = None,
+    ) -> ClientIndex:
+        """A fresh, empty collection with the named vectors and a payload index per PAYLOAD_SCHEMA field.
+
+        Raises FileExistsError if the collection exists, unless `replace` asks to delete it first.
+        """
+        dims = check_dims(dims)
+        if client.collection_exists(collection):
+            if not replace:
+                raise FileExistsError(
+                    f"collection {collection!r} already exists; open it or pass replace=True"
+                )
+            client.delete_collection(collection)
+        client.create_collection(
+            collection,
+            vectors_config={
+                name: models.VectorParams(size=size, distance=_DISTANCE[DISTANCES[name]])
+                for name, size in dims.items()
+            },
+        )
+        for field_name, kind in PAYLOAD_SCHEMA.items():
+            # A no-op in local mode (which warns so); a server needs it to filter fast and to order_by.
+            client.create_payload_index(collection, field_name, field_schema=_SCHEMA[kind], wait=True)
+        return cls(client, collection, dims, hnsw_ef=hnsw_ef)
+
+    @classmethod
+    def open(
+        cls, client: QdrantClient, collection: str = DEFAULT_COLLECTION, *, hnsw_ef: int | None = None
+    ) -> ClientIndex:
+        """The existing collection. Raises IndexUnavailableError if it does not exist."""
+        if not client.collection_exists(collection):
+            raise IndexUnavailableError(f"collection {collection!r} does not exist; build the index first")
+        vectors = client.get_collection(collection).config.params.vectors
+        if not isinstance(vectors, Mapping):
+            raise IndexUnavailableError(
+                f"collection {collection!r} has no named vectors; it is not a title index"
+            )
+        dims = {name: params.size for name, params in vectors.items()}
+        return cls(client, collection, dims, hnsw_ef=hnsw_ef)
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[TitlePoint]) -> None:
+        """Insert or replace points, `BATCH` per request, each acknowledged before the next (wait=True)."""
+        client = self._open_client()
+        for start in range(0, len(points), BATCH):
+            batch = [self._point(p) for p in points[start : start + BATCH]]
+            client.upsert(self.collection, points=batch, wait=True)
+
+    def _point(self, point: TitlePoint) -> models.PointStruct:
+        vectors: dict[str, list[float]] = {}
+        for name, vec in point.vectors.items():
+            if name not in self.dims:
+                raise ValueError(f"point {point.id}: unknown vector {name!r}; index has {sorted(self.dims)}")
+            arr = np.asarray(vec, dtype=np.float32).ravel()
+            if arr.shape[0] != self.dims[name]:
+                raise ValueError(f"point {point.id}: {name!r} has size {arr.shape[0]}, not {self.dims[name]}")
+            vectors[name] = arr.tolist()
+        return models.PointStruct(id=int(point.id), vector=vectors, payload=plain_payload(point.payload))
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def search(
+        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    ) -> list[Hit]:
+        """Top-k by the named vector's similarity, best first."""
+        if vector not in self.dims:
+            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        if k <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32).ravel()
+        if q.shape[0] != self.dims[vector]:
+            raise ValueError(f"query for {vector!r} has size {q.shape[0]}, not {self.dims[vector]}")
+        response = self._open_client().query_points(
+            self.collection,
+            query=q.tolist(),
+            using=vector,
+            query_filter=client_filter(where),
+            search_params=self._params(exact, k),
+            limit=int(k),
+            with_payload=False,
+            with_vectors=False,
+        )
+        return [Hit(int(p.id), float(p.score)) for p in response.points]
+
+    def _params(self, exact: bool, k: int) -> models.SearchParams | None:
+        if self.local:
+            return None
+        if exact:
+            return models.SearchParams(exact=True)
+        return models.SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
+
+    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
+        """Top-k by a numeric payload field, descending; points without the field are left out."""
+        if field not in NUMERIC_FIELDS:
+            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
+        if k <= 0:
+            return []
+        response = self._open_client().query_points(
+            self.collection,
+            query=models.OrderByQuery(order_by=models.OrderBy(key=field, direction=models.Direction.DESC)),
+            query_filter=client_filter(where),
+            limit=int(k),
+            with_payload=False,
+            with_vectors=False,
+        )
+        return [Hit(int(p.id), float(p.order_value)) for p in response.points]  # type: ignore[arg-type]
+
+    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
+        if vector not in self.dims:
+            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        if not ids:
+            return {}
+        records = self._open_client().retrieve(
+            self.collection, ids=[int(i) for i in ids], with_payload=False, with_vectors=[vector]
+        )
+        out: dict[int, np.ndarray] = {}
+        for record in records:
+            vec = record.vector.get(vector) if isinstance(record.vector, Mapping) else None
+            if vec is not None:
+                out[int(record.id)] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def count(self) -> int:
+        return int(self._open_client().count(self.collection, exact=True).count)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the client too: the index owns the client it was given."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            client.close()
+
+    def __enter__(self) -> ClientIndex:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _open_client(self) -> QdrantClient:
+        if self._client is None:
+            raise RuntimeError(f"the index on collection {self.collection!r} is closed")
+        return self._client
+
+
+def _warn_if_incompatible(url: str, server_version: str) -> None:
+    from qdrant_client.common.version_check import is_compatible
+
+    client_version = importlib.metadata.version("qdrant-client")
+    if not is_compatible(client_version, server_version):
+        warnings.warn(
+            f"qdrant-client {client_version} may not work with the Qdrant server {server_version} at {url}: "
+            "major versions should match and minor versions differ by at most 1",
+            UserWarning,
+            stacklevel=3,
+        )

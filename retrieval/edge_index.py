@@ -1,0 +1,263 @@
+"""`EdgeIndex`: the title index on Qdrant Edge, Qdrant's engine running inside this process.
+
+One shard on disk holds the named vectors (`content` cosine, `cf` dot) and the payload, with a payload
+index on every PAYLOAD_SCHEMA field. `upsert` writes in batches; the next read (or `close`) runs the
+shard's optimizers, which build the HNSW graph once a segment is large enough (Qdrant's default
+indexing threshold, about 6.5k 384-d vectors); smaller collections are searched by a full scan, which
+is exact and fast.
+Filters always run inside the shard, through its payload indexes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from qdrant_edge import (
+    CountRequest,
+    Direction,
+    Distance,
+    EdgeConfig,
+    EdgeShard,
+    EdgeVectorParams,
+    FieldCondition,
+    Filter,
+    HasIdCondition,
+    MatchAny,
+    MatchValue,
+    OrderBy,
+    PayloadSchemaType,
+    Point,
+    Query,
+    QueryRequest,
+    RangeFloat,
+    SearchParams,
+    UpdateOperation,
+)
+
+from retrieval.index import (
+    DISTANCES,
+    NUMERIC_FIELDS,
+    PAYLOAD_SCHEMA,
+    Hit,
+    TitleFilter,
+    TitlePoint,
+    check_dims,
+    plain_payload,
+    search_ef,
+)
+
+BATCH = 1_000
+
+_DISTANCE = {"cosine": Distance.Cosine, "dot": Distance.Dot}
+_SCHEMA = {
+    "keyword": PayloadSchemaType.Keyword,
+    "integer": PayloadSchemaType.Integer,
+    "float": PayloadSchemaType.Float,
+}
+
+
+def edge_filter(where: TitleFilter | None) -> Filter | None:
+    """TitleFilter -> Qdrant Edge Filter (None when there is no condition)."""
+    if where is None or where.empty:
+        return None
+    must: list[Any] = []
+    must_not: list[Any] = []
+    if where.exclude_ids:
+        must_not.append(HasIdCondition({int(i) for i in where.exclude_ids}))
+    if where.genres_any:
+        must.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_any))))
+    if where.genres_none:
+        must_not.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_none))))
+    if where.year_min is not None or where.year_max is not None:
+        must.append(FieldCondition("year", range=RangeFloat(gte=where.year_min, lte=where.year_max)))
+    if where.max_runtime is not None:
+        must.append(FieldCondition("runtime", range=RangeFloat(lte=where.max_runtime)))
+    if where.maturity_in:
+        must.append(FieldCondition("maturity", match=MatchAny(any=list(where.maturity_in))))
+    if where.region is not None:
+        must.append(FieldCondition("regions", match=MatchValue(where.region)))
+    return Filter(must=must or None, must_not=must_not or None)
+
+
+class EdgeIndex:
+    """The TitleIndex protocol over one Qdrant Edge shard in a directory."""
+
+    def __init__(
+        self, shard: EdgeShard, path: Path, dims: Mapping[str, int], *, hnsw_ef: int | None = None
+    ) -> None:
+        self._shard: EdgeShard | None = shard
+        self.path = path
+        self.dims = dict(dims)
+        # HNSW search breadth (at least k); None: max(100, 2k), see `search_ef`.
+        self.hnsw_ef = hnsw_ef
+        self._dirty = False
+
+    # -- construction -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, dims: Mapping[str, int], *, hnsw_ef: int | None = None) -> EdgeIndex:
+        """A fresh, empty shard at `path`. Raises FileExistsError if the path already holds segments."""
+        dims = check_dims(dims)
+        path = Path(path)
+        segments = path / "segments"
+        if segments.is_dir() and any(segments.iterdir()):
+            raise FileExistsError(f"{path} already holds an index; open it or remove it first")
+        config = EdgeConfig(
+            vectors={
+                name: EdgeVectorParams(size=size, distance=_DISTANCE[DISTANCES[name]])
+                for name, size in dims.items()
+            }
+        )
+        path.mkdir(parents=True, exist_ok=True)
+        shard = EdgeShard.create(str(path), config)
+        for field_name, kind in PAYLOAD_SCHEMA.items():
+            shard.update(UpdateOperation.create_field_index(field_name, _SCHEMA[kind]))
+        shard.flush()
+        return cls(shard, path, dims, hnsw_ef=hnsw_ef)
+
+    @classmethod
+    def open(cls, path: Path, *, hnsw_ef: int | None = None) -> EdgeIndex:
+        """The shard previously created at `path`. Raises FileNotFoundError if there is none."""
+        path = Path(path)
+        config_file = path / "edge_config.json"
+        if not config_file.is_file():
+            raise FileNotFoundError(f"no Qdrant Edge index at {path}")
+        shard = EdgeShard.load(str(path))
+        return cls(shard, path, _dims_from_config(config_file), hnsw_ef=hnsw_ef)
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[TitlePoint]) -> None:
+        """Insert or replace points, `BATCH` per update.
+
+        Index building is deferred: the next read (or `optimize()`, or `close()`) first runs the shard's
+        optimizers, so a bulk load in many `upsert` calls builds its HNSW graph once, and the first query
+        after a load is already served by it.
+        """
+        shard = self._open_shard()
+        for start in range(0, len(points), BATCH):
+            batch = [self._point(p) for p in points[start : start + BATCH]]
+            shard.update(UpdateOperation.upsert_points(batch))
+            self._dirty = True
+
+    def optimize(self) -> None:
+        """Run the shard's optimizers (HNSW build, segment merges) to completion, then flush to disk."""
+        shard = self._open_shard()
+        shard.optimize()
+        shard.flush()
+        self._dirty = False
+
+    def _point(self, point: TitlePoint) -> Point:
+        vectors: dict[str, list[float]] = {}
+        for name, vec in point.vectors.items():
+            if name not in self.dims:
+                raise ValueError(f"point {point.id}: unknown vector {name!r}; index has {sorted(self.dims)}")
+            arr = np.asarray(vec, dtype=np.float32).ravel()
+            if arr.shape[0] != self.dims[name]:
+                raise ValueError(f"point {point.id}: {name!r} has size {arr.shape[0]}, not {self.dims[name]}")
+            vectors[name] = arr.tolist()
+        return Point(int(point.id), vectors, plain_payload(point.payload))
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def search(
+        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    ) -> list[Hit]:
+        """Top-k by the named vector's similarity, best first (HNSW when built, unless `exact`)."""
+        if vector not in self.dims:
+            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        if k <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32).ravel()
+        if q.shape[0] != self.dims[vector]:
+            raise ValueError(f"query for {vector!r} has size {q.shape[0]}, not {self.dims[vector]}")
+        request = QueryRequest(
+            limit=int(k),
+            query=Query.Nearest(q.tolist(), using=vector),
+            filter=edge_filter(where),
+            params=self._params(exact, k),
+            with_payload=False,
+            with_vector=False,
+        )
+        return [Hit(int(p.id), float(p.score)) for p in self._ready().query(request)]
+
+    def _params(self, exact: bool, k: int) -> SearchParams:
+        return SearchParams(exact=True) if exact else SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
+
+    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
+        """Top-k by a numeric payload field, descending; points without the field are left out."""
+        if field not in NUMERIC_FIELDS:
+            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
+        if k <= 0:
+            return []
+        request = QueryRequest(
+            limit=int(k),
+            query=OrderBy(field, direction=Direction.Desc),
+            filter=edge_filter(where),
+            with_payload=False,
+            with_vector=False,
+        )
+        return [Hit(int(p.id), float(p.order_value)) for p in self._ready().query(request)]
+
+    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
+        if vector not in self.dims:
+            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        if not ids:
+            return {}
+        records = self._ready().retrieve([int(i) for i in ids], with_payload=False, with_vector=[vector])
+        out: dict[int, np.ndarray] = {}
+        for record in records:
+            vec = (record.vector or {}).get(vector)  # type: ignore[union-attr]
+            if vec is not None:
+                out[int(record.id)] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def count(self) -> int:
+        return int(self._ready().count(CountRequest(exact=True)))
+
+    def indexed_vectors_count(self) -> int:
+        """How many vectors sit in HNSW-indexed segments (0 until a segment crosses the threshold)."""
+        return int(self._ready().info().indexed_vectors_count)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._shard is not None:
+            if self._dirty:
+                self.optimize()
+            shard, self._shard = self._shard, None
+            shard.flush()
+            shard.close()
+
+    def __enter__(self) -> EdgeIndex:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _ready(self) -> EdgeShard:
+        """The shard, optimized first if points were written since the last optimization."""
+        if self._dirty:
+            self.optimize()
+        return self._open_shard()
+
+    def _open_shard(self) -> EdgeShard:
+        if self._shard is None:
+            raise RuntimeError(f"the index at {self.path} is closed")
+        return self._shard
+
+
+def _dims_from_config(config_file: Path) -> dict[str, int]:
+    try:
+        vectors = json.loads(config_file.read_text())["vectors"]
+        return {name: int(params["size"]) for name, params in vectors.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"unreadable Qdrant Edge config {config_file}: {exc}") from exc
