@@ -13,7 +13,7 @@ from catalog.events import Account, Event, EventKind, EventStore, Profile, new_i
 from catalog.interactions import POSITIVE_RATING, Interactions
 from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
-from catalog.splitting import SPLIT_KINDS, Split, make_split, random_split, temporal_split
+from catalog.splitting import SPLIT_KINDS, Split, make_split, random_split, temporal_split, user_temporal_split
 from catalog.titles import Title
 
 __all__ = [
@@ -47,4 +47,5 @@ __all__ = [
     "parse_title",
     "random_split",
     "temporal_split",
+    "user_temporal_split",
 ]

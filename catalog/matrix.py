@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,11 +47,26 @@ class UserItemMatrix:
         csr = _max_duplicates(coo)
         return cls(csr=csr, user_ids=users, item_ids=items)
 
+    @property
+    def n_items(self) -> int:
+        return int(self.csr.shape[1])
+
     def row_of(self, user_id: int) -> int | None:
         pos = int(np.searchsorted(self.user_ids, user_id))
         return pos if pos < len(self.user_ids) and self.user_ids[pos] == user_id else None
 
-    def columns(self, title_ids: np.ndarray) -> np.ndarray:
+    def known(self, users: Sequence[int]) -> np.ndarray:
+        """Boolean mask: which of `users` have a row."""
+        return _positions(self.user_ids, np.asarray(users, np.int64)) >= 0
+
+    def rows(self, users: Sequence[int]) -> sp.csr_matrix:
+        """The rows of `users`, in order; an all-zero row for a user the matrix does not know."""
+        index = _positions(self.user_ids, np.asarray(users, np.int64))
+        picked = sp.csr_matrix(sp.diags((index >= 0).astype(np.float32)) @ self.csr[np.maximum(index, 0)])
+        picked.eliminate_zeros()
+        return picked
+
+    def columns(self, title_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Column of each title id, -1 where the title is not a column."""
         return _positions(self.item_ids, np.asarray(title_ids, np.int64))
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from catalog.interactions import POSITIVE_RATING, Interactions
 
-SPLIT_KINDS: tuple[str, ...] = ("random", "temporal")
+SPLIT_KINDS: tuple[str, ...] = ("random", "temporal", "user-temporal")
 MIN_ROWS_FOR_HOLDOUT = 5  # users with fewer rows stay wholly in train (random split)
 
 
@@ -54,10 +54,34 @@ def random_split(
     threshold: float = POSITIVE_RATING,
 ) -> Split:
     """Per user with enough rows, hold out ceil(test_fraction * n) random rows; same seed, same split."""
+    keys = np.random.default_rng(seed).random(len(interactions))
+    return _per_user_holdout(interactions, keys, "random", test_fraction, threshold, seed)
+
+
+def user_temporal_split(
+    interactions: Interactions, *, test_fraction: float = 0.2, threshold: float = POSITIVE_RATING
+) -> Split:
+    """Per user with enough rows, hold out their latest ceil(test_fraction * n) rows.
+
+    Used to tune on a temporal training part: a global cut inside it leaves too few users
+    (ml-latest-small: ~20) for stable choices, while every user's own future stays unseen here.
+    """
+    if not interactions.timed:
+        raise ValueError("user-temporal split needs timestamps; use --split random")
+    return _per_user_holdout(interactions, -interactions.timestamps, "user-temporal", test_fraction, threshold, None)
+
+
+def _per_user_holdout(
+    interactions: Interactions,
+    keys: np.ndarray,
+    kind: str,
+    test_fraction: float,
+    threshold: float,
+    seed: int | None,
+) -> Split:
+    """Hold out each user's first ceil(test_fraction * n) rows in `keys` order."""
     _check_fraction(test_fraction)
     n = len(interactions)
-    # Shuffling within users == sorting each user's rows by a random key drawn once per row.
-    keys = np.random.default_rng(seed).random(n)
     order = np.lexsort((keys, interactions.users))
     _, starts, counts = np.unique(interactions.users[order], return_index=True, return_counts=True)
     rank = np.arange(n) - np.repeat(starts, counts)
@@ -68,18 +92,22 @@ def random_split(
     held_out[order] = (rows >= MIN_ROWS_FOR_HOLDOUT) & (rank < quota)
     train = interactions.select(~held_out)
     test, excluded = _test_sets(interactions, train, held_out, threshold)
-    return Split(kind="random", train=train, test=test, cut=None, excluded_users=excluded, seed=seed)
+    return Split(kind=kind, train=train, test=test, cut=None, excluded_users=excluded, seed=seed)
 
 
-_SPLITTERS: dict[str, Callable[..., Split]] = {"random": random_split, "temporal": temporal_split}
+_SPLITTERS: dict[str, Callable[..., Split]] = {
+    "random": random_split,
+    "temporal": temporal_split,
+    "user-temporal": user_temporal_split,
+}
 
 
 def make_split(interactions: Interactions, kind: str, **kw: Any) -> Split:
-    """Dispatch on the split kind's name ("temporal" or "random")."""
+    """Dispatch on the split kind's name (see SPLIT_KINDS)."""
     splitter = _SPLITTERS.get(kind)
     if splitter is None:
         raise ValueError(f"unknown split kind {kind!r}; valid: {', '.join(SPLIT_KINDS)}")
-    if kind == "temporal":
+    if kind != "random":
         kw.pop("seed", None)  # callers pass one seed for either kind; a time cut has no randomness
     return splitter(interactions, **kw)
 

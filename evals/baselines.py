@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Protocol, Self
 
@@ -26,7 +26,7 @@ from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
 from catalog.interactions import Interactions
-from evals.matrix import UserItemMatrix
+from catalog.matrix import UserItemMatrix
 from evals.metrics import METRICS, ItemPopularity, evaluate
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class _MatrixBaseline:
     def fit(self, train: Interactions) -> Self:
         if len(train) == 0:
             raise ValueError(f"{self.name}: cannot fit on no interactions")
-        self.matrix = UserItemMatrix.from_interactions(train, self.weighting)
+        self.matrix = UserItemMatrix.build(train, self.weighting)
         weight = np.asarray(self.matrix.csr.sum(axis=0)).ravel()
         self._popular = np.lexsort((self.matrix.item_ids, -weight))  # ties: smaller title id first
         self._fit(self.matrix)
@@ -88,7 +88,7 @@ class _MatrixBaseline:
             if exclude is None:
                 banned = [rows.indices[rows.indptr[j] : rows.indptr[j + 1]] for j in range(len(chunk))]
             else:
-                banned = [matrix.column_indices(list(exclude.get(u, ()))) for u in chunk]
+                banned = [_known_columns(matrix, exclude.get(u, ())) for u in chunk]
             scores = self._score(rows) if known.any() else None
             tops = self._top(scores, known, banned, k) if scores is not None else None
             for j, user in enumerate(chunk):
@@ -290,3 +290,8 @@ def tune(
             best = (dict(params), score)
     assert best is not None
     return best
+
+
+def _known_columns(matrix: UserItemMatrix, title_ids: Iterable[int]) -> np.ndarray:
+    cols = matrix.columns(np.fromiter(title_ids, np.int64))
+    return cols[cols >= 0]

@@ -1,4 +1,4 @@
-"""Suite-wide settings: single-threaded BLAS for implicit, no model hub, the data folder."""
+"""Suite-wide settings and fixtures: single-threaded BLAS, no model hub, the real data and slices of it."""
 
 from __future__ import annotations
 
@@ -7,3 +7,37 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from pathlib import Path  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def real_data_dir() -> Path:
+    """MARQUEE_DATA_DIR, else the shared data next to the repository (../shared/data)."""
+    env = os.environ.get("MARQUEE_DATA_DIR")
+    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session")
+def small_slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding a real slice of ml-latest-small: its 300 most rated titles and the
+    ratings, tags and links on them, with the real metadata folder linked in."""
+    real = real_data_dir()
+    source = real / "movielens" / "ml-latest-small"
+    if not source.is_dir():
+        pytest.skip(f"real data not found at {real}; set MARQUEE_DATA_DIR")
+    root = tmp_path_factory.mktemp("data")
+    target = root / "movielens" / "ml-latest-small"
+    target.mkdir(parents=True)
+    ratings = pd.read_csv(source / "ratings.csv")
+    keep = ratings.movieId.value_counts().index[:300]
+    ratings[ratings.movieId.isin(keep)].to_csv(target / "ratings.csv", index=False)
+    for name in ("movies.csv", "links.csv", "tags.csv"):
+        frame = pd.read_csv(source / name)
+        frame[frame.movieId.isin(keep)].to_csv(target / name, index=False)
+    (root / "metadata").symlink_to(real / "metadata", target_is_directory=True)
+    return root

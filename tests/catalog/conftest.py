@@ -9,13 +9,7 @@ import pytest
 
 from catalog import Dataset, MissingDataError, load_dataset
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def real_data_dir() -> Path:
-    """MARQUEE_DATA_DIR, else the shared data next to the repository (../shared/data)."""
-    env = os.environ.get("MARQUEE_DATA_DIR")
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+from tests.conftest import real_data_dir
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from catalog.interactions import Interactions
 from evals.baselines import EASE, Baseline, ItemKNN, Popular, tune
-from evals.matrix import UserItemMatrix
+from catalog.matrix import UserItemMatrix
 from evals.metrics import evaluate
 
 ALL_USERS = list(range(30))
@@ -20,37 +20,6 @@ def _block(item: int) -> int:
 
 def _user_block(user: int) -> int:
     return 1 if user < 10 else 2
-
-
-# --- UserItemMatrix ---------------------------------------------------------------------------
-
-
-def test_matrix_weighting_and_duplicates():
-    inter = Interactions.from_arrays(
-        np.array([5, 5, 5, 9]), np.array([300, 300, 100, 100]), np.array([4.0, 2.0, 5.0, 3.0])
-    )
-    binary = UserItemMatrix.from_interactions(inter)
-    assert binary.shape == (2, 2)
-    assert list(binary.user_ids) == [5, 9] and list(binary.item_ids) == [100, 300]
-    assert binary.user_index == {5: 0, 9: 1} and binary.item_index == {100: 0, 300: 1}
-    assert binary.csr.toarray().tolist() == [[1.0, 2.0], [1.0, 0.0]]
-    rating = UserItemMatrix.from_interactions(inter, "rating")
-    assert rating.csr.toarray().tolist() == [[5.0, 6.0], [3.0, 0.0]]
-    implicit = Interactions.from_arrays(np.array([1, 1]), np.array([7, 8]))
-    assert UserItemMatrix.from_interactions(implicit, "rating").csr.toarray().tolist() == [[1.0, 1.0]]
-    with pytest.raises(ValueError):
-        UserItemMatrix.from_interactions(inter, "bogus")
-
-
-def test_matrix_rows_unknown_user_is_zero():
-    inter = Interactions.from_arrays(np.array([5, 9]), np.array([100, 300]))
-    matrix = UserItemMatrix.from_interactions(inter)
-    rows = matrix.rows([9, 42, 5])
-    assert isinstance(rows, sp.csr_matrix)
-    assert rows.toarray().tolist() == [[0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]
-    assert matrix.rows([5, 9]).toarray().tolist() == [[1.0, 0.0], [0.0, 1.0]]
-    assert matrix.known([9, 42]).tolist() == [True, False]
-    assert matrix.column_indices([300, 999, 100]).tolist() == [1, 0]
 
 
 # --- Popular ----------------------------------------------------------------------------------

@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from catalog import Title
+from catalog import CatalogError, Title, load_dataset
 from retrieval.embedder import TextEmbedder, embed_titles
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-_YEAR = re.compile(r"^(.*?)\s*\((\d{4})(?:\s*[-–]\s*\d{0,4})?\)\s*$")
-
-
-def data_dir() -> Path:
-    """MARQUEE_DATA_DIR, else the shared data folder next to the repository."""
-    env = os.environ.get("MARQUEE_DATA_DIR")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
-
-
-def movies_csv(name: str = "ml-latest-small") -> Path | None:
-    root = data_dir()
-    for candidate in (root / "movielens" / name, root / name, root):
-        if (candidate / "movies.csv").is_file():
-            return candidate / "movies.csv"
-    return None
-
-
-def read_titles(path: Path) -> list[Title]:
-    """MovieLens movies.csv -> Titles: "Heat (1995)" splits into name and year; genres split on "|"."""
-    import pandas as pd
-
-    frame = pd.read_csv(path, dtype={"movieId": "int64", "title": "string", "genres": "string"})
-    titles = []
-    for movie_id, raw, genres in frame.itertuples(index=False, name=None):
-        raw = str(raw).strip()
-        match = _YEAR.match(raw)
-        name, year = (match.group(1), int(match.group(2))) if match else (raw, None)
-        genre_list = () if genres == "(no genres listed)" else tuple(str(genres).split("|"))
-        titles.append(Title(id=int(movie_id), name=name, year=year, genres=genre_list))
-    return titles
-
+from tests.conftest import real_data_dir
 
 @pytest.fixture(scope="session")
 def text_embedder() -> TextEmbedder:
@@ -52,10 +18,13 @@ def text_embedder() -> TextEmbedder:
 
 @pytest.fixture(scope="session")
 def ml_small_titles() -> list[Title]:
-    path = movies_csv()
-    if path is None:
-        pytest.skip(f"ml-latest-small not found under {data_dir()} (set MARQUEE_DATA_DIR)")
-    return read_titles(path)
+    """The real catalog's titles with only name, year and genres: short documents keep the suite
+    fast, and they are still real MiniLM vectors of the real catalog, which is what recall depends on."""
+    try:
+        dataset = load_dataset("ml-latest-small", real_data_dir())
+    except CatalogError as error:
+        pytest.skip(str(error))
+    return [Title(t.id, t.name, t.year, t.genres) for t in (dataset.titles[i] for i in sorted(dataset.titles))]
 
 
 @pytest.fixture(scope="session")

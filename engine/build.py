@@ -1,0 +1,93 @@
+"""The batch build: load data, embed titles, fit ALS, fill Qdrant, write artifacts and a manifest.
+
+Serving only ever loads what this writes; nothing trains on a request path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+import numpy as np
+
+from catalog import Dataset, Title, load_dataset
+from engine.artifacts import Manifest, file_sha256
+from engine.config import Settings
+from engine.indexes import create_index, publish
+from engine.progress import Reporter, Silent
+from retrieval import (
+    CF,
+    CONTENT,
+    ALSConfig,
+    ALSModel,
+    TextEmbedder,
+    embed_titles,
+    fill_index,
+    popularity,
+    title_points,
+    trending,
+)
+
+ALS_FILE = "als.npz"
+EMBEDDINGS_DIR = "embeddings"
+
+
+def als_config(settings: Settings) -> ALSConfig:
+    return ALSConfig(**settings.als.model_dump(), seed=settings.seed)
+
+
+def catalog_titles(dataset: Dataset) -> list[Title]:
+    """Titles in id order: the row order of every per-title array in the artifacts."""
+    return [dataset.titles[t] for t in sorted(dataset.titles)]
+
+
+def content_vectors(
+    settings: Settings, dataset: Dataset, reporter: Reporter, embedder: TextEmbedder | None = None
+) -> np.ndarray:
+    titles = catalog_titles(dataset)
+    cache = settings.dataset_artifacts(dataset.name) / EMBEDDINGS_DIR
+    with reporter.stage("Embedding titles", total=len(titles)) as advance:
+        return embed_titles(embedder or TextEmbedder(), titles, cache, progress=advance)
+
+
+def build(settings: Settings, dataset_name: str, reporter: Reporter | None = None) -> Manifest:
+    reporter = reporter or Silent()
+    started = time.perf_counter()
+    out = settings.dataset_artifacts(dataset_name)
+    out.mkdir(parents=True, exist_ok=True)
+    with reporter.stage(f"Loading {dataset_name}"):
+        dataset = load_dataset(dataset_name, settings.data_dir)
+    titles = catalog_titles(dataset)
+    content = content_vectors(settings, dataset, reporter)
+
+    config = als_config(settings)
+    with reporter.stage("Fitting ALS"):
+        als = ALSModel.fit(dataset.interactions, config)
+        als.save(out / ALS_FILE)
+
+    points = title_points(
+        titles,
+        content,
+        als,
+        popularity(dataset.interactions),
+        trending(dataset.interactions, half_life_days=settings.retrieval.trending_half_life_days),
+    )
+    index, staging = create_index(settings, dataset_name, {CONTENT: content.shape[1], CF: config.factors})
+    with reporter.stage("Filling Qdrant", total=len(points)) as advance:
+        fill_index(index, points, progress=advance)
+        index.close()
+    publish(settings, dataset_name, staging)
+
+    manifest = Manifest(
+        dataset=dataset_name,
+        data_checksum=dataset.checksum,
+        parameters={
+            "als": asdict(config),
+            "retrieval": settings.retrieval.model_dump(),
+            "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
+        },
+        stats={**dataset.stats, "build_seconds": round(time.perf_counter() - started, 1)},
+        files={ALS_FILE: file_sha256(out / ALS_FILE)},
+    )
+    manifest.write(out)
+    return manifest
+

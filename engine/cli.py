@@ -1,0 +1,102 @@
+"""`marquee`: build, recommend, fetch data; other packages plug in more commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import entry_points
+from typing import Annotated
+
+# Must be set before numpy/OpenBLAS load: implicit wants a single-threaded BLAS (ENVIRONMENT.md).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import typer  # noqa: E402
+
+from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
+from engine.build import build  # noqa: E402
+from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
+from engine.config import Settings  # noqa: E402
+from engine.facade import Engine  # noqa: E402
+from engine.progress import Bars  # noqa: E402
+
+app = typer.Typer(
+    name="marquee",
+    help="Marquee: a conversational two-stage recommender.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+data_app = typer.Typer(help="Get data sets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m or ml-100k")]
+
+
+@app.command("build")
+@clean_errors
+def build_command(dataset: DatasetOpt = "ml-latest-small") -> None:
+    """Embed titles, fit ALS, fill Qdrant and write versioned artifacts."""
+    s = settings()
+    with Bars() as bars:
+        manifest = build(s, checked_dataset(dataset), bars)
+    folder = s.dataset_artifacts(dataset)
+    print(f"built {dataset} into {folder} in {manifest.stats['build_seconds']} s")
+    print(f"titles {manifest.stats.get('titles')}, with rich text {manifest.stats.get('rich_text')}")
+
+
+@app.command("recommend")
+@clean_errors
+def recommend_command(
+    user: Annotated[int, typer.Option("--user", "-u", help="a user id of the data set")],
+    dataset: DatasetOpt = "ml-latest-small",
+    k: Annotated[int, typer.Option("--k", min=1, max=200)] = 10,
+) -> None:
+    """Print a personalized list for a data set user, with each title's source and reason."""
+    engine = Engine.load(settings(), checked_dataset(dataset))
+    try:
+        picks = engine.recommend(engine.context_for(user), k=k)
+        print(f"Top {len(picks)} for user {user} of {dataset}:")
+        for rank, pick in enumerate(picks, 1):
+            genres = ", ".join(pick.title.genres[:3])
+            print(f"{rank:>3}. {pick.title.display_name} [{genres}]")
+            print(f"     {pick.explanation}  (sources: {', '.join(pick.sources)})")
+    finally:
+        engine.close()
+
+
+@data_app.command("fetch")
+@clean_errors
+def fetch_command(
+    name: Annotated[str, typer.Argument(help="data set to download")],
+    url: Annotated[str | None, typer.Option(help="mirror of the official archive")] = None,
+) -> None:
+    """Download and verify a public MovieLens archive into MARQUEE_DATA_DIR."""
+    if name not in EXPECTED_SHA256:
+        raise fail(f"cannot fetch {name!r}; fetchable: {', '.join(sorted(EXPECTED_SHA256))}")
+    target_dir = Settings().data_dir
+    with Bars() as bars, bars.stage(f"Downloading {name} (bytes)") as advance:
+        last = 0
+
+        def report(done: int, _total: int | None) -> None:
+            nonlocal last
+            advance(done - last)
+            last = done
+
+        path = fetch(name, target_dir, url=url or os.environ.get("MARQUEE_DATA_URL"), progress=report)
+    print(f"verified and installed {name} in {path}")
+
+
+def _load_plugins() -> None:
+    for ep in entry_points(group="marquee.commands"):
+        try:
+            ep.load()(app)
+        except ImportError as exc:  # a broken optional package must not take the whole CLI down
+            print(f"marquee: warning: command plugin {ep.name!r} unavailable: {exc}", file=sys.stderr)
+
+
+_load_plugins()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,46 @@
+"""Pick the index backend: Qdrant Edge under the artifacts folder, or a Qdrant server via QDRANT_URL."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.config import Settings
+from retrieval import ClientIndex, EdgeIndex, TitleIndex
+
+EDGE_DIR = "qdrant"
+
+
+def collection_name(dataset: str) -> str:
+    return "marquee_" + dataset.replace("-", "_")
+
+
+def create_index(settings: Settings, dataset: str, dims: Mapping[str, int]) -> tuple[TitleIndex, Path | None]:
+    """A fresh, empty index. For Edge it is built in a staging folder that `publish` swaps in."""
+    if settings.qdrant_url:
+        client = ClientIndex.connect(settings.qdrant_url, api_key=_secret(settings))
+        return ClientIndex.create(client, dims, collection=collection_name(dataset), replace=True), None
+    staging = settings.dataset_artifacts(dataset) / (EDGE_DIR + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    return EdgeIndex.create(staging, dims), staging
+
+
+def publish(settings: Settings, dataset: str, staging: Path | None) -> None:
+    """Swap a finished Edge index into place, so a half-built index is never served."""
+    if staging is None:
+        return
+    final = settings.dataset_artifacts(dataset) / EDGE_DIR
+    shutil.rmtree(final, ignore_errors=True)
+    staging.rename(final)
+
+
+def open_index(settings: Settings, dataset: str) -> TitleIndex:
+    if settings.qdrant_url:
+        client = ClientIndex.connect(settings.qdrant_url, api_key=_secret(settings))
+        return ClientIndex.open(client, collection=collection_name(dataset))
+    return EdgeIndex.open(settings.dataset_artifacts(dataset) / EDGE_DIR)
+
+
+def _secret(settings: Settings) -> str | None:
+    return settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None

@@ -1,0 +1,46 @@
+"""`marquee eval`: plugged into the engine's CLI through the `marquee.commands` entry point."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from engine.artifacts import Manifest
+from engine.commands import checked_dataset, clean_errors, fail, settings
+from engine.progress import Bars
+from evals.offline import run_eval
+
+SPLITS = ("random", "temporal")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    @clean_errors
+    def eval_command(
+        dataset: Annotated[str, typer.Option("--dataset", "-d")] = "ml-latest-small",
+        split: Annotated[str | None, typer.Option(help="temporal (default when timed) or random")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+        max_users: Annotated[int | None, typer.Option(min=10, help="evaluate a seeded sample of users")] = None,
+    ) -> None:
+        """Evaluate baselines and candidate sources on a held-out split."""
+        s = settings()
+        name = checked_dataset(dataset)
+        kind = split or ("random" if name == "ml-1m" else "temporal")
+        if kind not in SPLITS:
+            raise fail(f"unknown split {kind!r}; valid: {', '.join(SPLITS)}")
+        with Bars() as bars:
+            result = run_eval(s, name, kind, reporter=bars, max_users=max_users)
+        _record(s.dataset_artifacts(name), result)
+        print(json.dumps(result, indent=None if as_json else 2))
+
+
+def _record(folder, result: dict) -> None:  # type: ignore[no-untyped-def]
+    """Keep the figures in the artifacts manifest, when artifacts of the same data exist."""
+    try:
+        manifest = Manifest.read(folder)
+    except (OSError, ValueError):
+        return
+    manifest.metrics[f"{result['split']}"] = result
+    manifest.write(folder)

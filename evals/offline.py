@@ -1,0 +1,171 @@
+"""Offline evaluation on a held-out split: baselines and every candidate source, in one run.
+
+Everything is fitted on the split's training part; hyper-parameters are chosen on a second split
+carved out of that training part (validation), never on the test users' held-out titles.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog import Context, Dataset, History, Interactions, load_dataset
+from catalog.splitting import Split, make_split
+from engine import Settings
+from engine.build import als_config, catalog_titles, content_vectors
+from engine.progress import Reporter, Silent
+from engine.wiring import REWATCH_SOURCES, make_sources
+from evals.baselines import EASE, ItemKNN, Popular, tune
+from evals.metrics import evaluate, recall_at
+from retrieval import CF, CONTENT, ALSConfig, ALSModel, EdgeIndex, fill_index, merge, popularity, title_points, trending
+from catalog.matrix import UserItemMatrix
+
+TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
+CANDIDATES = 500  # per source, for stage-1 recall@500
+
+# Grid ranges come from exploring validation splits of ml-latest-small (see README, "Tuning").
+ALS_GRID = [
+    {"factors": f, "regularization": r, "alpha": a}
+    for f in (16, 32, 64)
+    for r in (1.0, 10.0)
+    for a in (0.25, 1.0, 4.0)
+]
+WEIGHTINGS = ("binary", "rating")
+EASE_GRID = [{"l2": v} for v in (50.0, 200.0, 500.0, 1000.0)]
+KNN_GRID = [{"K": k} for k in (50, 200, 1000)]
+
+
+# A global time cut inside the training part leaves ~20 users on ml-latest-small; holding out each
+# user's latest titles keeps the future unseen and gives hundreds of validation users.
+VALIDATION = {"temporal": "user-temporal", "random": "random"}
+
+
+class ALSRanker:
+    """ALS as a plain ranker (numpy scores over all items) so it can be tuned like the baselines."""
+
+    name = "als"
+
+    def __init__(self, config: ALSConfig) -> None:
+        self.config = config
+
+    def fit(self, train: Interactions) -> ALSRanker:
+        self.model = ALSModel.fit(train, self.config)
+        self.matrix = UserItemMatrix.build(train, self.config.weighting, item_ids=self.model.item_ids)
+        return self
+
+    def recommend(self, users: Sequence[int], k: int, exclude: Mapping[int, Any] | None = None) -> dict[int, np.ndarray]:
+        rows = np.array([self.matrix.row_of(u) for u in users if self.matrix.row_of(u) is not None])
+        known = [u for u in users if self.matrix.row_of(u) is not None]
+        sub = UserItemMatrix(self.matrix.csr[rows], self.matrix.user_ids[rows], self.matrix.item_ids)
+        scores = self.model.user_vectors(sub) @ self.model.item_factors.T
+        seen = sub.csr.toarray() > 0
+        scores[seen] = -np.inf
+        top = np.argsort(-scores, axis=1)[:, :k]
+        return {u: self.model.item_ids[t] for u, t in zip(known, top, strict=True)}
+
+
+def _histories(train: Interactions, users: Sequence[int]) -> dict[int, History]:
+    order = np.lexsort((train.timestamps, train.users))
+    users_sorted = train.users[order]
+    out = {}
+    for u in users:
+        lo, hi = np.searchsorted(users_sorted, u), np.searchsorted(users_sorted, u, side="right")
+        rows = order[lo:hi]
+        out[u] = History(items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows])
+    return out
+
+
+def run_eval(
+    settings: Settings,
+    dataset_name: str,
+    split_kind: str,
+    *,
+    reporter: Reporter | None = None,
+    max_users: int | None = None,
+    dataset: Dataset | None = None,
+) -> dict[str, Any]:
+    reporter = reporter or Silent()
+    started = time.perf_counter()
+    dataset = dataset or load_dataset(dataset_name, settings.data_dir)
+    split = make_split(dataset.interactions, split_kind, seed=settings.seed)
+    validation = make_split(split.train, VALIDATION[split_kind], seed=settings.seed)
+    users = sorted(split.test)
+    if max_users is not None and len(users) > max_users:
+        users = sorted(np.random.default_rng(settings.seed).choice(users, max_users, replace=False).tolist())
+    test = {u: split.test[u] for u in users}
+
+    base = als_config(settings)
+    weightings = WEIGHTINGS if dataset.interactions.explicit else ("binary",)
+    als_grid = [{**p, "weighting": w} for p in ALS_GRID for w in weightings]
+    with reporter.stage("Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)) as advance:
+        als_params, _ = tune(
+            lambda p: ALSRanker(replace(base, **p)), als_grid, validation.train, validation.test, progress=advance
+        )
+        ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, validation.train, validation.test, progress=advance)
+        knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, validation.train, validation.test, progress=advance)
+
+    rankings: dict[str, dict[int, Sequence[int]]] = {}
+    with reporter.stage("Fitting baselines", total=3) as advance:
+        for name, model in (("popular", Popular()), ("itemknn", ItemKNN(**knn_params)), ("ease", EASE(**ease_params))):
+            rankings[name] = model.fit(split.train).recommend(users, TOP)
+            advance(1)
+
+    config = replace(base, **als_params)
+    als = ALSModel.fit(split.train, config)
+    titles = catalog_titles(dataset)
+    content = content_vectors(settings, dataset, reporter)
+    per_source: dict[str, dict[int, list[int]]] = {}
+    with tempfile.TemporaryDirectory(prefix="marquee-eval-") as tmp:
+        index = EdgeIndex.create(Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: config.factors})
+        points = title_points(
+            titles,
+            content,
+            als,
+            popularity(split.train),
+            trending(split.train, half_life_days=settings.retrieval.trending_half_life_days, now=split.cut),
+        )
+        with reporter.stage("Filling Qdrant", total=len(points)) as advance:
+            fill_index(index, points, progress=advance)
+        sources = [s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES]
+        histories = _histories(split.train, users)
+        now = float(split.cut) if split.cut is not None else 0.0
+        merged: dict[int, list[int]] = {}
+        with reporter.stage("Querying candidate sources", total=len(users)) as advance:
+            for u in users:
+                context = Context(profile_id=str(u), history=histories[u], now=now)
+                lists = [s.candidates(context=context, k=CANDIDATES) for s in sources]
+                for source, found in zip(sources, lists, strict=True):
+                    per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
+                merged[u] = merge(lists).ids[:CANDIDATES].tolist()
+                advance(1)
+        index.close()
+
+    pop = popularity(split.train)
+    n_train_users = len(split.train.user_ids())
+    item_popularity = {t: c / n_train_users for t, c in pop.items()}
+    for name in ("als", "content"):
+        rankings[name] = {u: ids[:TOP] for u, ids in per_source[name].items()}
+    systems = {
+        name: evaluate(ranked, test, item_popularity=item_popularity, n_catalog=len(dataset.titles))
+        for name, ranked in rankings.items()
+    }
+    return {
+        "dataset": dataset_name,
+        "split": split_kind,
+        "users": len(users),
+        "excluded_users": split.excluded_users,
+        "train_interactions": len(split.train),
+        "systems": systems,
+        "candidates": {
+            f"recall@{CANDIDATES}": recall_at(merged, test, CANDIDATES),
+            "per_source": {name: recall_at(lists, test, CANDIDATES) for name, lists in per_source.items()},
+        },
+        "tuned": {"als": {**asdict(config)}, "ease": ease_params, "itemknn": knn_params},
+        "seconds": round(time.perf_counter() - started, 1),
+    }

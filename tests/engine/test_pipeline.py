@@ -1,0 +1,71 @@
+"""End to end on a real slice of ml-latest-small: build, serve recommendations, evaluate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from engine import Engine, Manifest, Settings, UnknownUserError, build
+from engine.cli import app
+from evals.offline import run_eval
+
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s = Settings(data_dir=small_slice_dir, artifacts_dir=tmp_path_factory.mktemp("artifacts"))
+    build(s, "ml-latest-small")
+    return s
+
+
+def test_build_writes_a_manifest_with_checksum_versions_and_files(settings: Settings) -> None:
+    folder = settings.dataset_artifacts("ml-latest-small")
+    manifest = Manifest.read(folder)
+    assert len(manifest.data_checksum) == 64
+    assert {"implicit", "qdrant-edge-py", "sentence-transformers"} <= set(manifest.versions)
+    assert manifest.parameters["index"] == "qdrant-edge"
+    assert (folder / "als.npz").is_file() and (folder / "qdrant").is_dir()
+    assert manifest.stats["titles"] == 300
+
+
+def test_recommendations_are_unseen_and_explained(settings: Settings) -> None:
+    engine = Engine.load(settings, "ml-latest-small")
+    try:
+        context = engine.context_for(1)
+        picks = engine.recommend(context, k=10)
+        assert len(picks) == 10
+        seen = context.history.seen()
+        assert not {p.title.id for p in picks} & seen
+        assert all(p.explanation and p.sources for p in picks)
+        with pytest.raises(UnknownUserError, match="valid: 1..610"):
+            engine.history(100_000)
+    finally:
+        engine.close()
+
+
+def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) -> None:
+    env = {"MARQUEE_DATA_DIR": str(settings.data_dir), "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir)}
+    result = CliRunner().invoke(app, ["recommend", "--dataset", "ml-latest-small", "--user", "1", "--k", "5"], env=env)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Top 5 for user 1 of ml-latest-small:"
+    assert sum("(sources: " in line for line in lines) == 5
+    bad = CliRunner().invoke(app, ["recommend", "--user", "99999"], env=env)
+    assert bad.exit_code == 2 and "unknown user 99999" in bad.stderr
+
+
+def test_eval_reports_every_system_and_source(settings: Settings) -> None:
+    result = run_eval(settings, "ml-latest-small", "random", max_users=60)
+    assert result["users"] == 60
+    assert set(result["systems"]) == {"popular", "itemknn", "ease", "als", "content"}
+    for figures in result["systems"].values():
+        assert set(figures) == {"ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty"}
+        assert 0.0 <= figures["ndcg@10"] <= 1.0
+    per_source = result["candidates"]["per_source"]
+    assert {"als", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)
+    assert all(0.0 <= r <= 1.0 for r in per_source.values())
+    assert result["candidates"]["recall@500"] > 0
+    assert result["systems"]["als"]["ndcg@10"] > 0
