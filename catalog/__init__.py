@@ -1,5 +1,6 @@
 """Titles, interactions, profiles and events, data set loaders and splits. Imports nothing of ours."""
 
+from catalog.business import MATURITY_ORDER, REGIONS, Business, allowed_maturity, derive_business
 from catalog.context import Constraints, Context, History
 from catalog.dataset import Dataset
 from catalog.errors import (
@@ -18,10 +19,13 @@ from catalog.titles import Title
 
 __all__ = [
     "DATASETS",
+    "MATURITY_ORDER",
     "MATURITY_RATINGS",
     "POSITIVE_RATING",
+    "REGIONS",
     "SPLIT_KINDS",
     "Account",
+    "Business",
     "CatalogError",
     "Constraints",
     "Context",
@@ -38,7 +42,9 @@ __all__ = [
     "UnknownAccountError",
     "UnknownDatasetError",
     "UnknownProfileError",
+    "allowed_maturity",
     "dataset_dir",
+    "derive_business",
     "enrich",
     "load_dataset",
     "make_split",

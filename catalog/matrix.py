@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,15 +34,24 @@ class UserItemMatrix:
 
     @classmethod
     def build(
-        cls, interactions: Interactions, weighting: Weighting = "binary", item_ids: np.ndarray | None = None
+        cls,
+        interactions: Interactions,
+        weighting: Weighting = "binary",
+        item_ids: np.ndarray | None = None,
+        decay: Callable[[Interactions], np.ndarray] | None = None,
     ) -> UserItemMatrix:
-        """`item_ids` fixes the columns (e.g. the whole catalog); rows for unknown items are dropped."""
+        """`item_ids` fixes the columns (e.g. the whole catalog); rows for unknown items are dropped.
+
+        `decay` multiplies each interaction's weight (e.g. down-weighting old interactions).
+        """
         users = interactions.user_ids()
         items = interactions.item_ids() if item_ids is None else np.asarray(item_ids, np.int64)
         cols = _positions(items, interactions.items)
         keep = cols >= 0
         rows = np.searchsorted(users, interactions.users[keep])
         data = interaction_weights(interactions.ratings[keep], weighting)
+        if decay is not None and interactions.timed:
+            data = data * decay(interactions)[keep]
         coo = sp.coo_matrix((data, (rows, cols[keep])), shape=(len(users), len(items)))
         csr = _max_duplicates(coo)
         return cls(csr=csr, user_ids=users, item_ids=items)

@@ -252,36 +252,41 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     return upper
 
 
+Fold = tuple[Interactions, Mapping[int, AbstractSet[int]]]  # (validation train, validation test)
+
+
 def tune(
     make: Callable[[dict], Baseline],
     grid: Sequence[dict],
-    validation_train: Interactions,
-    validation_test: Mapping[int, AbstractSet[int]],
+    folds: Sequence[Fold],
     metric: str = "ndcg@10",
     *,
     k: int = 50,
     on_result: Callable[[dict, float], None] | None = None,
     progress: Callable[[int], object] | None = None,
 ) -> tuple[dict, float]:
-    """Fit `make(params)` on `validation_train` for each params of `grid`, score `metric` on
-    `validation_test` (default exclusion: each user's validation-train titles), return the best
-    params and score (the first wins ties). Only the validation split goes in here.
+    """Fit `make(params)` on each validation fold's train part for each params of `grid`, score `metric`
+    on its test part (default exclusion: the user's fold-train titles), and return the best params and
+    their user-weighted mean score (the first wins ties). Only validation folds go in here.
 
     `on_result(params, score)` is called after each grid point, then `progress(1)`.
     """
     if not grid:
         raise ValueError("empty grid")
+    if not folds:
+        raise ValueError("no validation folds")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    users = list(validation_test)
-    popularity = ItemPopularity.from_interactions(validation_train)
-    n_catalog = len(validation_train.item_ids())
+    stats = [(ItemPopularity.from_interactions(train), len(train.item_ids())) for train, _ in folds]
     best: tuple[dict, float] | None = None
     for params in grid:
-        model = make(dict(params)).fit(validation_train)
-        recs = model.recommend(users, k)
-        score = evaluate(recs, validation_test, item_popularity=popularity, n_catalog=n_catalog)[metric]
-        log.info("tune %s %s: %s=%.5f", getattr(model, "name", "?"), params, metric, score)
+        total, users = 0.0, 0
+        for (train, test), (popularity, n_catalog) in zip(folds, stats, strict=True):
+            recs = make(dict(params)).fit(train).recommend(list(test), k)
+            total += evaluate(recs, test, item_popularity=popularity, n_catalog=n_catalog)[metric] * len(test)
+            users += len(test)
+        score = total / max(users, 1)
+        log.info("tune %s: %s=%.5f", params, metric, score)
         if on_result is not None:
             on_result(dict(params), score)
         if progress is not None:

@@ -6,6 +6,7 @@ carved out of that training part (validation), never on the test users' held-out
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -16,12 +17,12 @@ from typing import Any
 import numpy as np
 
 from catalog import Context, Dataset, History, Interactions, load_dataset
-from catalog.splitting import Split, make_split
+from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
 from engine.build import als_config, catalog_titles, content_vectors
 from engine.progress import Reporter, Silent
 from engine.wiring import REWATCH_SOURCES, make_sources
-from evals.baselines import EASE, ItemKNN, Popular, tune
+from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
 from evals.metrics import evaluate, recall_at
 from retrieval import CF, CONTENT, ALSConfig, ALSModel, EdgeIndex, fill_index, merge, popularity, title_points, trending
 from catalog.matrix import UserItemMatrix
@@ -29,21 +30,44 @@ from catalog.matrix import UserItemMatrix
 TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
 CANDIDATES = 500  # per source, for stage-1 recall@500
 
-# Grid ranges come from exploring validation splits of ml-latest-small (see README, "Tuning").
-ALS_GRID = [
-    {"factors": f, "regularization": r, "alpha": a}
-    for f in (16, 32, 64)
-    for r in (1.0, 10.0)
-    for a in (0.25, 1.0, 4.0)
-]
-WEIGHTINGS = ("binary", "rating")
-EASE_GRID = [{"l2": v} for v in (50.0, 200.0, 500.0, 1000.0)]
-KNN_GRID = [{"K": k} for k in (50, 200, 1000)]
+# ALS is tuned by random search (Bergstra & Bengio 2012): ALS_BUDGET seeded draws from this space,
+# whose ranges come from exploring validation folds of ml-latest-small and ml-1m.
+ALS_SPACE: dict[str, tuple[Any, ...]] = {
+    "factors": (16, 32, 64, 128),
+    "regularization": (1.0, 3.0, 10.0),
+    "alpha": (0.25, 1.0, 4.0, 16.0),
+    "weighting": ("binary", "rating"),  # rating: explicit data only
+    "half_life_days": (None, 365.0),  # recency decay of confidence: timed data only
+}
+ALS_BUDGET = 16
+EASE_GRID = [{"l2": v} for v in (100.0, 300.0, 1000.0, 3000.0)]
+KNN_GRID = [{"K": k} for k in (20, 50, 200)]
 
 
-# A global time cut inside the training part leaves ~20 users on ml-latest-small; holding out each
-# user's latest titles keeps the future unseen and gives hundreds of validation users.
-VALIDATION = {"temporal": "user-temporal", "random": "random"}
+
+
+def als_search_space(interactions: Interactions, seed: int) -> list[dict[str, Any]]:
+    space = dict(ALS_SPACE)
+    if not interactions.explicit:
+        space["weighting"] = ("binary",)
+    if not interactions.timed:
+        space["half_life_days"] = (None,)
+    grid = [dict(zip(space, values, strict=True)) for values in itertools.product(*space.values())]
+    picks = np.random.default_rng(seed).choice(len(grid), size=min(ALS_BUDGET, len(grid)), replace=False)
+    return [grid[i] for i in sorted(picks)]
+
+
+def validation_folds(split: Split, seed: int) -> list[Fold]:
+    """Folds carved from the training part only, shaped like the test protocol.
+
+    Temporal: rolling origin, four global cuts inside the training period (one cut leaves ~20 users on
+    ml-latest-small, too few to choose by). Random: one random per-user hold-out of the training part.
+    """
+    if split.kind == "temporal":
+        cuts = [temporal_split(split.train, test_fraction=f) for f in (0.1, 0.2, 0.3, 0.4)]
+    else:
+        cuts = [make_split(split.train, split.kind, seed=seed)]
+    return [(c.train, c.test) for c in cuts if c.test]
 
 
 class ALSRanker:
@@ -56,7 +80,7 @@ class ALSRanker:
 
     def fit(self, train: Interactions) -> ALSRanker:
         self.model = ALSModel.fit(train, self.config)
-        self.matrix = UserItemMatrix.build(train, self.config.weighting, item_ids=self.model.item_ids)
+        self.matrix = self.model.matrix(train)
         return self
 
     def recommend(self, users: Sequence[int], k: int, exclude: Mapping[int, Any] | None = None) -> dict[int, np.ndarray]:
@@ -94,21 +118,20 @@ def run_eval(
     started = time.perf_counter()
     dataset = dataset or load_dataset(dataset_name, settings.data_dir)
     split = make_split(dataset.interactions, split_kind, seed=settings.seed)
-    validation = make_split(split.train, VALIDATION[split_kind], seed=settings.seed)
+    folds = validation_folds(split, settings.seed)
     users = sorted(split.test)
     if max_users is not None and len(users) > max_users:
         users = sorted(np.random.default_rng(settings.seed).choice(users, max_users, replace=False).tolist())
     test = {u: split.test[u] for u in users}
 
     base = als_config(settings)
-    weightings = WEIGHTINGS if dataset.interactions.explicit else ("binary",)
-    als_grid = [{**p, "weighting": w} for p in ALS_GRID for w in weightings]
+    als_grid = als_search_space(dataset.interactions, settings.seed)
     with reporter.stage("Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)) as advance:
         als_params, _ = tune(
-            lambda p: ALSRanker(replace(base, **p)), als_grid, validation.train, validation.test, progress=advance
+            lambda p: ALSRanker(replace(base, **p)), als_grid, folds, progress=advance
         )
-        ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, validation.train, validation.test, progress=advance)
-        knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, validation.train, validation.test, progress=advance)
+        ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, folds, progress=advance)
+        knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, folds, progress=advance)
 
     rankings: dict[str, dict[int, Sequence[int]]] = {}
     with reporter.stage("Fitting baselines", total=3) as advance:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ class ALSConfig:
     alpha: float = 2.0  # confidence = 1 + alpha * weight
     iterations: int = 15
     weighting: Weighting = "binary"
+    # Halve an interaction's weight every this many days before the latest one (None: no decay), so
+    # the factors lean toward what people watch now. Needs timestamps; untimed data ignores it.
+    half_life_days: float | None = None
     seed: int = 42
 
 
@@ -34,7 +38,7 @@ class ALSModel:
 
     @classmethod
     def fit(cls, interactions: Interactions, config: ALSConfig = ALSConfig()) -> ALSModel:
-        matrix = UserItemMatrix.build(interactions, config.weighting)
+        matrix = UserItemMatrix.build(interactions, config.weighting, decay=_decay(config))
         # implicit runs its own threads; OpenBLAS threads on top make it ~2.5x slower (ENVIRONMENT.md).
         with threadpool_limits(1, "blas"):
             model = _new_model(config)
@@ -54,7 +58,9 @@ class ALSModel:
             if c < len(self.item_ids) and self.item_ids[c] == t
         }
 
-    def user_vector(self, items: np.ndarray, ratings: np.ndarray) -> np.ndarray | None:
+    def user_vector(
+        self, items: np.ndarray, ratings: np.ndarray, timestamps: np.ndarray | None = None, now: float = 0.0
+    ) -> np.ndarray | None:
         """Fold a history into a user vector by one least-squares step against fixed item factors.
 
         None when no history item is known to the model (the caller falls back to other sources).
@@ -65,9 +71,15 @@ class ALSModel:
         if not known.any():
             return None
         weights = interaction_weights(np.asarray(ratings, np.float32)[known], self.config.weighting)
+        if timestamps is not None and self.config.half_life_days:
+            weights = weights * decay_factors(np.asarray(timestamps)[known], now, self.config.half_life_days)
         row = sp.csr_matrix((weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids)))
         row.sum_duplicates()
         return np.asarray(self._model.recalculate_user(0, row), np.float32)
+
+    def matrix(self, interactions: Interactions) -> UserItemMatrix:
+        """Interactions weighted as this model was trained, over its columns (for batch fold-in)."""
+        return UserItemMatrix.build(interactions, self.config.weighting, self.item_ids, _decay(self.config))
 
     def user_vectors(self, matrix: UserItemMatrix) -> np.ndarray:
         """Fold-in for every row of a matrix whose columns are this model's items (batch eval path)."""
@@ -92,12 +104,26 @@ class ALSModel:
                 alpha=float(raw["alpha"]),
                 iterations=int(raw["iterations"]),
                 weighting=raw["weighting"],  # type: ignore[arg-type]
+                half_life_days=None if raw["half_life_days"] == "None" else float(raw["half_life_days"]),
                 seed=int(raw["seed"]),
             )
             with threadpool_limits(1, "blas"):
                 model = _new_model(config)
             model.item_factors = data["item_factors"].astype(np.float32)
             return cls(model, data["item_ids"].astype(np.int64), config)
+
+
+def decay_factors(timestamps: np.ndarray, now: float, half_life_days: float) -> np.ndarray:
+    """0.5 ** (age / half-life) per interaction; unknown (-1) timestamps keep full weight."""
+    age_days = np.maximum(now - timestamps, 0) / 86_400.0
+    return np.where(timestamps < 0, 1.0, 0.5 ** (age_days / half_life_days)).astype(np.float32)
+
+
+def _decay(config: ALSConfig) -> Callable[[Interactions], np.ndarray] | None:
+    if not config.half_life_days:
+        return None
+    half_life = config.half_life_days
+    return lambda inter: decay_factors(inter.timestamps, float(inter.timestamps.max()), half_life)
 
 
 def _new_model(config: ALSConfig) -> AlternatingLeastSquares:

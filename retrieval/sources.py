@@ -33,7 +33,7 @@ class ALSSource:
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
         h = context.history
-        vector = self.model.user_vector(h.items, h.weights) if len(h) else None
+        vector = self.model.user_vector(h.items, h.weights, h.timestamps, context.now) if len(h) else None
         if vector is None:
             return []
         hits = self.index.search(vector=CF, query=vector, k=k, where=title_filter(context))

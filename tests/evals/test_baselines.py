@@ -202,7 +202,7 @@ def test_tune_picks_best_on_validation(two_block):
     steps: list[int] = []
     grid = [{"model": "popular"}, {"model": "ease", "l2": 1.0}, {"model": "ease", "l2": 5.0}]
     best, score = tune(
-        make, grid, train, test, on_result=lambda p, s: seen.append((p, s)), progress=steps.append
+        make, grid, [(train, test)], on_result=lambda p, s: seen.append((p, s)), progress=steps.append
     )
     assert steps == [1, 1, 1]
     assert best == {"model": "ease", "l2": 1.0}  # ties: the first wins
@@ -210,9 +210,14 @@ def test_tune_picks_best_on_validation(two_block):
     assert [p for p, _ in seen] == grid
     # popular: held-out first for block-B users, 6th (after the five B titles) for block-A users
     assert seen[0][1] == pytest.approx((20 + 10 / np.log2(7)) / 30)
-    best, score = tune(make, grid[:1], train, test, metric="recall@50")
+    best, score = tune(make, grid[:1], [(train, test)], metric="recall@50")
     assert best == {"model": "popular"}
+    # Two copies of one fold score like one: the mean is weighted by users, not summed.
+    _, twice = tune(make, grid[:1], [(train, test), (train, test)])
+    assert twice == pytest.approx(seen[0][1])
     with pytest.raises(ValueError):
-        tune(make, [], train, test)
+        tune(make, [], [(train, test)])
     with pytest.raises(ValueError):
-        tune(make, grid, train, test, metric="ndcg@7")
+        tune(make, grid, [])
+    with pytest.raises(ValueError):
+        tune(make, grid, [(train, test)], metric="ndcg@7")

@@ -1,0 +1,75 @@
+"""The final multi-objective score: relevance, minus a popularity penalty, plus business boosts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class BlendWeights:
+    """How much each objective counts; terms are on a per-request z-scale, so weights compare directly."""
+
+    relevance: float = 1.0  # the ranker's score, standardized per request
+    novelty: float = 0.1  # penalty on standardized log-popularity: keeps the long tail alive
+    original_boost: float = 0.05  # lift for Marquee originals
+    expiring_boost: float = 0.03  # lift for titles whose licence ends soon ("watch before it leaves")
+    diversity: float = 0.3  # 1 − λ for MMR: how much similarity to earlier picks costs
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if not math.isfinite(value):
+                raise ValueError(f"BlendWeights.{field.name} must be a finite number; got {value}")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise ValueError(
+                f"BlendWeights.diversity must be in [0, 1] (0 = pure relevance); got {self.diversity}"
+            )
+
+    @property
+    def trade_off(self) -> float:
+        """The λ that `mmr` takes: 1 − diversity."""
+        return 1.0 - self.diversity
+
+
+def blend(
+    *,
+    relevance: np.ndarray,
+    popularity: np.ndarray,
+    original: np.ndarray,
+    expiring_soon: np.ndarray,
+    weights: BlendWeights,
+) -> np.ndarray:
+    """One blended score per candidate (higher is better), aligned with the inputs.
+
+    score = relevance·z(relevance)                 -- what the ranker believes the profile wants
+          − novelty·z(log1p(popularity))           -- popular titles need less help to be found
+          + original_boost·original                -- the service's own titles
+          + expiring_boost·expiring_soon           -- titles about to leave the catalog
+    Both z-scores are taken over this request's candidates, so the weights mean the same for every request.
+    """
+    n = len(relevance)
+    for name, values in (
+        ("popularity", popularity),
+        ("original", original),
+        ("expiring_soon", expiring_soon),
+    ):
+        if len(values) != n:
+            raise ValueError(f"{name} has {len(values)} entries but relevance has {n}; they must align")
+    if n and np.min(popularity) < 0:
+        raise ValueError(f"popularity holds interaction counts, so it must be >= 0; got {np.min(popularity)}")
+    score = weights.relevance * _zscore(np.asarray(relevance, dtype=np.float64))
+    score -= weights.novelty * _zscore(np.log1p(np.asarray(popularity, dtype=np.float64)))
+    score += weights.original_boost * np.asarray(original, dtype=np.float64)
+    score += weights.expiring_boost * np.asarray(expiring_soon, dtype=np.float64)
+    return score
+
+
+def _zscore(values: np.ndarray) -> np.ndarray:
+    """(x − mean) / std; all zeros when the values do not vary (or there are none), never NaN."""
+    # Constant input is tested exactly: its float std can come out as 1e-17, not 0, and blow up the ratio.
+    if len(values) == 0 or values.max() == values.min():
+        return np.zeros_like(values)
+    return (values - values.mean()) / values.std()
