@@ -39,7 +39,7 @@ ALS_SPACE: dict[str, tuple[Any, ...]] = {
     "weighting": ("binary", "rating"),  # rating: explicit data only
     "half_life_days": (None, 365.0),  # recency decay of confidence: timed data only
 }
-ALS_BUDGET = 16
+ALS_BUDGET = 12
 EASE_GRID = [{"l2": v} for v in (100.0, 300.0, 1000.0, 3000.0)]
 KNN_GRID = [{"K": k} for k in (20, 50, 200)]
 
@@ -60,11 +60,11 @@ def als_search_space(interactions: Interactions, seed: int) -> list[dict[str, An
 def validation_folds(split: Split, seed: int) -> list[Fold]:
     """Folds carved from the training part only, shaped like the test protocol.
 
-    Temporal: rolling origin, four global cuts inside the training period (one cut leaves ~20 users on
+    Temporal: rolling origin, three global cuts inside the training period (one cut leaves ~20 users on
     ml-latest-small, too few to choose by). Random: one random per-user hold-out of the training part.
     """
     if split.kind == "temporal":
-        cuts = [temporal_split(split.train, test_fraction=f) for f in (0.1, 0.2, 0.3, 0.4)]
+        cuts = [temporal_split(split.train, test_fraction=f) for f in (0.1, 0.2, 0.3)]
     else:
         cuts = [make_split(split.train, split.kind, seed=seed)]
     return [(c.train, c.test) for c in cuts if c.test]

@@ -20,10 +20,10 @@ VARIANTS: tuple[str, ...] = ("title_card", "cast", "mood", "minimal")
 # Top and bottom of the title card gradient, by primary genre.
 _GRADIENTS: dict[str, tuple[str, str]] = {
     "Action": ("#d84315", "#3e0f05"), "Animation": ("#ff8f00", "#6a1b9a"), "War": ("#5d6b3a", "#1d2212"),
-    "Adventure": ("#2e7d32", "#0b2a10"), "Children": ("#4fc3f7", "#fff176"), "Crime": ("#37474f", "#0d1317"),
+    "Adventure": ("#2e7d32", "#0b2a10"), "Children": ("#29b6f6", "#01579b"), "Crime": ("#37474f", "#0d1317"),
     "Comedy": ("#ffe082", "#ff8f00"), "Documentary": ("#6d4c41", "#1b120f"), "Drama": ("#5c6bc0", "#1a1f4d"),
     "Fantasy": ("#8e24aa", "#1f0a2e"), "Film-Noir": ("#424242", "#000000"), "Horror": ("#8b0000", "#0a0000"),
-    "Musical": ("#ec407a", "#4a0d2a"), "Mystery": ("#455a64", "#10161a"), "Romance": ("#f8bbd0", "#c2185b"),
+    "Musical": ("#ec407a", "#4a0d2a"), "Mystery": ("#455a64", "#10161a"), "Romance": ("#f06292", "#880e4f"),
     "Sci-Fi": ("#1565c0", "#020b26"), "Thriller": ("#263238", "#5d0b0b"), "Western": ("#c1783a", "#3b2210"),
 }  # fmt: skip
 _DEFAULT_GRADIENT = ("#546e7a", "#1c262b")
@@ -74,7 +74,7 @@ def render(title: Title, variant: str, *, width: int = 300, height: int = 450) -
 
 def _title_card(title: Title, w: int, h: int, uid: str) -> list[str]:
     top, bottom = _GRADIENTS.get(_primary(title), _DEFAULT_GRADIENT)
-    ink = _ink(top)
+    ink = _ink(top, bottom)
     out = _backdrop(uid, w, h, top, bottom)
     size, lines = _fit(title.name.upper(), w * 0.84, h * 0.5, (w * 0.16, w * 0.13, w * 0.1, w * 0.08))
     y = h * 0.42 - (len(lines) - 1) * size * 0.55
@@ -101,7 +101,8 @@ def _cast(title: Title, w: int, h: int, uid: str) -> list[str]:
         out += _lines(lines, w * 0.1, y, size, "#ffffff", _SANS, anchor="start", weight="bold")
         y += len(lines) * size * 1.1 + h * 0.03
     size, lines = _fit(title.name, w * 0.84, h * 0.2, (w * 0.08, w * 0.065, w * 0.05), max_lines=3)
-    out += _lines(lines, w / 2, h * 0.78, size, "#ffffff", _SERIF, opacity=0.9)
+    bottom_line = h * 0.87 - (len(lines) - 1) * size * 1.1  # the block ends above the year
+    out += _lines(lines, w / 2, bottom_line, size, "#ffffff", _SERIF, opacity=0.9)
     if title.year:
         out += _lines([str(title.year)], w / 2, h * 0.94, w * 0.045, "#ffffff", _SANS, opacity=0.7)
     return out
@@ -112,7 +113,7 @@ def _mood(title: Title, w: int, h: int, uid: str) -> list[str]:
     bg_top, bg_bottom, *shades = _PALETTES[mood]
     rng = random.Random(title.id)
     out = _backdrop(uid, w, h, bg_top, bg_bottom) + _SHAPES[mood](rng, w, h, shades)
-    ink = "#3b1f2b" if mood == "tender" else "#ffffff"
+    ink = _ink(bg_top, bg_bottom)
     line = title.tagline or " · ".join(title.keywords[:3]) or " · ".join(title.genres[:3])
     if line:
         size = w * 0.055
@@ -176,7 +177,12 @@ def _play(rng: random.Random, w: int, h: int, shades: list[str]) -> list[str]:
 def _rush(rng: random.Random, w: int, h: int, shades: list[str]) -> list[str]:
     streaks = []
     for _ in range(8):
-        x, y, t, run = rng.uniform(-w * 0.3, w), rng.uniform(0, h * 0.6), rng.uniform(4, w * 0.06), w * 0.5
+        x, y, t, run = (
+            rng.uniform(-w * 0.3, w),
+            rng.uniform(-h * 0.1, h * 0.3),
+            rng.uniform(4, w * 0.06),
+            w * 0.5,
+        )
         corners = ((x, y + run), (x + run, y), (x + run + t, y), (x + t, y + run))
         points = " ".join(f"{px:.1f},{py:.1f}" for px, py in corners)
         streaks.append(_el("polygon", points=points, fill=rng.choice(shades), opacity=0.85))
@@ -210,9 +216,10 @@ def _esc(text: str) -> str:
     return escape(_NOT_XML.sub("", text), {'"': "&quot;", "'": "&apos;"})
 
 
-def _ink(top: str) -> str:
-    """Dark text on light gradients, white on dark ones (by the top colour's perceived brightness)."""
-    r, g, b = (int(top[i : i + 2], 16) for i in (1, 3, 5))
+def _ink(top: str, bottom: str) -> str:
+    """Dark text on light backgrounds, white on dark ones, by the gradient's mean perceived brightness."""
+    channels = [int(c[i : i + 2], 16) for c in (top, bottom) for i in (1, 3, 5)]
+    r, g, b = ((channels[i] + channels[i + 3]) / 2 for i in range(3))
     return "#1a1a1a" if 0.299 * r + 0.587 * g + 0.114 * b > 170 else "#ffffff"
 
 

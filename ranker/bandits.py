@@ -1,0 +1,236 @@
+"""Thompson-sampling bandits for artwork and row order, with their counts persisted in SQLite.
+
+Both policies keep Beta/Bernoulli posteriors: a Beta(1, 1) prior plus success and failure counts.
+Counts live in a sparse dict for sampling and are mirrored to SQLite as increments
+(`successes = successes + ?`), so several processes that share a file never lose each other's updates;
+`refresh()` folds in what the others wrote.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Protocol, Self
+
+import numpy as np
+
+SEGMENTS: tuple[str, ...] = ("action", "comedy", "dark", "drama", "family", "scifi")
+NEW_SEGMENT = "new"  # a profile with no history yet
+
+_SEGMENT_OF: dict[str, str] = {
+    "action": "action", "adventure": "action", "war": "action", "western": "action",
+    "comedy": "comedy",
+    "horror": "dark", "thriller": "dark", "crime": "dark", "mystery": "dark", "film-noir": "dark",
+    "drama": "drama", "romance": "drama", "documentary": "drama", "history": "drama",
+    "animation": "family", "children": "family", "children's": "family", "family": "family",
+    "musical": "family", "music": "family",
+    "sci-fi": "scifi", "science fiction": "scifi", "fantasy": "scifi",
+}  # fmt: skip
+# Each segment's share of genre tags over all ml-latest-small ratings. Dividing by it keeps Drama and
+# Action, which most films carry, from claiming nearly every profile.
+_BACKGROUND: dict[str, float] = {
+    "action": 0.23, "drama": 0.23, "dark": 0.22, "comedy": 0.14, "scifi": 0.11, "family": 0.08,
+}  # fmt: skip
+
+# Thin data leans on the segment. A title's prior holds its segment's counts for the variant, scaled
+# down to at most POOL_STRENGTH pseudo-impressions (empirical Bayes, roughly), so a title with few
+# impressions behaves like its segment and its own counts take over after a few hundred. At take rates
+# of a few percent, 100 impressions hold only a handful of takes: the pool weighs no more than that.
+# (The pool also holds the title's own counts; over a segment of many titles that double count is slight.)
+POOL_STRENGTH = 100
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS beta_counts (
+    policy TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    arm TEXT NOT NULL,
+    successes INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (policy, scope, arm)
+) WITHOUT ROWID
+"""
+_UPSERT = """
+INSERT INTO beta_counts (policy, scope, arm, successes, failures) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (policy, scope, arm) DO UPDATE SET
+    successes = successes + excluded.successes, failures = failures + excluded.failures
+"""
+
+
+def taste_segment(genre_counts: Mapping[str, float]) -> str:
+    """The profile's dominant genre group, relative to how common each group is; "new" without history."""
+    weights: dict[str, float] = {}
+    for genre, count in genre_counts.items():
+        segment = _SEGMENT_OF.get(genre.lower())
+        if segment and count > 0:
+            weights[segment] = weights.get(segment, 0.0) + count / _BACKGROUND[segment]
+    if not weights:
+        return NEW_SEGMENT
+    return max(SEGMENTS, key=lambda s: weights.get(s, 0.0))  # ties go to the first in SEGMENTS
+
+
+class BetaStore:
+    """Success and failure counts per (scope, arm) for one policy, shared by the bandits below."""
+
+    def __init__(self, db: sqlite3.Connection, policy: str) -> None:
+        self._db = db
+        self._policy = policy
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], tuple[int, int]] = {}
+        db.execute(_SCHEMA)
+        self.refresh()
+
+    @classmethod
+    def open(cls, path: Path | str, policy: str) -> BetaStore:
+        """Open (or create) a store file; ":memory:" keeps it in this process only."""
+        # Autocommit mode: each update opens its own short transaction (see `add`).
+        db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; ignored for :memory:
+        db.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # still consistent in WAL; a crash may drop the last few updates
+        return cls(db, policy)
+
+    def counts(self, scope: str, arm: str) -> tuple[int, int]:
+        return self._counts.get((scope, arm), (0, 0))
+
+    def add(self, cells: Iterable[tuple[str, str]], *, success: bool) -> None:
+        """Count one success (or failure) in every cell, in one transaction."""
+        ds, df = (1, 0) if success else (0, 1)
+        cells = list(cells)
+        with self._lock:
+            with self._db:  # commits, or rolls back on error (and then the dict stays as it was)
+                self._db.execute("BEGIN IMMEDIATE")  # take the write lock now, so busy waits apply
+                self._db.executemany(_UPSERT, [(self._policy, scope, arm, ds, df) for scope, arm in cells])
+            for cell in cells:
+                s, f = self._counts.get(cell, (0, 0))
+                self._counts[cell] = (s + ds, f + df)
+
+    def refresh(self) -> None:
+        """Reload every count from the file, including what other processes added."""
+        query = "SELECT scope, arm, successes, failures FROM beta_counts WHERE policy = ?"
+        with self._lock:
+            rows = self._db.execute(query, (self._policy,)).fetchall()
+            self._counts = {(scope, arm): (s, f) for scope, arm, s, f in rows}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _Persisted:
+    """Opening, refreshing and closing, for a policy whose counts sit in a `BetaStore`."""
+
+    POLICY = ""
+
+    def __init__(self, store: BetaStore) -> None:
+        self._store = store
+
+    @classmethod
+    def open(cls, path: Path | str = ":memory:") -> Self:
+        return cls(BetaStore.open(path, cls.POLICY))
+
+    def refresh(self) -> None:
+        self._store.refresh()
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ArtworkPolicy(Protocol):
+    """Picks the artwork variant shown on one impression and learns from whether it was taken."""
+
+    def choose(
+        self, *, title_id: int, segment: str, variants: Sequence[str], rng: np.random.Generator
+    ) -> str: ...
+
+    def update(self, *, title_id: int, segment: str, variant: str, reward: bool) -> None: ...
+
+
+class ArtworkBandit(_Persisted):
+    """Thompson sampling over artwork variants per (title, taste segment), pooled by segment.
+
+    Pass `cluster` to share one posterior among similar titles (new ones, or a long tail too thin
+    to learn per title); it replaces the title id as the key.
+    """
+
+    POLICY = "artwork"
+
+    def choose(
+        self,
+        *,
+        title_id: int,
+        segment: str,
+        variants: Sequence[str],
+        rng: np.random.Generator,
+        cluster: int | None = None,
+    ) -> str:
+        """Sample each variant's posterior and show the best draw."""
+        if not variants:
+            raise ValueError(f"no artwork variants to choose from for title {title_id}; pass at least one")
+        params = np.array([self.posterior(title_id, segment, v, cluster=cluster) for v in variants])
+        return variants[int(np.argmax(rng.beta(params[:, 0], params[:, 1])))]
+
+    def update(
+        self, *, title_id: int, segment: str, variant: str, reward: bool, cluster: int | None = None
+    ) -> None:
+        """Record one impression: a click or play is a success, an impression without one a failure."""
+        cells = [(_title_scope(title_id, segment, cluster), variant), (_pool_scope(segment), variant)]
+        self._store.add(cells, success=reward)
+
+    def posterior(
+        self, title_id: int, segment: str, variant: str, *, cluster: int | None = None
+    ) -> tuple[float, float]:
+        """The Beta(alpha, beta) that `choose` samples: prior, scaled segment pool, then own counts."""
+        s, f = self._store.counts(_title_scope(title_id, segment, cluster), variant)
+        pool_s, pool_f = self._store.counts(_pool_scope(segment), variant)
+        scale = min(1.0, POOL_STRENGTH / (pool_s + pool_f)) if pool_s + pool_f else 0.0
+        return 1.0 + s + scale * pool_s, 1.0 + f + scale * pool_f
+
+
+class RowOrderBandit(_Persisted):
+    """Orders a profile's rows by Thompson sampling over row kinds, per taste segment.
+
+    Thompson rather than UCB1: it randomizes the order between requests, so lower rows still get seen
+    and engagement with them gets counted. Callers should report only rows the user actually scrolled to.
+    """
+
+    POLICY = "rows"
+
+    def order(
+        self, segment: str, kinds: Sequence[str], rng: np.random.Generator, pinned: Sequence[str] = ()
+    ) -> list[str]:
+        """Pinned kinds first, in the given order; the rest by descending posterior draw."""
+        if len(set(kinds)) < len(kinds):
+            repeated = sorted({k for k in kinds if kinds.count(k) > 1})
+            raise ValueError(f"row kinds must be unique; repeated: {', '.join(repeated)}")
+        top = [k for k in pinned if k in kinds]
+        rest = [k for k in kinds if k not in pinned]
+        if not rest:
+            return top
+        params = np.array([self.posterior(segment, k) for k in rest])
+        draws = rng.beta(params[:, 0], params[:, 1])
+        return top + [rest[i] for i in np.argsort(-draws, kind="stable")]
+
+    def update(self, segment: str, row_kind: str, engaged: bool) -> None:
+        """Record one row view: engaged (a play or click in the row) or not."""
+        self._store.add([(segment, row_kind)], success=engaged)
+
+    def posterior(self, segment: str, row_kind: str) -> tuple[float, float]:
+        s, f = self._store.counts(segment, row_kind)
+        return 1.0 + s, 1.0 + f
+
+
+def _title_scope(title_id: int, segment: str, cluster: int | None) -> str:
+    return f"title:{title_id}/{segment}" if cluster is None else f"cluster:{cluster}/{segment}"
+
+
+def _pool_scope(segment: str) -> str:
+    return f"*/{segment}"
