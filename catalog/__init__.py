@@ -14,7 +14,14 @@ from catalog.events import Account, Event, EventKind, EventStore, Profile, new_i
 from catalog.interactions import POSITIVE_RATING, Interactions
 from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
-from catalog.splitting import SPLIT_KINDS, Split, make_split, random_split, temporal_split, user_temporal_split
+from catalog.splitting import (
+    SPLIT_KINDS,
+    Split,
+    make_split,
+    random_split,
+    temporal_split,
+    user_temporal_split,
+)
 from catalog.titles import Title
 
 __all__ = [

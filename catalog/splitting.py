@@ -68,7 +68,9 @@ def user_temporal_split(
     """
     if not interactions.timed:
         raise ValueError("user-temporal split needs timestamps; use --split random")
-    return _per_user_holdout(interactions, -interactions.timestamps, "user-temporal", test_fraction, threshold, None)
+    return _per_user_holdout(
+        interactions, -interactions.timestamps, "user-temporal", test_fraction, threshold, None
+    )
 
 
 def _per_user_holdout(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+
 import numpy as np
 
 from catalog import Dataset, Title, load_dataset
@@ -90,4 +91,3 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     )
     manifest.write(out)
     return manifest
-

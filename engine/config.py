@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ranker import BlendWeights
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,19 +22,43 @@ def default_data_dir() -> Path:
 
 
 class ALSSettings(BaseModel):
-    """Defaults chosen on a validation split (see README); `marquee eval` re-tunes them per data set."""
+    """Defaults are what validation folds of ml-latest-small chose (README, "Tuning");
+    `marquee eval` re-tunes per data set and reports its choice."""
 
     factors: int = Field(64, ge=2, le=1024)
-    regularization: float = Field(0.05, ge=0)
-    alpha: float = Field(2.0, gt=0)
+    regularization: float = Field(10.0, ge=0)
+    alpha: float = Field(0.25, gt=0)
     iterations: int = Field(15, ge=1, le=200)
-    weighting: str = "binary"
+    weighting: Literal["binary", "rating"] = "rating"
+    half_life_days: float | None = Field(365.0, gt=0)
 
 
 class RetrievalSettings(BaseModel):
     candidates_per_source: int = Field(200, ge=1, le=5000)
     trending_half_life_days: float = Field(60.0, gt=0)
     similar_anchors: int = Field(3, ge=1, le=20)
+
+
+class RankerSettings(BaseModel):
+    """Stage 2: how many candidates it scores, how it trains, and the blend's weights."""
+
+    candidates_per_source: int = Field(100, ge=1, le=2000)
+    candidates: int = Field(300, ge=10, le=5000)  # merged list the ranker scores per request
+    max_training_users: int = Field(1500, ge=20)
+    relevance: float = Field(1.0, ge=0)
+    novelty: float = Field(0.1, ge=0)  # log-popularity penalty: keeps the long tail alive
+    original_boost: float = Field(0.05, ge=0)
+    expiring_boost: float = Field(0.03, ge=0)
+    diversity: float = Field(0.3, ge=0, le=1)  # 1 - MMR lambda within a row
+
+    def blend(self) -> BlendWeights:
+        return BlendWeights(
+            relevance=self.relevance,
+            novelty=self.novelty,
+            original_boost=self.original_boost,
+            expiring_boost=self.expiring_boost,
+            diversity=self.diversity,
+        )
 
 
 class Settings(BaseSettings):
@@ -46,6 +73,7 @@ class Settings(BaseSettings):
     )
     als: ALSSettings = ALSSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    ranker: RankerSettings = RankerSettings()
     seed: int = 42
 
     def dataset_artifacts(self, dataset: str) -> Path:

@@ -57,12 +57,15 @@ class Engine:
         dataset = dataset or load_dataset(dataset_name, settings.data_dir)
         if dataset.checksum != manifest.data_checksum:
             raise StaleArtifactsError(
-                f"artifacts in {folder} were built from other data; run `marquee build --dataset {dataset_name}`"
+                f"artifacts in {folder} were built from other data; "
+                f"run `marquee build --dataset {dataset_name}`"
             )
         als = ALSModel.load(folder / ALS_FILE)
         index = open_index(settings, dataset_name)
         embedder = TextEmbedder()
-        sources = make_sources(settings, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0])
+        sources = make_sources(
+            settings, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0]
+        )
         return cls(settings=settings, dataset=dataset, index=index, sources=sources, manifest=manifest)
 
     def history(self, user_id: int) -> History:
@@ -77,7 +80,9 @@ class Engine:
         mask = inter.users == user_id
         order = np.argsort(inter.timestamps[mask], kind="stable")
         return History(
-            items=inter.items[mask][order], weights=inter.ratings[mask][order], timestamps=inter.timestamps[mask][order]
+            items=inter.items[mask][order],
+            weights=inter.ratings[mask][order],
+            timestamps=inter.timestamps[mask][order],
         )
 
     def context_for(self, user_id: int) -> Context:

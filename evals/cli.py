@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -22,7 +23,9 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[str, typer.Option("--dataset", "-d")] = "ml-latest-small",
         split: Annotated[str | None, typer.Option(help="temporal (default when timed) or random")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-        max_users: Annotated[int | None, typer.Option(min=10, help="evaluate a seeded sample of users")] = None,
+        max_users: Annotated[
+            int | None, typer.Option(min=10, help="evaluate a seeded sample of users")
+        ] = None,
     ) -> None:
         """Evaluate baselines and candidate sources on a held-out split."""
         s = settings()
@@ -33,10 +36,27 @@ def register(app: typer.Typer) -> None:
         with Bars() as bars:
             result = run_eval(s, name, kind, reporter=bars, max_users=max_users)
         _record(s.dataset_artifacts(name), result)
-        print(json.dumps(result, indent=None if as_json else 2))
+        print(json.dumps(result) if as_json else _table(result))
 
 
-def _record(folder, result: dict) -> None:  # type: ignore[no-untyped-def]
+def _table(result: dict[str, Any]) -> str:
+    """The figures as a fixed-width table for people; --json is for machines."""
+    metrics = ("ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty")
+    lines = [
+        f"{result['dataset']} ({result['split']} split): {result['users']} test users, "
+        f"{result['excluded_users']} excluded, {result['seconds']} s",
+        f"{'system':<10}" + "".join(f"{m:>11}" for m in metrics),
+    ]
+    for name, figures in result["systems"].items():
+        lines.append(f"{name:<10}" + "".join(f"{figures[m]:>11.4f}" for m in metrics))
+    candidates = result["candidates"]
+    per_source = ", ".join(f"{k} {v:.3f}" for k, v in candidates["per_source"].items())
+    lines.append(f"candidates recall@500: merged {candidates['recall@500']:.3f}; per source: {per_source}")
+    lines.append(f"tuned on validation: {json.dumps(result['tuned'])}")
+    return "\n".join(lines)
+
+
+def _record(folder: Path, result: dict[str, Any]) -> None:
     """Keep the figures in the artifacts manifest, when artifacts of the same data exist."""
     try:
         manifest = Manifest.read(folder)

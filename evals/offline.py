@@ -17,15 +17,32 @@ from typing import Any
 import numpy as np
 
 from catalog import Context, Dataset, History, Interactions, load_dataset
+from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
 from engine.build import als_config, catalog_titles, content_vectors
-from engine.progress import Reporter, Silent
+from engine.progress import Advance, Reporter, Silent
+from engine.ranking import fit_stage_one, train_ranker
+from engine.ranking import stage_two as make_stage_two
 from engine.wiring import REWATCH_SOURCES, make_sources
 from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
+from evals.beyond import beyond_accuracy, vectors_of
 from evals.metrics import evaluate, recall_at
-from retrieval import CF, CONTENT, ALSConfig, ALSModel, EdgeIndex, fill_index, merge, popularity, title_points, trending
-from catalog.matrix import UserItemMatrix
+from ranker import BlendWeights
+from ranker.pipeline import Stage2
+from retrieval import (
+    CF,
+    CONTENT,
+    ALSConfig,
+    ALSModel,
+    CandidateSet,
+    EdgeIndex,
+    fill_index,
+    merge,
+    popularity,
+    title_points,
+    trending,
+)
 
 TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
 CANDIDATES = 500  # per source, for stage-1 recall@500
@@ -40,10 +57,8 @@ ALS_SPACE: dict[str, tuple[Any, ...]] = {
     "half_life_days": (None, 365.0),  # recency decay of confidence: timed data only
 }
 ALS_BUDGET = 12
-EASE_GRID = [{"l2": v} for v in (100.0, 300.0, 1000.0, 3000.0)]
+EASE_GRID = [{"l2": v} for v in (300.0, 1000.0, 3000.0)]
 KNN_GRID = [{"K": k} for k in (20, 50, 200)]
-
-
 
 
 def als_search_space(interactions: Interactions, seed: int) -> list[dict[str, Any]]:
@@ -83,7 +98,9 @@ class ALSRanker:
         self.matrix = self.model.matrix(train)
         return self
 
-    def recommend(self, users: Sequence[int], k: int, exclude: Mapping[int, Any] | None = None) -> dict[int, np.ndarray]:
+    def recommend(
+        self, users: Sequence[int], k: int, exclude: Mapping[int, Any] | None = None
+    ) -> dict[int, np.ndarray]:
         rows = np.array([self.matrix.row_of(u) for u in users if self.matrix.row_of(u) is not None])
         known = [u for u in users if self.matrix.row_of(u) is not None]
         sub = UserItemMatrix(self.matrix.csr[rows], self.matrix.user_ids[rows], self.matrix.item_ids)
@@ -94,6 +111,16 @@ class ALSRanker:
         return {u: self.model.item_ids[t] for u, t in zip(known, top, strict=True)}
 
 
+def _pipeline(
+    stage: Stage2, served: Mapping[int, tuple[Context, CandidateSet]], weights: BlendWeights, advance: Advance
+) -> dict[int, np.ndarray]:
+    out = {}
+    for u, (ctx, cs) in served.items():
+        out[u] = stage.top(context=ctx, candidates=cs, k=TOP, weights=weights)
+        advance(1)
+    return out
+
+
 def _histories(train: Interactions, users: Sequence[int]) -> dict[int, History]:
     order = np.lexsort((train.timestamps, train.users))
     users_sorted = train.users[order]
@@ -101,7 +128,9 @@ def _histories(train: Interactions, users: Sequence[int]) -> dict[int, History]:
     for u in users:
         lo, hi = np.searchsorted(users_sorted, u), np.searchsorted(users_sorted, u, side="right")
         rows = order[lo:hi]
-        out[u] = History(items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows])
+        out[u] = History(
+            items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows]
+        )
     return out
 
 
@@ -113,7 +142,11 @@ def run_eval(
     reporter: Reporter | None = None,
     max_users: int | None = None,
     dataset: Dataset | None = None,
+    stage_two: bool = True,
+    diversity: Sequence[float] = (),
 ) -> dict[str, Any]:
+    """Every system on one split. `stage_two` adds the trained ranker and the served pipeline;
+    `diversity` lists extra blend diversity weights for the pipeline's accuracy/diversity trade-off."""
     reporter = reporter or Silent()
     started = time.perf_counter()
     dataset = dataset or load_dataset(dataset_name, settings.data_dir)
@@ -126,16 +159,20 @@ def run_eval(
 
     base = als_config(settings)
     als_grid = als_search_space(dataset.interactions, settings.seed)
-    with reporter.stage("Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)) as advance:
-        als_params, _ = tune(
-            lambda p: ALSRanker(replace(base, **p)), als_grid, folds, progress=advance
-        )
+    with reporter.stage(
+        "Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)
+    ) as advance:
+        als_params, _ = tune(lambda p: ALSRanker(replace(base, **p)), als_grid, folds, progress=advance)
         ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, folds, progress=advance)
         knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, folds, progress=advance)
 
     rankings: dict[str, dict[int, Sequence[int]]] = {}
     with reporter.stage("Fitting baselines", total=3) as advance:
-        for name, model in (("popular", Popular()), ("itemknn", ItemKNN(**knn_params)), ("ease", EASE(**ease_params))):
+        for name, model in (
+            ("popular", Popular()),
+            ("itemknn", ItemKNN(**knn_params)),
+            ("ease", EASE(**ease_params)),
+        ):
             rankings[name] = model.fit(split.train).recommend(users, TOP)
             advance(1)
 
@@ -155,10 +192,14 @@ def run_eval(
         )
         with reporter.stage("Filling Qdrant", total=len(points)) as advance:
             fill_index(index, points, progress=advance)
-        sources = [s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES]
+        sources = [
+            s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES
+        ]
         histories = _histories(split.train, users)
         now = float(split.cut) if split.cut is not None else 0.0
         merged: dict[int, list[int]] = {}
+        served: dict[int, tuple[Context, CandidateSet]] = {}
+        per_source_k = settings.ranker.candidates_per_source
         with reporter.stage("Querying candidate sources", total=len(users)) as advance:
             for u in users:
                 context = Context(profile_id=str(u), history=histories[u], now=now)
@@ -166,6 +207,11 @@ def run_eval(
                 for source, found in zip(sources, lists, strict=True):
                     per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
                 merged[u] = merge(lists).ids[:CANDIDATES].tolist()
+                # What serving merges: each source's first `per_source_k` (a prefix of the same query).
+                served[u] = (
+                    context,
+                    merge([found[:per_source_k] for found in lists]).top(settings.ranker.candidates),
+                )
                 advance(1)
         index.close()
 
@@ -174,8 +220,33 @@ def run_eval(
     item_popularity = {t: c / n_train_users for t, c in pop.items()}
     for name in ("als", "content"):
         rankings[name] = {u: ids[:TOP] for u, ids in per_source[name].items()}
+    trade_off: list[dict[str, float]] = []
+    ranker_info: dict[str, Any] = {}
+    vectors = vectors_of(dataset, content)
+    if stage_two:
+        ranker = train_ranker(settings, dataset, split.train, content, reporter=reporter)
+        one = fit_stage_one(settings, dataset, split.train, content, als=als)
+        stage = make_stage_two(settings, dataset, one, content, ranker)
+        rankings["ranker"] = {
+            u: cs.ids[np.argsort(-stage.relevance(context=ctx, candidates=cs), kind="stable")][:TOP]
+            for u, (ctx, cs) in served.items()
+        }
+        with reporter.stage(
+            "Pipeline (blend + diversity)", total=len(served) * (1 + len(diversity))
+        ) as advance:
+            rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance)
+            for w in diversity:
+                ranked = _pipeline(stage, served, replace(stage.weights, diversity=w), advance)
+                figures = evaluate(
+                    ranked, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)
+                )
+                trade_off.append({"diversity": w, **figures, **beyond_accuracy(ranked, vectors, pop)})
+        ranker_info = {"objective": ranker.config.objective, **ranker.metrics}
     systems = {
-        name: evaluate(ranked, test, item_popularity=item_popularity, n_catalog=len(dataset.titles))
+        name: {
+            **evaluate(ranked, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)),
+            **beyond_accuracy(ranked, vectors, pop),
+        }
         for name, ranked in rankings.items()
     }
     return {
@@ -190,5 +261,7 @@ def run_eval(
             "per_source": {name: recall_at(lists, test, CANDIDATES) for name, lists in per_source.items()},
         },
         "tuned": {"als": {**asdict(config)}, "ease": ease_params, "itemknn": knn_params},
+        "ranker": ranker_info,
+        "diversity_sweep": trade_off,
         "seconds": round(time.perf_counter() - started, 1),
     }

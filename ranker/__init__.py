@@ -1,1 +1,33 @@
-"""ranker package."""
+"""Stage 2: diversification, the multi-objective blend, artwork variants and bandits."""
+
+from ranker.artwork import VARIANTS, render, variants_for
+from ranker.bandits import NEW_SEGMENT, SEGMENTS, ArtworkBandit, ArtworkPolicy, RowOrderBandit, taste_segment
+from ranker.blend import BlendWeights, blend
+from ranker.diversify import explore, intra_list_diversity, mmr
+from ranker.features import FeatureBuilder, TitleStats
+from ranker.ltr import LTRConfig, LTRRanker, Ranker, SourceOrderRanker, choose_objective, load_ranker
+
+__all__ = [
+    "NEW_SEGMENT",
+    "SEGMENTS",
+    "VARIANTS",
+    "ArtworkBandit",
+    "ArtworkPolicy",
+    "BlendWeights",
+    "FeatureBuilder",
+    "LTRConfig",
+    "LTRRanker",
+    "Ranker",
+    "RowOrderBandit",
+    "SourceOrderRanker",
+    "TitleStats",
+    "blend",
+    "choose_objective",
+    "explore",
+    "intra_list_diversity",
+    "load_ranker",
+    "mmr",
+    "render",
+    "taste_segment",
+    "variants_for",
+]

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix, Weighting, interaction_weights
+
+_THREADS = ThreadpoolController()  # inspecting the loaded thread pools costs ~1 ms: do it once
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,13 @@ class ALSModel:
         weights = interaction_weights(np.asarray(ratings, np.float32)[known], self.config.weighting)
         if timestamps is not None and self.config.half_life_days:
             weights = weights * decay_factors(np.asarray(timestamps)[known], now, self.config.half_life_days)
-        row = sp.csr_matrix((weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids)))
+        row = sp.csr_matrix(
+            (weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids))
+        )
         row.sum_duplicates()
-        return np.asarray(self._model.recalculate_user(0, row), np.float32)
+        # One user's solve is tiny: implicit's OpenMP threads cost ~15 ms here, a single thread ~0.1 ms.
+        with _THREADS.limit(limits=1, user_api="openmp"):
+            return np.asarray(self._model.recalculate_user(0, row), np.float32)
 
     def matrix(self, interactions: Interactions) -> UserItemMatrix:
         """Interactions weighted as this model was trained, over its columns (for batch fold-in)."""
@@ -83,7 +89,9 @@ class ALSModel:
 
     def user_vectors(self, matrix: UserItemMatrix) -> np.ndarray:
         """Fold-in for every row of a matrix whose columns are this model's items (batch eval path)."""
-        return np.asarray(self._model.recalculate_user(np.arange(matrix.csr.shape[0]), matrix.csr), np.float32)
+        return np.asarray(
+            self._model.recalculate_user(np.arange(matrix.csr.shape[0]), matrix.csr), np.float32
+        )
 
     def save(self, path: Path) -> None:
         # .npz without pickle: item ids, factors and the parameters needed to fold users in.

@@ -6,7 +6,9 @@ from catalog import Context
 from retrieval.index import TitleFilter
 
 
-def title_filter(context: Context, *, allow_seen: bool = False, extra_genres: tuple[str, ...] = ()) -> TitleFilter:
+def title_filter(
+    context: Context, *, allow_seen: bool = False, extra_genres: tuple[str, ...] = ()
+) -> TitleFilter:
     """Seen and disliked titles, explicit exclusions and the hard constraints, as one filter."""
     c = context.constraints
     excluded = set(c.exclude_titles) | set(context.history.disliked)

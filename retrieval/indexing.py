@@ -19,7 +19,9 @@ def popularity(interactions: Interactions) -> dict[int, float]:
     return dict(zip(ids.tolist(), counts.astype(float).tolist(), strict=True))
 
 
-def trending(interactions: Interactions, *, half_life_days: float, now: float | None = None) -> dict[int, float]:
+def trending(
+    interactions: Interactions, *, half_life_days: float, now: float | None = None
+) -> dict[int, float]:
     """Time-decayed interactions per title as of `now` (default: the last interaction).
 
     Untimed data has no notion of recent, so it falls back to plain popularity.

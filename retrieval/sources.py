@@ -18,7 +18,9 @@ from retrieval.index import CF, CONTENT, Hit, TitleIndex
 DAY = 86_400.0
 
 
-def _listed(hits: list[Hit], source: str, reason: str | Callable[[Hit], str], anchor: int | None = None) -> list[Candidate]:
+def _listed(
+    hits: list[Hit], source: str, reason: str | Callable[[Hit], str], anchor: int | None = None
+) -> list[Candidate]:
     explain = reason if callable(reason) else (lambda _h: reason)
     return [Candidate(h.id, source, h.score, rank, explain(h), anchor) for rank, h in enumerate(hits)]
 
@@ -170,7 +172,9 @@ class SimilarSource:
         where = title_filter(context)
         out: list[Candidate] = []
         for anchor in anchors:
-            hits = self.index.search(vector=CF, query=_unit(vectors[anchor]), k=k // len(anchors), where=where)
+            hits = self.index.search(
+                vector=CF, query=_unit(vectors[anchor]), k=k // len(anchors), where=where
+            )
             name = self.titles[anchor].name if anchor in self.titles else f"title {anchor}"
             out.extend(_listed(hits, self.name, f"Because you watched {name}", anchor=anchor))
         return _reranked(out)

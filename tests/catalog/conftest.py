@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from catalog import Dataset, MissingDataError, load_dataset
-
 from tests.conftest import real_data_dir
 
 

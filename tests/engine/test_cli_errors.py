@@ -59,7 +59,9 @@ def test_unknown_fetch_target() -> None:
 def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("marquee")
     env = {**os.environ, "MARQUEE_DATA_DIR": str(tmp_path / "missing")}
-    proc = subprocess.run([str(exe), "eval", "--dataset", "nope"], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "eval", "--dataset", "nope"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("marquee: error:")

@@ -48,7 +48,9 @@ def test_recommendations_are_unseen_and_explained(settings: Settings) -> None:
 
 def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) -> None:
     env = {"MARQUEE_DATA_DIR": str(settings.data_dir), "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir)}
-    result = CliRunner().invoke(app, ["recommend", "--dataset", "ml-latest-small", "--user", "1", "--k", "5"], env=env)
+    result = CliRunner().invoke(
+        app, ["recommend", "--dataset", "ml-latest-small", "--user", "1", "--k", "5"], env=env
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0] == "Top 5 for user 1 of ml-latest-small:"
@@ -58,14 +60,28 @@ def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) 
 
 
 def test_eval_reports_every_system_and_source(settings: Settings) -> None:
-    result = run_eval(settings, "ml-latest-small", "random", max_users=60)
+    result = run_eval(settings, "ml-latest-small", "random", max_users=60, diversity=(0.0, 0.8))
     assert result["users"] == 60
-    assert set(result["systems"]) == {"popular", "itemknn", "ease", "als", "content"}
+    assert set(result["systems"]) == {"popular", "itemknn", "ease", "als", "content", "ranker", "pipeline"}
     for figures in result["systems"].values():
-        assert set(figures) == {"ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty"}
+        assert set(figures) == {
+            "ndcg@10",
+            "recall@10",
+            "recall@50",
+            "map@10",
+            "coverage",
+            "novelty",
+            "ild@10",
+            "long_tail@10",
+        }
         assert 0.0 <= figures["ndcg@10"] <= 1.0
+        assert 0.0 <= figures["ild@10"] <= 2.0 and 0.0 <= figures["long_tail@10"] <= 1.0
+    assert result["ranker"]["objective"] in ("rank:ndcg", "rank:pairwise")
     per_source = result["candidates"]["per_source"]
     assert {"als", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)
     assert all(0.0 <= r <= 1.0 for r in per_source.values())
     assert result["candidates"]["recall@500"] > 0
     assert result["systems"]["als"]["ndcg@10"] > 0
+    # More diversity weight must not make the lists less diverse.
+    sweep = {row["diversity"]: row for row in result["diversity_sweep"]}
+    assert sweep[0.8]["ild@10"] >= sweep[0.0]["ild@10"]

@@ -4,11 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from catalog.interactions import Interactions
 from evals.baselines import EASE, Baseline, ItemKNN, Popular, tune
-from catalog.matrix import UserItemMatrix
 from evals.metrics import evaluate
 
 ALL_USERS = list(range(30))

@@ -11,6 +11,7 @@ from catalog import CatalogError, Title, load_dataset
 from retrieval.embedder import TextEmbedder, embed_titles
 from tests.conftest import real_data_dir
 
+
 @pytest.fixture(scope="session")
 def text_embedder() -> TextEmbedder:
     return TextEmbedder()
@@ -24,7 +25,9 @@ def ml_small_titles() -> list[Title]:
         dataset = load_dataset("ml-latest-small", real_data_dir())
     except CatalogError as error:
         pytest.skip(str(error))
-    return [Title(t.id, t.name, t.year, t.genres) for t in (dataset.titles[i] for i in sorted(dataset.titles))]
+    return [
+        Title(t.id, t.name, t.year, t.genres) for t in (dataset.titles[i] for i in sorted(dataset.titles))
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,203 @@
+"""Train the stage-2 ranker on a split inside the data it is given, so a test period is never seen.
+
+Features come from before an inner cut (stage 1 refitted on that part), labels from after it:
+exactly what the ranker faces when serving, one period later.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from catalog import Context, Dataset, History, Interactions, derive_business, make_split
+from engine.build import als_config
+from engine.config import Settings
+from engine.progress import Reporter, Silent
+from engine.wiring import REWATCH_SOURCES, make_sources
+from ranker.features import FeatureBuilder, TitleStats
+from ranker.ltr import LTRConfig, LTRRanker, choose_objective
+from ranker.pipeline import Stage2
+from retrieval import (
+    CF,
+    CONTENT,
+    ALSModel,
+    CandidateSet,
+    EdgeIndex,
+    fill_index,
+    merge,
+    popularity,
+    title_points,
+    trending,
+)
+
+RANKER_DIR = "ranker"
+STATS_FILE = "title_stats.npz"
+
+
+@dataclass(frozen=True)
+class StageOne:
+    """Stage 1 fitted on one period: what both training and scoring of the ranker stand on."""
+
+    als: ALSModel
+    stats: TitleStats
+    features: FeatureBuilder
+    now: float
+
+
+def fit_stage_one(
+    settings: Settings,
+    dataset: Dataset,
+    train: Interactions,
+    content: np.ndarray,
+    *,
+    als: ALSModel | None = None,
+) -> StageOne:
+    """ALS (unless given, fitted on `train`), title statistics and the feature builder for one period."""
+    title_ids = np.array(sorted(dataset.titles), np.int64)
+    now = float(train.timestamps.max()) if train.timed else 0.0
+    als = als or ALSModel.fit(train, als_config(settings))
+    stats = TitleStats.from_interactions(train, title_ids, now=now)
+    features = FeatureBuilder(
+        titles=dataset.titles,
+        stats=stats,
+        als=als,
+        content_ids=title_ids,
+        content=content,
+        genres=genre_vocabulary(dataset),
+    )
+    return StageOne(als=als, stats=stats, features=features, now=now)
+
+
+def genre_vocabulary(dataset: Dataset) -> list[str]:
+    return sorted({g for t in dataset.titles.values() for g in t.genres})
+
+
+def stage_two(
+    settings: Settings, dataset: Dataset, one: StageOne, content: np.ndarray, ranker: Any
+) -> Stage2:
+    title_ids = np.array(sorted(dataset.titles), np.int64)
+    return Stage2(
+        features=one.features,
+        ranker=ranker,
+        stats=one.stats,
+        business=derive_business(dataset.titles, now=one.now),
+        content_ids=title_ids,
+        content=content,
+        weights=settings.ranker.blend(),
+    )
+
+
+def history_of(train: Interactions, user: int, order: np.ndarray, users_sorted: np.ndarray) -> History:
+    lo, hi = np.searchsorted(users_sorted, user), np.searchsorted(users_sorted, user, side="right")
+    rows = order[lo:hi]
+    return History(items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows])
+
+
+def candidates_for(
+    settings: Settings,
+    dataset: Dataset,
+    train: Interactions,
+    one: StageOne,
+    content: np.ndarray,
+    users: list[int],
+    *,
+    k: int,
+    reporter: Reporter,
+    label: str,
+) -> dict[int, tuple[Context, CandidateSet]]:
+    """Merged stage-1 candidates per user, from a temporary index of this period's vectors."""
+    titles = [dataset.titles[t] for t in sorted(dataset.titles)]
+    order = np.lexsort((train.timestamps, train.users))
+    users_sorted = train.users[order]
+    out: dict[int, tuple[Context, CandidateSet]] = {}
+    with tempfile.TemporaryDirectory(prefix="marquee-stage1-") as tmp:
+        index = EdgeIndex.create(
+            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: one.als.config.factors}
+        )
+        points = title_points(
+            titles,
+            content,
+            one.als,
+            popularity(train),
+            trending(train, half_life_days=settings.retrieval.trending_half_life_days, now=one.now or None),
+        )
+        fill_index(index, points)
+        sources = [
+            s for s in make_sources(settings, index, one.als, dataset.titles) if s.name not in REWATCH_SOURCES
+        ]
+        with reporter.stage(label, total=len(users)) as advance:
+            for user in users:
+                context = Context(
+                    profile_id=str(user), history=history_of(train, user, order, users_sorted), now=one.now
+                )
+                out[user] = (context, merge([s.candidates(context=context, k=k) for s in sources]))
+                advance(1)
+        index.close()
+    return out
+
+
+def train_ranker(
+    settings: Settings,
+    dataset: Dataset,
+    interactions: Interactions,
+    content: np.ndarray,
+    *,
+    reporter: Reporter | None = None,
+) -> LTRRanker:
+    """Inner split of `interactions`; rank candidates of the earlier part against positives of the later
+    part; choose rank:ndcg or rank:pairwise on held-out users.
+
+    Timed data holds out each user's latest titles (a global cut leaves ~20 users on ml-latest-small,
+    too few groups to learn from); untimed data holds out random ones.
+    """
+    reporter = reporter or Silent()
+    cfg = settings.ranker
+    inner = make_split(interactions, "user-temporal" if interactions.timed else "random", seed=settings.seed)
+    one = fit_stage_one(settings, dataset, inner.train, content)
+    rng = np.random.default_rng(settings.seed)
+    users = sorted(inner.test)
+    if len(users) > cfg.max_training_users:
+        users = sorted(rng.choice(users, cfg.max_training_users, replace=False).tolist())
+    found = candidates_for(
+        settings,
+        dataset,
+        inner.train,
+        one,
+        content,
+        users,
+        k=cfg.candidates_per_source,
+        reporter=reporter,
+        label="Ranker training candidates",
+    )
+    groups = []
+    for qid, user in enumerate(users):
+        context, candidates = found[user]
+        candidates = candidates.top(cfg.candidates)
+        labels = np.isin(candidates.ids, list(inner.test[user])).astype(np.float32)
+        if labels.any():  # a list with nothing to find teaches the ranker nothing
+            groups.append((qid, one.features.build(context=context, candidates=candidates), labels))
+    if len(groups) < 10:
+        raise ValueError(f"too few users ({len(groups)}) with positives among candidates to train a ranker")
+    rng.shuffle(groups)
+    cut = max(1, len(groups) // 5)
+    valid, train = (
+        _stack(sorted(groups[:cut], key=lambda g: g[0])),
+        _stack(sorted(groups[cut:], key=lambda g: g[0])),
+    )
+    with reporter.stage("Training the ranker"):
+        ranker, metrics = choose_objective(
+            train, valid, names=one.features.names, base=LTRConfig(seed=settings.seed)
+        )
+    ranker.metrics.update({"objectives": metrics, "training_users": len(groups)})
+    return ranker
+
+
+def _stack(groups: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    X = np.concatenate([g[1] for g in groups])
+    y = np.concatenate([g[2] for g in groups])
+    qid = np.concatenate([np.full(len(g[2]), g[0], np.int64) for g in groups])
+    return X, y, qid

@@ -1,0 +1,319 @@
+"""Stage-2 features: one float32 row per (profile, candidate), in a fixed, named column order.
+
+Four groups, after the Netflix ranker: user (history size, recency, rating habits), title (popularity
+windows, ratings, age, metadata, genres), context (hour, weekday, device) and interaction (ALS score,
+content and genre match, item-item similarity, and which stage-1 sources proposed the title).
+Profile-level quantities are computed once per call; candidate-level ones with one matrix multiply per
+vector kind (ALS factors, content vectors, genre one-hots), so 1,000 candidates take a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from catalog import Context, Interactions, Title
+from retrieval import ALSModel, CandidateSet
+
+SOURCES = ("als", "content", "similar", "genre", "popular", "trending", "new", "history")
+DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
+DAY = 86_400.0
+NO_HISTORY_DAYS = 3650.0  # "days since last interaction" for a profile with no timed history
+PROFILE_RECENT = 30  # liked titles in the content taste profile (as ContentSource: older taste drifts)
+PROFILE_HALF_LIFE = 10.0  # in liked titles, newest first; order, not time, so untimed histories work
+RECENT_CONTENT = 5  # last liked titles for the "max content similarity" feature
+RECENT_ALS = 3  # last liked titles for the item-item (ALS factor cosine) feature
+
+USER = ("user_history_log", "user_days_since_last", "user_mean_rating", "user_explicit")
+CONTEXT = ("ctx_hour", "ctx_weekday", "ctx_device")
+INTERACTION = (
+    "als_score",
+    "als_missing",
+    "content_sim_profile",
+    "content_sim_recent_max",
+    "genre_match",
+    "genre_affinity",
+    "item_item_score",
+    "rrf_score",
+)
+# Source columns: src_<name> is 0/1; src_<name>_rank is the source's 0-based rank + 1, and 0 when the
+# source did not propose the title, so "absent" sorts apart from "first" and trees split on > 0.
+SOURCE_COLUMNS = tuple(c for s in SOURCES for c in (f"src_{s}", f"src_{s}_rank")) + ("n_sources",)
+
+
+@dataclass(frozen=True, eq=False)
+class TitleStats:
+    """Per-title arrays aligned to `ids` (sorted int64 title ids), from training interactions at build."""
+
+    ids: np.ndarray
+    popularity: Mapping[str, np.ndarray]  # window name -> interaction counts: "all", "365d", "30d"
+    mean_rating: np.ndarray  # NaN where unrated / implicit
+    rating_count: np.ndarray
+
+    @classmethod
+    def from_interactions(
+        cls,
+        interactions: Interactions,
+        title_ids: np.ndarray,
+        *,
+        now: float,
+        windows_days: Sequence[int] = (30, 365),
+    ) -> TitleStats:
+        """Counts over all time and over the `windows_days` before `now`; untimed data has no notion of
+        recent, so its windows equal "all"."""
+        ids = np.unique(np.asarray(title_ids, np.int64))
+        pos, known = _lookup(ids, interactions.items)
+        pos, ratings, stamps = pos[known], interactions.ratings[known], interactions.timestamps[known]
+        popularity = {"all": np.bincount(pos, minlength=len(ids)).astype(np.float64)}
+        for days in sorted(windows_days, reverse=True):
+            if not interactions.timed:
+                popularity[f"{days}d"] = popularity["all"].copy()
+                continue
+            recent = (stamps >= now - days * DAY) & (stamps <= now)
+            popularity[f"{days}d"] = np.bincount(pos[recent], minlength=len(ids)).astype(np.float64)
+        rated = ~np.isnan(ratings)
+        count = np.bincount(pos[rated], minlength=len(ids))
+        total = np.bincount(pos[rated], weights=ratings[rated], minlength=len(ids))
+        mean = np.full(len(ids), np.nan)
+        np.divide(total, count, out=mean, where=count > 0)
+        return cls(ids=ids, popularity=popularity, mean_rating=mean, rating_count=count.astype(np.int64))
+
+    def save(self, path: Path) -> None:
+        np.savez(
+            path,
+            ids=self.ids,
+            windows=np.array(list(self.popularity), dtype=str),
+            mean_rating=self.mean_rating,
+            rating_count=self.rating_count,
+            **{f"pop_{name}": counts for name, counts in self.popularity.items()},
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> TitleStats:
+        with np.load(path, allow_pickle=False) as data:
+            return cls(
+                ids=data["ids"],
+                popularity={str(w): data[f"pop_{w}"] for w in data["windows"]},
+                mean_rating=data["mean_rating"],
+                rating_count=data["rating_count"],
+            )
+
+
+class FeatureBuilder:
+    """Turns a context and its merged candidates into the ranker's feature matrix."""
+
+    def __init__(
+        self,
+        *,
+        titles: Mapping[int, Title],
+        stats: TitleStats,
+        als: ALSModel,
+        content_ids: np.ndarray,
+        content: np.ndarray,
+        genres: Sequence[str],
+    ) -> None:
+        """`content` holds unit rows aligned to `content_ids`; `genres` is the fixed genre vocabulary."""
+        if not titles or len(content_ids) == 0 or len(als.item_ids) == 0:
+            raise ValueError("FeatureBuilder needs a non-empty catalog, content vectors and ALS items")
+        if len(content_ids) != len(content):
+            raise ValueError(
+                f"{len(content_ids)} content ids but {len(content)} content rows; they must align"
+            )
+        self._stats = stats
+        self._genres = tuple(genres)
+        genre_columns = tuple(f"genre_{_slug(g)}" for g in self._genres)
+        if len(set(genre_columns)) != len(genre_columns):
+            raise ValueError(f"genre names collide once made column names: {sorted(genre_columns)}")
+        self._genre_columns = genre_columns
+        self._windows = tuple(stats.popularity)
+        self.names: tuple[str, ...] = (
+            USER
+            + tuple(f"title_pop_log_{w}" for w in self._windows)
+            + ("title_mean_rating", "title_rating_count_log", "title_age_years", "title_age_missing")
+            + ("title_has_overview", "title_runtime", "title_runtime_missing")
+            + genre_columns
+            + CONTEXT
+            + INTERACTION
+            + SOURCE_COLUMNS
+        )
+        # Static title arrays, aligned to the sorted catalog ids.
+        self._title_ids = np.array(sorted(titles), np.int64)
+        ordered = [titles[int(t)] for t in self._title_ids]
+        self._year = np.array([np.nan if t.year is None else t.year for t in ordered], np.float64)
+        known_years = self._year[~np.isnan(self._year)]
+        self._median_year = float(np.median(known_years)) if len(known_years) else np.nan
+        self._overview = np.array([t.rich for t in ordered], np.float32)
+        self._runtime = np.array([np.nan if t.runtime is None else t.runtime for t in ordered], np.float64)
+        self._onehot = self._genre_matrix(ordered)
+        # Vectors, sorted by id so one searchsorted finds a batch of candidates.
+        order = np.argsort(content_ids)
+        self._content_ids = np.asarray(content_ids, np.int64)[order]
+        self._content = np.asarray(content, np.float32)[order]
+        self._als = als
+        self._factors = np.asarray(als.item_factors, np.float32)
+        self._factor_norms = np.linalg.norm(self._factors, axis=1)
+
+    def build(self, *, context: Context, candidates: CandidateSet) -> np.ndarray:
+        """float32 (len(candidates), len(names)); every entry finite."""
+        ids = np.asarray(candidates.ids, np.int64)
+        columns: dict[str, np.ndarray | float] = {}
+        columns.update(self._user(context))
+        rows, in_catalog = _lookup(self._title_ids, ids)
+        onehot = self._onehot[rows] * in_catalog[:, None]  # unknown titles: no genres
+        columns.update(self._title(ids, rows, in_catalog, onehot, context.now))
+        columns.update(_context_columns(context))
+        columns.update(self._interaction(ids, onehot, context))
+        columns["rrf_score"] = np.asarray(candidates.scores, np.float64)
+        columns.update(_source_columns(candidates))
+        out = np.empty((len(ids), len(self.names)), np.float32)
+        for j, name in enumerate(self.names):
+            out[:, j] = columns[name]
+        return out
+
+    def _genre_matrix(self, titles: Sequence[Title]) -> np.ndarray:
+        column = {g: j for j, g in enumerate(self._genres)}
+        onehot = np.zeros((len(titles), len(self._genres)), np.float32)
+        for i, title in enumerate(titles):
+            for g in title.genres:
+                if g in column:
+                    onehot[i, column[g]] = 1.0
+        return onehot
+
+    def _user(self, context: Context) -> dict[str, float]:
+        h = context.history
+        stamps = h.timestamps[h.timestamps >= 0]
+        days = max(context.now - float(stamps.max()), 0.0) / DAY if len(stamps) else NO_HISTORY_DAYS
+        rated = h.weights[~np.isnan(h.weights)]
+        return {
+            "user_history_log": float(np.log1p(len(h))),
+            "user_days_since_last": days,
+            "user_mean_rating": float(rated.mean()) if len(rated) else 0.0,
+            "user_explicit": float(len(rated) > 0),
+        }
+
+    def _title(
+        self, ids: np.ndarray, t: np.ndarray, in_catalog: np.ndarray, onehot: np.ndarray, now: float
+    ) -> dict[str, np.ndarray]:
+        s, in_stats = _lookup(self._stats.ids, ids)
+        cols: dict[str, np.ndarray] = {
+            f"title_pop_log_{w}": np.where(in_stats, np.log1p(self._stats.popularity[w][s]), 0.0)
+            for w in self._windows
+        }
+        mean = np.where(in_stats, self._stats.mean_rating[s], np.nan)
+        cols["title_mean_rating"] = np.nan_to_num(mean, nan=0.0)
+        cols["title_rating_count_log"] = np.where(in_stats, np.log1p(self._stats.rating_count[s]), 0.0)
+        year = np.where(in_catalog, self._year[t], np.nan)
+        now_year = datetime.fromtimestamp(now, UTC).year
+        cols["title_age_missing"] = np.isnan(year).astype(np.float32)
+        # Missing years take the catalog median, so they sit in the middle rather than at an extreme.
+        age = now_year - np.where(np.isnan(year), self._median_year, year)
+        cols["title_age_years"] = np.maximum(np.nan_to_num(age, nan=0.0), 0.0)
+        cols["title_has_overview"] = np.where(in_catalog, self._overview[t], 0.0)
+        runtime = np.where(in_catalog, self._runtime[t], np.nan)
+        cols["title_runtime_missing"] = np.isnan(runtime).astype(np.float32)
+        cols["title_runtime"] = np.nan_to_num(runtime, nan=0.0)
+        cols.update({name: onehot[:, j] for j, name in enumerate(self._genre_columns)})
+        return cols
+
+    def _interaction(
+        self, ids: np.ndarray, cand_onehot: np.ndarray, context: Context
+    ) -> dict[str, np.ndarray]:
+        liked = context.history.liked()  # oldest first
+        return (
+            self._als_columns(ids, liked, context)
+            | self._content_columns(ids, liked)
+            | self._genre_match(cand_onehot, liked)
+        )
+
+    def _als_columns(self, ids: np.ndarray, liked: np.ndarray, context: Context) -> dict[str, np.ndarray]:
+        """ALS score and item-item cosine: the user vector and the last liked titles' unit factors, in one
+        multiply against the candidates' factors."""
+        h = context.history
+        f, has_factor = _lookup(self._als.item_ids, ids)
+        cand = self._factors[f] * has_factor[:, None]
+        user = self._als.user_vector(h.items, h.weights, h.timestamps, context.now) if len(h) else None
+        a, a_known = _lookup(self._als.item_ids, liked[-RECENT_ALS:])
+        anchors = self._factors[a[a_known]] / np.maximum(self._factor_norms[a[a_known]], 1e-12)[:, None]
+        user_row = np.zeros((1, self._factors.shape[1]), np.float32) if user is None else user[None, :]
+        dots = cand @ np.vstack([user_row, anchors]).T
+        missing = np.logical_or(user is None, ~has_factor)
+        cosines = dots[:, 1:] / np.maximum(self._factor_norms[f], 1e-12)[:, None]
+        item_item = cosines.max(axis=1) if len(anchors) else np.zeros(len(ids))
+        return {
+            "als_score": np.where(missing, 0.0, dots[:, 0]),
+            "als_missing": missing.astype(np.float32),
+            "item_item_score": np.where(has_factor, item_item, 0.0),
+        }
+
+    def _content_columns(self, ids: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
+        """Cosine with the recency-weighted taste vector and with each of the last few liked titles, in
+        one multiply; 0 where the profile or the candidate has no content vector."""
+        c, has_content = _lookup(self._content_ids, ids)
+        cand = self._content[c] * has_content[:, None]
+        p, p_known = _lookup(self._content_ids, liked[-PROFILE_RECENT:])
+        taste = self._content[p[p_known]]
+        recent = taste[-RECENT_CONTENT:]
+        weights = (0.5 ** (np.arange(len(taste))[::-1] / PROFILE_HALF_LIFE)).astype(np.float32)
+        profile = weights @ taste if len(taste) else np.zeros(self._content.shape[1], np.float32)
+        profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
+        sims = cand @ np.vstack([profile[None, :], recent]).T
+        return {
+            "content_sim_profile": sims[:, 0],
+            "content_sim_recent_max": sims[:, 1:].max(axis=1) if len(recent) else np.zeros(len(ids)),
+        }
+
+    def _genre_match(self, cand_onehot: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
+        """Share of liked titles sharing a genre with the candidate, and the candidate's mean genre share.
+
+        Liked titles collapse to their distinct genre sets (with counts), so long histories stay cheap.
+        """
+        g, g_known = _lookup(self._title_ids, liked)
+        liked_onehot = self._onehot[g[g_known]]
+        patterns, counts = np.unique(liked_onehot, axis=0, return_counts=True)
+        share = liked_onehot.mean(axis=0) if len(liked_onehot) else np.zeros(len(self._genres), np.float32)
+        overlap = cand_onehot @ np.vstack([patterns, share[None, :]]).T
+        match = (overlap[:, :-1] > 0).astype(np.float64) @ counts / max(len(liked_onehot), 1)
+        return {
+            "genre_match": match,
+            "genre_affinity": overlap[:, -1] / np.maximum(cand_onehot.sum(axis=1), 1.0),
+        }
+
+
+def _context_columns(context: Context) -> dict[str, float]:
+    when = datetime.fromtimestamp(context.now, UTC)
+    device = DEVICES.get((context.device or "").lower(), 0)
+    return {"ctx_hour": float(when.hour), "ctx_weekday": float(when.weekday()), "ctx_device": float(device)}
+
+
+def _source_columns(candidates: CandidateSet) -> dict[str, np.ndarray]:
+    n = len(candidates)
+    flags = {s: np.zeros(n, np.float32) for s in SOURCES}
+    ranks = {s: np.zeros(n, np.float32) for s in SOURCES}
+    n_sources = np.zeros(n, np.float32)
+    for i, proposals in enumerate(candidates.provenance):
+        n_sources[i] = len({c.source for c in proposals})
+        for c in proposals:
+            if c.source in flags:
+                best = ranks[c.source][i]
+                flags[c.source][i] = 1.0
+                ranks[c.source][i] = c.rank + 1 if best == 0 else min(best, c.rank + 1)
+    cols = {f"src_{s}": flags[s] for s in SOURCES} | {f"src_{s}_rank": ranks[s] for s in SOURCES}
+    return cols | {"n_sources": n_sources}
+
+
+def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of `ids` in `sorted_ids` (clipped to a valid row) and whether each was found."""
+    ids = np.asarray(ids, np.int64)
+    if len(sorted_ids) == 0:
+        return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    return pos, sorted_ids[pos] == ids
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")

@@ -1,0 +1,185 @@
+"""Stage-2 rankers: the XGBoost learning-to-rank model and the source-order fallback behind one protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import xgboost as xgb
+
+OBJECTIVES = ("rank:ndcg", "rank:pairwise")
+FUSED_COLUMN = "rrf_score"  # FeatureBuilder's stage-1 fused score: the candidate order
+EARLY_STOPPING_ROUNDS = 20
+NDCG_K = 10
+MODEL_FILE, META_FILE = "model.json", "ltr.json"
+
+Split = tuple[np.ndarray, np.ndarray, np.ndarray]  # X, y (relevance labels), qid per row (rows sorted)
+
+
+@dataclass(frozen=True)
+class LTRConfig:
+    objective: str = "rank:ndcg"
+    n_estimators: int = 200
+    max_depth: int = 6
+    learning_rate: float = 0.1
+    min_child_weight: float = 1.0
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    seed: int = 42
+    ndcg_exp_gain: bool = False  # linear gain: graded labels (e.g. ratings) need not be small integers
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown LTR objective {self.objective!r}; valid: {', '.join(OBJECTIVES)}")
+
+
+class Ranker(Protocol):
+    """Stage 2: one relevance score per FeatureBuilder row, higher is better."""
+
+    def score(self, X: np.ndarray) -> np.ndarray: ...
+
+
+class SourceOrderRanker:
+    """Keeps stage 1's order (the fused RRF score): the degraded mode when no trained model is there."""
+
+    def __init__(self, *, names: Sequence[str]) -> None:
+        if FUSED_COLUMN not in names:
+            raise ValueError(f"feature names lack {FUSED_COLUMN!r}, the column SourceOrderRanker ranks by")
+        self.names = tuple(names)
+        self._column = self.names.index(FUSED_COLUMN)
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X[:, self._column], np.float64)
+
+
+class LTRRanker:
+    """XGBoost learning-to-rank over FeatureBuilder rows, grouped per profile."""
+
+    def __init__(
+        self, booster: xgb.Booster, *, names: Sequence[str], config: LTRConfig, metrics: dict[str, Any]
+    ) -> None:
+        self._booster = booster
+        self.names = tuple(names)
+        self.config = config
+        self.metrics = metrics
+
+    @classmethod
+    def fit(
+        cls,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray,
+        *,
+        names: Sequence[str],
+        config: LTRConfig,
+        eval_set: Split | None = None,
+    ) -> LTRRanker:
+        """Train on rows sorted by `groups` (one qid per profile); early stopping on `eval_set`'s NDCG@10."""
+        _check_width(X, names)
+        extra = {"ndcg_exp_gain": config.ndcg_exp_gain} if config.objective == "rank:ndcg" else {}
+        model = xgb.XGBRanker(
+            objective=config.objective,
+            n_estimators=config.n_estimators,
+            max_depth=config.max_depth,
+            learning_rate=config.learning_rate,
+            min_child_weight=config.min_child_weight,
+            subsample=config.subsample,
+            colsample_bytree=config.colsample_bytree,
+            random_state=config.seed,
+            tree_method="hist",
+            n_jobs=2,
+            eval_metric=f"ndcg@{NDCG_K}",
+            early_stopping_rounds=EARLY_STOPPING_ROUNDS if eval_set is not None else None,
+            **extra,
+        )
+        if eval_set is None:
+            model.fit(X, y, qid=groups, verbose=False)
+            booster = model.get_booster()
+        else:
+            Xv, yv, qv = eval_set
+            _check_width(Xv, names)
+            model.fit(X, y, qid=groups, eval_set=[(Xv, yv)], eval_qid=[qv], verbose=False)
+            booster = model.get_booster()[: model.best_iteration + 1]  # keep only the trees that helped
+        booster.feature_names = list(names)
+        ranker = cls(booster, names=names, config=config, metrics={})
+        ranker.metrics["trees"] = booster.num_boosted_rounds()
+        if eval_set is not None:
+            ranker.metrics[f"valid_ndcg@{NDCG_K}"] = ndcg_at_k(eval_set[1], ranker.score(Xv), eval_set[2])
+        return ranker
+
+    def score(self, X: np.ndarray) -> np.ndarray:
+        _check_width(X, self.names)
+        return np.asarray(self._booster.inplace_predict(np.asarray(X, np.float32)), np.float64)
+
+    def importance(self) -> dict[str, float]:
+        """Total gain per feature, in `names` order; features no tree split on get 0."""
+        gain = self._booster.get_score(importance_type="total_gain")
+        return {name: float(gain.get(name, 0.0)) for name in self.names}  # type: ignore[arg-type]
+
+    def save(self, folder: Path) -> None:
+        """model.json (XGBoost's own JSON) and ltr.json (names, config, metrics); never pickle."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self._booster.save_model(folder / MODEL_FILE)
+        meta = {"names": list(self.names), "config": asdict(self.config), "metrics": self.metrics}
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, *, names: Sequence[str] | None = None) -> LTRRanker:
+        """`names`, when given, must be the columns the model was trained on, in the same order."""
+        meta = json.loads((folder / META_FILE).read_text())
+        stored = tuple(meta["names"])
+        if names is not None and tuple(names) != stored:
+            missing = sorted(set(stored) - set(names))
+            extra = sorted(set(names) - set(stored))
+            raise ValueError(
+                f"the LTR model in {folder} was trained on other features (missing: {missing}, "
+                f"unexpected: {extra}, or a different order); retrain it with `marquee build`"
+            )
+        booster = xgb.Booster()
+        booster.load_model(folder / MODEL_FILE)
+        return cls(booster, names=stored, config=LTRConfig(**meta["config"]), metrics=meta["metrics"])
+
+
+def load_ranker(folder: Path, *, names: Sequence[str]) -> Ranker:
+    """The trained model when its artifact is there; otherwise stage 1's order (the degraded mode)."""
+    if not (folder / MODEL_FILE).is_file():
+        return SourceOrderRanker(names=names)
+    return LTRRanker.load(folder, names=names)
+
+
+def choose_objective(
+    train: Split, valid: Split, *, names: Sequence[str], base: LTRConfig
+) -> tuple[LTRRanker, dict[str, Any]]:
+    """Fit every objective, keep the best on validation NDCG@10 (ties keep `base.objective`)."""
+    fitted = {
+        obj: LTRRanker.fit(*train, names=names, config=replace(base, objective=obj), eval_set=valid)
+        for obj in OBJECTIVES
+    }
+    key = f"valid_ndcg@{NDCG_K}"
+    best = max(OBJECTIVES, key=lambda obj: (fitted[obj].metrics[key], obj == base.objective))
+    metrics: dict[str, Any] = {obj: dict(fitted[obj].metrics) for obj in OBJECTIVES}
+    metrics["chosen"] = best
+    return fitted[best], metrics
+
+
+def ndcg_at_k(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, k: int = NDCG_K) -> float:
+    """Mean NDCG@k over groups with at least one relevant row (linear gain; ties broken by row order)."""
+    bounds = np.flatnonzero(np.diff(groups)) + 1
+    values = []
+    for labels, s in zip(np.split(np.asarray(y, np.float64), bounds), np.split(scores, bounds), strict=True):
+        if not (labels > 0).any():
+            continue  # nothing to find: NDCG is undefined, not 0 or 1
+        discounts = 1.0 / np.log2(np.arange(2, k + 2))[: len(labels)]
+        gained = labels[np.argsort(-s, kind="stable")][:k]
+        ideal = np.sort(labels)[::-1][:k]
+        values.append(float(gained @ discounts[: len(gained)] / (ideal @ discounts[: len(ideal)])))
+    return float(np.mean(values)) if values else 0.0
+
+
+def _check_width(X: np.ndarray, names: Sequence[str]) -> None:
+    if X.ndim != 2 or X.shape[1] != len(names):
+        raise ValueError(f"feature matrix has shape {X.shape}; expected (rows, {len(names)}) for these names")

@@ -1,0 +1,249 @@
+"""Homepage rows: scored candidates become titled rows, each item explained by the provenance it came with.
+
+An item's explanation always comes from a candidate that really proposed it for that row: a
+"Because you watched X" item came from X's item-to-item list, a Trending item from the trending source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from catalog import Title
+from ranker.diversify import mmr
+from retrieval import Candidate
+
+ROW_KINDS = (
+    "continue_watching",
+    "top_picks",
+    "because_you_watched",
+    "trending",
+    "genre",
+    "new",
+    "hidden_gems",
+    "watch_again",
+)
+PINNED = ("continue_watching",)  # what a viewer was in the middle of stays on top
+
+
+# An item's explanation: the candidate that proposed it, or a text with its structured reason.
+Explained = Candidate | tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RowItem:
+    title_id: int
+    name: str
+    year: int | None
+    explanation: str
+    reason: Mapping[str, Any]  # structured: source, rank, anchor (title id) where there is one
+    score: float
+    artwork: str = "title_card"
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    heading: str
+    kind: str
+    items: tuple[RowItem, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """Stage-2 output for one request: candidates with their final scores, best first."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+    provenance: tuple[tuple[Candidate, ...], ...]
+    vectors: np.ndarray  # unit content vectors aligned with ids, for MMR
+    popularity: np.ndarray  # training interactions per candidate, for the long tail
+
+
+@dataclass(frozen=True)
+class RowsConfig:
+    row_length: int = 20
+    trade_off: float = 0.7  # MMR λ inside a row: 1 = pure score order
+    genre_cap: int = 6
+    anchors: int = 3  # Because You Watched rows
+    genre_rows: int = 2
+    min_items: int = 4  # a thinner row is dropped
+    long_tail_quantile: float = 0.8  # Hidden Gems: less popular than this share of candidates
+
+
+@dataclass
+class RowBuilder:
+    titles: Mapping[int, Title]
+    config: RowsConfig = field(default_factory=RowsConfig)
+
+    def build(self, *, scored: Scored, favourite_genres: list[str]) -> list[Row]:
+        """Rows in a default order (the caller's row-order policy may reorder them)."""
+        rows: list[Row] = []
+        used: set[int] = set()
+        by_source = _positions_by_source(scored)
+        history = by_source.get("history", {})
+        rows += self._row(
+            scored,
+            "continue_watching",
+            "continue_watching",
+            "Continue Watching",
+            picks=[i for i, c in history.items() if c.reason == "Continue watching"],
+            used=used,
+            mmr_on=False,
+        )
+        rows += self._row(
+            scored, "top_picks", "top_picks", "Top Picks for You", picks=_unseen(scored), used=used
+        )
+        for anchor in self._anchors(scored):
+            from_anchor = {
+                i: c
+                for i, p in enumerate(scored.provenance)
+                for c in p
+                if c.source == "similar" and c.anchor == anchor
+            }
+            name = self.titles[anchor].name if anchor in self.titles else str(anchor)
+            rows += self._row(
+                scored,
+                f"because_you_watched:{anchor}",
+                "because_you_watched",
+                f"Because You Watched {name}",
+                picks=list(from_anchor),
+                used=used,
+                explain=from_anchor,
+            )
+        rows += self._source_row(scored, by_source, "trending", "trending", "Trending Now", used)
+        for genre in favourite_genres[: self.config.genre_rows]:
+            in_genre = [i for i in _unseen(scored) if genre in self.titles[int(scored.ids[i])].genres]
+            explain = {i: _genre_reason(scored.provenance[i], genre) for i in in_genre}
+            rows += self._row(
+                scored,
+                f"genre:{genre}",
+                "genre",
+                f"{genre} Picks for You",
+                picks=in_genre,
+                used=used,
+                explain=explain,
+            )
+        rows += self._source_row(scored, by_source, "new", "new", "New Releases", used)
+        rows += self._hidden_gems(scored, used)
+        rows += self._row(
+            scored,
+            "watch_again",
+            "watch_again",
+            "Watch It Again",
+            picks=[i for i, c in history.items() if c.reason != "Continue watching"],
+            used=used,
+            mmr_on=False,
+        )
+        return rows
+
+    def _anchors(self, scored: Scored) -> list[int]:
+        """Distinct anchors of the similar source, most recent first (the source lists them that way)."""
+        anchors = [
+            c.anchor for p in scored.provenance for c in p if c.source == "similar" and c.anchor is not None
+        ]
+        ordered = sorted(
+            set(anchors),
+            key=lambda a: min(
+                c.rank for p in scored.provenance for c in p if c.source == "similar" and c.anchor == a
+            ),
+        )
+        return ordered[: self.config.anchors]
+
+    def _source_row(
+        self,
+        scored: Scored,
+        by_source: dict[str, dict[int, Candidate]],
+        source: str,
+        kind: str,
+        heading: str,
+        used: set[int],
+    ) -> list[Row]:
+        found = by_source.get(source, {})
+        return self._row(scored, kind, kind, heading, picks=list(found), used=used, explain=found)
+
+    def _hidden_gems(self, scored: Scored, used: set[int]) -> list[Row]:
+        unseen = _unseen(scored)
+        if not unseen:
+            return []
+        cutoff = np.quantile(scored.popularity[unseen], self.config.long_tail_quantile)
+        tail = [i for i in unseen if scored.popularity[i] < cutoff]
+        gem = ("A hidden gem: fewer people have found it, and it fits your taste", {"source": "long_tail"})
+        explain = dict.fromkeys(tail, gem)
+        return self._row(
+            scored, "hidden_gems", "hidden_gems", "Hidden Gems", picks=tail, used=used, explain=explain
+        )
+
+    def _row(
+        self,
+        scored: Scored,
+        row_id: str,
+        kind: str,
+        heading: str,
+        *,
+        picks: list[int],
+        used: set[int],
+        explain: Mapping[int, Explained] | None = None,
+        mmr_on: bool = True,
+    ) -> list[Row]:
+        """One row from candidate positions `picks`: drop titles an earlier row showed, diversify, explain."""
+        pool = np.array([i for i in picks if int(scored.ids[i]) not in used], dtype=np.int64)
+        if len(pool) < self.config.min_items and kind not in PINNED:
+            return []
+        if not len(pool):
+            return []
+        pool = pool[np.argsort(-scored.scores[pool], kind="stable")]
+        if mmr_on:
+            genres = [self.titles[int(scored.ids[i])].genres for i in pool]
+            order = mmr(
+                ids=scored.ids[pool],
+                relevance=scored.scores[pool],
+                vectors=scored.vectors[pool],
+                k=self.config.row_length,
+                trade_off=self.config.trade_off,
+                genres=genres,
+                genre_cap=self.config.genre_cap,
+            )
+            pool = pool[order]
+        items = []
+        for i in pool[: self.config.row_length]:
+            title = self.titles[int(scored.ids[i])]
+            given = (explain or {}).get(int(i)) or _strongest(scored.provenance[i])
+            text, reason = given if isinstance(given, tuple) else _from_candidate(given)
+            items.append(RowItem(title.id, title.name, title.year, text, reason, float(scored.scores[i])))
+            used.add(title.id)
+        return [Row(row_id, heading, kind, tuple(items))]
+
+
+def _positions_by_source(scored: Scored) -> dict[str, dict[int, Candidate]]:
+    out: dict[str, dict[int, Candidate]] = {}
+    for i, provenance in enumerate(scored.provenance):
+        for c in provenance:
+            out.setdefault(c.source, {}).setdefault(i, c)
+    return out
+
+
+def _unseen(scored: Scored) -> list[int]:
+    """Positions of candidates that are not the profile's own history (history only feeds its rows)."""
+    return [i for i, p in enumerate(scored.provenance) if any(c.source != "history" for c in p)]
+
+
+def _strongest(provenance: tuple[Candidate, ...]) -> Candidate:
+    return min(provenance, key=lambda c: (c.rank, c.source))
+
+
+def _from_candidate(c: Candidate) -> tuple[str, dict[str, Any]]:
+    reason: dict[str, Any] = {"source": c.source, "rank": c.rank}
+    if c.anchor is not None:
+        reason["anchor"] = c.anchor
+    return c.reason, reason
+
+
+def _genre_reason(provenance: tuple[Candidate, ...], genre: str) -> Explained:
+    for c in provenance:
+        if c.source == "genre" and genre in c.reason:
+            return c
+    return f"{genre}, a genre you watch often", {"source": "genre_match", "genre": genre}

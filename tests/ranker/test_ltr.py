@@ -1,0 +1,118 @@
+"""Stage-2 rankers on a known answer: one feature decides relevance, the rest is noise."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ranker.ltr import (
+    OBJECTIVES,
+    LTRConfig,
+    LTRRanker,
+    Ranker,
+    SourceOrderRanker,
+    choose_objective,
+    load_ranker,
+    ndcg_at_k,
+)
+
+NAMES = ("noise_a", "noise_b", "noise_c", "signal", "rrf_score")
+SMALL = LTRConfig(n_estimators=40, max_depth=3)
+Split = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _groups(n_groups: int, seed: int, size: int = 20) -> Split:
+    """Label 1 iff column 3 > 0.5; every group holds both labels."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_groups * size, len(NAMES))).astype(np.float32)
+    X[::size, 3] = 0.9  # at least one positive and one negative per group
+    X[1::size, 3] = 0.1
+    y = (X[:, 3] > 0.5).astype(np.float32)
+    return X, y, np.repeat(np.arange(n_groups), size)
+
+
+@pytest.fixture(scope="module")
+def trained() -> LTRRanker:
+    train, valid = _groups(60, seed=1), _groups(15, seed=2)
+    return LTRRanker.fit(*train, names=NAMES, config=SMALL, eval_set=valid)
+
+
+def test_positives_rank_above_negatives_in_every_held_out_group(trained: LTRRanker) -> None:
+    X, y, groups = _groups(20, seed=3)
+    scores = trained.score(X)
+    for g in np.unique(groups):
+        rows = groups == g
+        assert scores[rows][y[rows] == 1].min() > scores[rows][y[rows] == 0].max()
+    assert ndcg_at_k(y, scores, groups) == pytest.approx(1.0)
+
+
+def test_the_deciding_feature_has_the_top_importance(trained: LTRRanker) -> None:
+    importance = trained.importance()
+    assert max(importance, key=importance.__getitem__) == "signal"
+    assert trained.metrics["valid_ndcg@10"] == pytest.approx(1.0)
+
+
+def test_save_load_round_trip_is_exact_and_pickle_free(trained: LTRRanker, tmp_path: Path) -> None:
+    trained.save(tmp_path / "ltr")
+    assert sorted(p.name for p in (tmp_path / "ltr").iterdir()) == ["ltr.json", "model.json"]
+    for path in (tmp_path / "ltr").iterdir():
+        json.loads(path.read_text())  # plain JSON, nothing a pickle loader could run
+    loaded = LTRRanker.load(tmp_path / "ltr", names=NAMES)
+    X = _groups(5, seed=4)[0]
+    np.testing.assert_array_equal(loaded.score(X), trained.score(X))
+    assert loaded.names == NAMES and loaded.config == SMALL and loaded.metrics == trained.metrics
+
+
+def test_loading_with_other_feature_names_says_what_differs(trained: LTRRanker, tmp_path: Path) -> None:
+    trained.save(tmp_path)
+    with pytest.raises(ValueError, match=r"missing: \['signal'\].*unexpected: \['renamed'\]"):
+        LTRRanker.load(tmp_path, names=("noise_a", "noise_b", "noise_c", "renamed", "rrf_score"))
+    with pytest.raises(ValueError, match="different order"):
+        LTRRanker.load(tmp_path, names=tuple(reversed(NAMES)))
+
+
+def test_missing_artifact_degrades_to_source_order(trained: LTRRanker, tmp_path: Path) -> None:
+    assert isinstance(load_ranker(tmp_path / "absent", names=NAMES), SourceOrderRanker)
+    trained.save(tmp_path / "ltr")
+    assert isinstance(load_ranker(tmp_path / "ltr", names=NAMES), LTRRanker)
+
+
+def test_choose_objective_keeps_one_and_reports_both() -> None:
+    ranker, metrics = choose_objective(
+        _groups(40, seed=5), _groups(10, seed=6), names=NAMES, base=LTRConfig(n_estimators=10, max_depth=3)
+    )
+    assert metrics["chosen"] in OBJECTIVES and ranker.config.objective == metrics["chosen"]
+    for objective in OBJECTIVES:
+        assert 0.0 <= metrics[objective]["valid_ndcg@10"] <= 1.0
+    best = max(metrics[o]["valid_ndcg@10"] for o in OBJECTIVES)
+    assert metrics[metrics["chosen"]]["valid_ndcg@10"] == best
+
+
+def test_source_order_ranker_scores_by_the_fused_column() -> None:
+    X = np.zeros((4, len(NAMES)), np.float32)
+    X[:, 4] = [0.01, 0.05, 0.03, 0.02]
+    X[:, 3] = [9, 0, 9, 0]  # the learned model's signal means nothing here
+    assert list(np.argsort(-SourceOrderRanker(names=NAMES).score(X))) == [1, 2, 3, 0]
+
+
+@pytest.mark.parametrize("kind", ["ltr", "source-order"])
+def test_every_ranker_honours_the_protocol(kind: str, trained: LTRRanker) -> None:
+    ranker: Ranker = trained if kind == "ltr" else SourceOrderRanker(names=NAMES)
+    X = _groups(2, seed=7)[0]
+    scores = ranker.score(X)
+    assert scores.shape == (len(X),) and scores.dtype == np.float64 and np.isfinite(scores).all()
+
+
+def test_config_rejects_an_unknown_objective_listing_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match="rank:ndcg, rank:pairwise"):
+        LTRConfig(objective="rank:map")
+
+
+def test_ndcg_known_values() -> None:
+    groups = np.array([0, 0, 0, 1, 1])
+    y = np.array([1, 0, 0, 0, 0], np.float32)  # group 1 has nothing relevant: left out
+    assert ndcg_at_k(y, np.array([3, 2, 1, 5, 4.0]), groups) == pytest.approx(1.0)
+    assert ndcg_at_k(y, np.array([1, 3, 2, 5, 4.0]), groups) == pytest.approx(0.5)

@@ -1,0 +1,76 @@
+"""Row assembly: faithful explanations, one appearance per title, history only in its own rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from catalog import Title
+from ranker.rows import RowBuilder, RowsConfig, Scored
+from retrieval import Candidate
+
+TITLES = {i: Title(i, f"Film {i}", 2000 + i % 20, ("Sci-Fi",) if i % 2 else ("Drama",)) for i in range(1, 61)}
+
+
+def _scored(lists: list[list[Candidate]]) -> Scored:
+    by_id: dict[int, list[Candidate]] = {}
+    for candidates in lists:
+        for c in candidates:
+            by_id.setdefault(c.title_id, []).append(c)
+    ids = np.array(sorted(by_id), dtype=np.int64)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(len(ids), 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return Scored(
+        ids=ids,
+        scores=np.linspace(1.0, 0.0, len(ids)),
+        provenance=tuple(tuple(by_id[int(t)]) for t in ids),
+        vectors=vectors,
+        popularity=np.arange(len(ids), dtype=np.float64)[::-1],
+    )
+
+
+def _source(name: str, ids: range, reason: str, anchor: int | None = None) -> list[Candidate]:
+    return [Candidate(t, name, 1.0, r, reason, anchor) for r, t in enumerate(ids)]
+
+
+def test_rows_are_faithful_and_titles_appear_once() -> None:
+    scored = _scored(
+        [
+            _source("als", range(1, 31), "Viewers with tastes like yours rated it highly"),
+            _source("similar", range(20, 32), "Because you watched Film 55", anchor=55),
+            _source("similar", range(32, 40), "Because you watched Film 56", anchor=56),
+            _source("trending", range(25, 45), "Trending right now"),
+            [Candidate(50, "history", 1.0, 0, "Continue watching")],
+        ]
+    )
+    rows = RowBuilder(TITLES, RowsConfig(row_length=10, min_items=3)).build(
+        scored=scored, favourite_genres=["Sci-Fi"]
+    )
+    kinds = [r.kind for r in rows]
+    assert kinds[0] == "continue_watching" and rows[0].items[0].title_id == 50
+    shown = [item.title_id for row in rows for item in row.items]
+    assert len(shown) == len(set(shown)), "a title appears in at most one row"
+    assert shown.count(50) == 1, "history titles only in their own rows"
+    for row in rows:
+        for item in row.items:
+            provenance = scored.provenance[int(np.flatnonzero(scored.ids == item.title_id)[0])]
+            if row.kind == "because_you_watched":
+                anchor = int(row.id.split(":")[1])
+                assert item.reason["anchor"] == anchor
+                assert any(c.source == "similar" and c.anchor == anchor for c in provenance)
+                assert item.explanation == f"Because you watched Film {anchor}"
+                assert row.heading == f"Because You Watched Film {anchor}"
+            elif row.kind == "trending":
+                assert any(c.source == "trending" for c in provenance)
+                assert item.explanation == "Trending right now"
+            elif row.kind == "genre":
+                assert "Sci-Fi" in TITLES[item.title_id].genres
+            assert item.explanation
+
+
+def test_thin_rows_are_dropped_but_continue_watching_stays() -> None:
+    scored = _scored(
+        [_source("trending", range(1, 3), "Trending"), [Candidate(9, "history", 1.0, 0, "Continue watching")]]
+    )
+    rows = RowBuilder(TITLES, RowsConfig(min_items=4)).build(scored=scored, favourite_genres=[])
+    assert [r.kind for r in rows] == ["continue_watching"]
