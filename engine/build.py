@@ -10,15 +10,16 @@ from dataclasses import asdict
 
 import numpy as np
 
-from catalog import Dataset, Title, load_dataset
+from catalog import Dataset, Title, derive_business, load_dataset
 from engine.artifacts import Manifest, file_sha256
 from engine.config import Settings
 from engine.indexes import create_index, publish
 from engine.progress import Reporter, Silent
+from engine.ranking import RANKER_DIR, STATS_FILE, train_ranker
+from ranker import TitleStats
 from retrieval import (
     CF,
     CONTENT,
-    ALSConfig,
     ALSModel,
     TextEmbedder,
     embed_titles,
@@ -32,8 +33,10 @@ ALS_FILE = "als.npz"
 EMBEDDINGS_DIR = "embeddings"
 
 
-def als_config(settings: Settings) -> ALSConfig:
-    return ALSConfig(**settings.als.model_dump(), seed=settings.seed)
+def data_now(dataset: Dataset) -> float:
+    """The data set's present: its last interaction (0 when untimed)."""
+    inter = dataset.interactions
+    return float(inter.timestamps.max()) if inter.timed else 0.0
 
 
 def catalog_titles(dataset: Dataset) -> list[Title]:
@@ -60,7 +63,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     titles = catalog_titles(dataset)
     content = content_vectors(settings, dataset, reporter)
 
-    config = als_config(settings)
+    config = settings.als_config()
     with reporter.stage("Fitting ALS"):
         als = ALSModel.fit(dataset.interactions, config)
         als.save(out / ALS_FILE)
@@ -71,12 +74,19 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         als,
         popularity(dataset.interactions),
         trending(dataset.interactions, half_life_days=settings.retrieval.trending_half_life_days),
+        business=derive_business(dataset.titles, now=data_now(dataset)),
     )
     index, staging = create_index(settings, dataset_name, {CONTENT: content.shape[1], CF: config.factors})
     with reporter.stage("Filling Qdrant", total=len(points)) as advance:
         fill_index(index, points, progress=advance)
         index.close()
     publish(settings, dataset_name, staging)
+
+    TitleStats.from_interactions(
+        dataset.interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
+    ).save(out / STATS_FILE)
+    ranker = train_ranker(settings, dataset, dataset.interactions, content, reporter=reporter)
+    ranker.save(out / RANKER_DIR)
 
     manifest = Manifest(
         dataset=dataset_name,
@@ -85,9 +95,14 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
             "als": asdict(config),
             "retrieval": settings.retrieval.model_dump(),
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
+            "ranker": {"objective": ranker.config.objective, **asdict(ranker.config)},
         },
         stats={**dataset.stats, "build_seconds": round(time.perf_counter() - started, 1)},
-        files={ALS_FILE: file_sha256(out / ALS_FILE)},
+        files={
+            name: file_sha256(out / name)
+            for name in (ALS_FILE, STATS_FILE, f"{RANKER_DIR}/model.json", f"{RANKER_DIR}/ltr.json")
+        },
+        metrics={"ranker_validation": ranker.metrics},
     )
     manifest.write(out)
     return manifest

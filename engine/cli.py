@@ -66,6 +66,28 @@ def recommend_command(
         engine.close()
 
 
+@app.command("rows")
+@clean_errors
+def rows_command(
+    user: Annotated[int, typer.Option("--user", "-u", help="a user id of the data set")],
+    dataset: DatasetOpt = "ml-latest-small",
+    items: Annotated[int, typer.Option("--items", min=1, max=50, help="titles shown per row")] = 6,
+) -> None:
+    """Print a user's homepage rows with each title's explanation and chosen artwork variant."""
+    engine = Engine.load(settings(), checked_dataset(dataset))
+    try:
+        rows = engine.rows(engine.context_for(user))
+        mode = "candidate order (ranker unavailable)" if engine.degraded else "ranked"
+        print(f"Homepage for user {user} of {dataset} ({len(rows)} rows, {mode}):")
+        for row in rows:
+            print(f"\n== {row.heading} ==")
+            for item in row.items[:items]:
+                year = f" ({item.year})" if item.year else ""
+                print(f"  {item.name}{year}  [{item.artwork}]  {item.explanation}")
+    finally:
+        engine.close()
+
+
 @data_app.command("fetch")
 @clean_errors
 def fetch_command(

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ranker import BlendWeights
+from retrieval import ALSConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,6 +76,9 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()
     seed: int = 42
+
+    def als_config(self) -> ALSConfig:
+        return ALSConfig(**self.als.model_dump(), seed=self.seed)
 
     def dataset_artifacts(self, dataset: str) -> Path:
         return self.artifacts_dir / dataset

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from catalog import Context, Dataset, History, Title, load_dataset
+from catalog import Constraints, Context, Dataset, History, Title, derive_business, load_dataset
 from engine.artifacts import Manifest
-from engine.build import ALS_FILE
+from engine.build import ALS_FILE, catalog_titles, content_vectors, data_now
 from engine.config import Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError, UnknownUserError
 from engine.indexes import open_index
-from engine.wiring import make_sources
-from retrieval import ALSModel, CandidateSet, CandidateSource, TextEmbedder, TitleIndex, merge
+from engine.progress import Silent
+from engine.ranking import RANKER_DIR, STATS_FILE, genre_vocabulary
+from engine.wiring import REWATCH_SOURCES, make_sources
+from ranker import (
+    ArtworkBandit,
+    FeatureBuilder,
+    LTRRanker,
+    RowOrderBandit,
+    TitleStats,
+    load_ranker,
+    taste_segment,
+    variants_for,
+)
+from ranker.pipeline import Stage2
+from ranker.rows import PINNED, Row, RowBuilder
+from retrieval import ALSModel, CandidateSet, CandidateSource, GenreSource, TextEmbedder, TitleIndex, merge
+
+BANDITS_FILE = "bandits.sqlite"
 
 
 @dataclass(frozen=True)
@@ -28,6 +47,19 @@ class Recommendation:
         return self.reasons[0]
 
 
+@dataclass
+class StageTimer:
+    """Milliseconds per stage of the last request, for benchmarks and metrics."""
+
+    last: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.last[name] = self.last.get(name, 0.0) + (time.perf_counter() - started) * 1000
+
+
 class Engine:
     def __init__(
         self,
@@ -36,14 +68,25 @@ class Engine:
         dataset: Dataset,
         index: TitleIndex,
         sources: list[CandidateSource],
+        stage2: Stage2,
         manifest: Manifest,
+        artwork: ArtworkBandit,
+        row_order: RowOrderBandit,
     ) -> None:
         self.settings = settings
         self.dataset = dataset
         self.index = index
         self.sources = sources
+        self.stage2 = stage2
         self.manifest = manifest
+        self.artwork = artwork
+        self.row_order = row_order
+        self.degraded = not isinstance(stage2.ranker, LTRRanker)
+        self.timer = StageTimer()
+        self._rows = RowBuilder(dataset.titles)
+        self._genres = GenreSource(index, dataset.titles)
         self._histories = dataset.interactions.items_by_user()
+        self._rng = np.random.default_rng(settings.seed)
 
     @classmethod
     def load(cls, settings: Settings, dataset_name: str, *, dataset: Dataset | None = None) -> Engine:
@@ -62,11 +105,43 @@ class Engine:
             )
         als = ALSModel.load(folder / ALS_FILE)
         index = open_index(settings, dataset_name)
-        embedder = TextEmbedder()
+        embedder = TextEmbedder()  # loads its model on the first free-text query only
         sources = make_sources(
             settings, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0]
         )
-        return cls(settings=settings, dataset=dataset, index=index, sources=sources, manifest=manifest)
+        # Vectors come from the build's cache: no model load when every title is cached.
+        content = content_vectors(settings, dataset, Silent(), embedder)
+        title_ids = np.array([t.id for t in catalog_titles(dataset)], np.int64)
+        stats = TitleStats.load(folder / STATS_FILE)
+        features = FeatureBuilder(
+            titles=dataset.titles,
+            stats=stats,
+            als=als,
+            content_ids=title_ids,
+            content=content,
+            genres=genre_vocabulary(dataset),
+        )
+        stage2 = Stage2(
+            features=features,
+            ranker=load_ranker(folder / RANKER_DIR, names=features.names),
+            stats=stats,
+            business=derive_business(dataset.titles, now=data_now(dataset)),
+            content_ids=title_ids,
+            content=content,
+            weights=settings.ranker.blend(),
+        )
+        return cls(
+            settings=settings,
+            dataset=dataset,
+            index=index,
+            sources=sources,
+            stage2=stage2,
+            manifest=manifest,
+            artwork=ArtworkBandit.open(folder / BANDITS_FILE),
+            row_order=RowOrderBandit.open(folder / BANDITS_FILE),
+        )
+
+    # -- profiles of the data set ---------------------------------------------------------------
 
     def history(self, user_id: int) -> History:
         """A data set user's history, oldest first, as a profile would have it."""
@@ -85,29 +160,80 @@ class Engine:
             timestamps=inter.timestamps[mask][order],
         )
 
-    def context_for(self, user_id: int) -> Context:
-        history = self.history(user_id)
-        now = float(self.dataset.interactions.timestamps.max())
-        return Context(profile_id=str(user_id), history=history, now=max(now, 0.0))
+    def context_for(self, user_id: int, constraints: Constraints | None = None) -> Context:
+        return Context(
+            profile_id=str(user_id),
+            history=self.history(user_id),
+            constraints=constraints or Constraints(),
+            now=data_now(self.dataset),
+        )
+
+    # -- requests ---------------------------------------------------------------------------------
 
     def candidates(self, context: Context) -> CandidateSet:
-        k = self.settings.retrieval.candidates_per_source
-        return merge([source.candidates(context=context, k=k) for source in self.sources])
+        k = self.settings.ranker.candidates_per_source
+        with self.timer.stage("candidates"):
+            merged = merge([source.candidates(context=context, k=k) for source in self.sources])
+        return merged.top(self.settings.ranker.candidates)
 
     def recommend(self, context: Context, k: int = 10) -> list[Recommendation]:
-        """Stage 1 only for now: merged candidates in fused order, each with its provenance."""
+        """A ranked, diversified list under the context's constraints, each pick with its provenance."""
+        self.timer.last = {}
+        candidates = self.candidates(context).without_only(REWATCH_SOURCES)
+        with self.timer.stage("rank"):
+            picked = self.stage2.top(context=context, candidates=candidates, k=k)
+        position = {int(t): i for i, t in enumerate(candidates.ids)}
         out = []
-        for title_id, score, provenance in self.candidates(context).top(k):
-            ranked = sorted(provenance, key=lambda c: c.rank)
+        for title_id in picked:
+            provenance = sorted(candidates.provenance[position[int(title_id)]], key=lambda c: c.rank)
             out.append(
                 Recommendation(
-                    title=self.dataset.titles[title_id],
-                    score=score,
-                    sources=tuple(c.source for c in ranked),
-                    reasons=tuple(c.reason for c in ranked),
+                    title=self.dataset.titles[int(title_id)],
+                    score=float(candidates.scores[position[int(title_id)]]),
+                    sources=tuple(c.source for c in provenance),
+                    reasons=tuple(c.reason for c in provenance),
                 )
             )
         return out
 
+    def rows(self, context: Context) -> list[Row]:
+        """The homepage: rows ordered for this profile, every item explained and given an artwork."""
+        self.timer.last = {}
+        candidates = self.candidates(context)
+        with self.timer.stage("rank"):
+            scored = self.stage2.score(context=context, candidates=candidates)
+        with self.timer.stage("rows"):
+            favourites = self._genres.favourite_genres(context)
+            rows = self._rows.build(scored=scored, favourite_genres=favourites)
+            segment = self.segment(context)
+            kinds = list(dict.fromkeys(r.kind for r in rows))
+            order = self.row_order.order(segment, kinds, self._rng, pinned=[k for k in PINNED if k in kinds])
+            rows = sorted(rows, key=lambda r: (order.index(r.kind), rows.index(r)))
+        with self.timer.stage("artwork"):
+            rows = [self._with_artwork(row, segment) for row in rows]
+        return rows
+
+    def segment(self, context: Context) -> str:
+        counts: dict[str, float] = {}
+        for t in context.history.liked():
+            for g in self.dataset.titles.get(int(t), _NO_TITLE).genres:
+                counts[g] = counts.get(g, 0.0) + 1.0
+        return taste_segment(counts)
+
+    def _with_artwork(self, row: Row, segment: str) -> Row:
+        items = []
+        for item in row.items:
+            variants = variants_for(self.dataset.titles[item.title_id])
+            variant = self.artwork.choose(
+                title_id=item.title_id, segment=segment, variants=variants, rng=self._rng
+            )
+            items.append(replace(item, artwork=variant))
+        return Row(row.id, row.heading, row.kind, tuple(items))
+
     def close(self) -> None:
         self.index.close()
+        self.artwork.close()
+        self.row_order.close()
+
+
+_NO_TITLE = Title(id=-1, name="", year=None, genres=())

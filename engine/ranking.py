@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from catalog import Context, Dataset, History, Interactions, derive_business, make_split
-from engine.build import als_config
 from engine.config import Settings
 from engine.progress import Reporter, Silent
 from engine.wiring import REWATCH_SOURCES, make_sources
@@ -59,7 +58,7 @@ def fit_stage_one(
     """ALS (unless given, fitted on `train`), title statistics and the feature builder for one period."""
     title_ids = np.array(sorted(dataset.titles), np.int64)
     now = float(train.timestamps.max()) if train.timed else 0.0
-    als = als or ALSModel.fit(train, als_config(settings))
+    als = als or ALSModel.fit(train, settings.als_config())
     stats = TitleStats.from_interactions(train, title_ids, now=now)
     features = FeatureBuilder(
         titles=dataset.titles,

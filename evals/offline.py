@@ -20,7 +20,7 @@ from catalog import Context, Dataset, History, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
-from engine.build import als_config, catalog_titles, content_vectors
+from engine.build import catalog_titles, content_vectors
 from engine.progress import Advance, Reporter, Silent
 from engine.ranking import fit_stage_one, train_ranker
 from engine.ranking import stage_two as make_stage_two
@@ -157,7 +157,7 @@ def run_eval(
         users = sorted(np.random.default_rng(settings.seed).choice(users, max_users, replace=False).tolist())
     test = {u: split.test[u] for u in users}
 
-    base = als_config(settings)
+    base = settings.als_config()
     als_grid = als_search_space(dataset.interactions, settings.seed)
     with reporter.stage(
         "Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)

@@ -26,7 +26,11 @@ ROW_KINDS = (
     "hidden_gems",
     "watch_again",
 )
-PINNED = ("continue_watching",)  # what a viewer was in the middle of stays on top
+MMR_POOL = 4
+
+# Kept on top in this order: what a viewer was in the middle of, then the best overall picks;
+# the row-order bandit arranges the rest.
+PINNED = ("continue_watching", "top_picks")
 
 
 # An item's explanation: the candidate that proposed it, or a text with its structured reason.
@@ -195,7 +199,8 @@ class RowBuilder:
             return []
         if not len(pool):
             return []
-        pool = pool[np.argsort(-scored.scores[pool], kind="stable")]
+        # MMR only reorders the head: a row never reaches past its best few multiples of its length.
+        pool = pool[np.argsort(-scored.scores[pool], kind="stable")][: self.config.row_length * MMR_POOL]
         if mmr_on:
             genres = [self.titles[int(scored.ids[i])].genres for i in pool]
             order = mmr(

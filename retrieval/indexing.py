@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from catalog import Interactions, Title
+from catalog import Business, Interactions, Title
 from retrieval.als import ALSModel
 from retrieval.index import CF, CONTENT, TitleIndex, TitlePoint
 
@@ -41,8 +41,13 @@ def title_points(
     als: ALSModel,
     popular: Mapping[int, float],
     trend: Mapping[int, float],
+    business: Mapping[int, Business] | None = None,
 ) -> list[TitlePoint]:
-    """Every title gets a content vector; only titles ALS was trained on get a `cf` vector."""
+    """Every title gets a content vector; only titles ALS was trained on get a `cf` vector.
+
+    With `business`, regions and the maturity rating (derived where MPAA is missing) come from it,
+    so region and maturity filters run inside Qdrant.
+    """
     cf = als.item_vectors(np.array([t.id for t in titles], dtype=np.int64))
     points = []
     for title, vector in zip(titles, content, strict=True):
@@ -58,7 +63,10 @@ def title_points(
             payload["year"] = title.year
         if title.runtime is not None:
             payload["runtime"] = title.runtime
-        if title.maturity is not None:
+        if business is not None and title.id in business:
+            payload["regions"] = list(business[title.id].regions)
+            payload["maturity"] = business[title.id].maturity
+        elif title.maturity is not None:
             payload["maturity"] = title.maturity
         points.append(TitlePoint(title.id, vectors, payload))
     return points

@@ -30,6 +30,11 @@ class CandidateSet:
     def top(self, n: int) -> CandidateSet:
         return CandidateSet(self.ids[:n], self.scores[:n], self.provenance[:n])
 
+    def without_only(self, sources: frozenset[str]) -> CandidateSet:
+        """Drop candidates that only these sources proposed (e.g. rewatches, outside their own rows)."""
+        keep = [i for i, p in enumerate(self.provenance) if any(c.source not in sources for c in p)]
+        return CandidateSet(self.ids[keep], self.scores[keep], tuple(self.provenance[i] for i in keep))
+
     def sources(self) -> set[str]:
         return {c.source for p in self.provenance for c in p}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,41 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
     # More diversity weight must not make the lists less diverse.
     sweep = {row["diversity"]: row for row in result["diversity_sweep"]}
     assert sweep[0.8]["ild@10"] >= sweep[0.0]["ild@10"]
+
+
+def test_rows_hide_seen_and_disliked_titles_and_explain_everything(settings: Settings) -> None:
+    engine = Engine.load(settings, "ml-latest-small")
+    try:
+        base = engine.context_for(1)
+        seen = set(int(t) for t in base.history.items)
+        disliked = int(engine.candidates(base).ids[0])  # a title the engine would otherwise propose
+        history = replace(
+            base.history, disliked=frozenset({disliked}), in_progress=(int(base.history.items[-1]),)
+        )
+        rows = engine.rows(replace(base, history=history))
+        assert rows and not engine.degraded
+        kinds = [r.kind for r in rows]
+        assert kinds[0] == "continue_watching" and "top_picks" in kinds
+        for row in rows:
+            for item in row.items:
+                assert item.title_id != disliked
+                assert item.explanation and item.reason["source"]
+                assert item.artwork in ("title_card", "cast", "mood", "minimal")
+                if row.kind not in ("watch_again", "continue_watching"):
+                    assert item.title_id not in seen, row.kind
+    finally:
+        engine.close()
+
+
+def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path: Path) -> None:
+    copy = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path)
+    shutil.copytree(settings.dataset_artifacts("ml-latest-small"), copy.dataset_artifacts("ml-latest-small"))
+    shutil.rmtree(copy.dataset_artifacts("ml-latest-small") / "ranker")
+    engine = Engine.load(copy, "ml-latest-small")
+    try:
+        assert engine.degraded
+        picks = engine.recommend(engine.context_for(1), k=5)
+        assert len(picks) == 5
+        assert [r.kind for r in engine.rows(engine.context_for(1))]
+    finally:
+        engine.close()

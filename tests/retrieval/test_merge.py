@@ -20,3 +20,10 @@ def test_merge_keeps_every_sources_provenance_and_fuses_ranks() -> None:
 
 def test_merge_of_nothing_is_empty() -> None:
     assert len(merge([[], []])) == 0
+
+
+def test_without_only_drops_titles_no_other_source_wanted() -> None:
+    merged = merge([_list("history", [1, 2]), _list("als", [2, 3])])
+    kept = merged.without_only(frozenset({"history"}))
+    assert sorted(kept.ids.tolist()) == [2, 3]
+    assert all(len(p) >= 1 for p in kept.provenance)
