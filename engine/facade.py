@@ -9,18 +9,17 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from catalog import Constraints, Context, Dataset, History, Title, derive_business, load_dataset
+from catalog import Constraints, Context, Dataset, History, Title, load_dataset
 from engine.artifacts import Manifest
-from engine.build import ALS_FILE, catalog_titles, content_vectors, data_now
+from engine.build import ALS_FILE, content_vectors, data_now
 from engine.config import Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError, UnknownUserError
 from engine.indexes import open_index
 from engine.progress import Silent
-from engine.ranking import RANKER_DIR, STATS_FILE, genre_vocabulary
+from engine.ranking import RANKER_DIR, STATS_FILE, StageOne, feature_builder, stage_two
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker import (
     ArtworkBandit,
-    FeatureBuilder,
     LTRRanker,
     RowOrderBandit,
     TitleStats,
@@ -111,24 +110,15 @@ class Engine:
         )
         # Vectors come from the build's cache: no model load when every title is cached.
         content = content_vectors(settings, dataset, Silent(), embedder)
-        title_ids = np.array([t.id for t in catalog_titles(dataset)], np.int64)
         stats = TitleStats.load(folder / STATS_FILE)
-        features = FeatureBuilder(
-            titles=dataset.titles,
-            stats=stats,
+        one = StageOne(
             als=als,
-            content_ids=title_ids,
-            content=content,
-            genres=genre_vocabulary(dataset),
-        )
-        stage2 = Stage2(
-            features=features,
-            ranker=load_ranker(folder / RANKER_DIR, names=features.names),
             stats=stats,
-            business=derive_business(dataset.titles, now=data_now(dataset)),
-            content_ids=title_ids,
-            content=content,
-            weights=settings.ranker.blend(),
+            features=feature_builder(dataset, stats, als, content),
+            now=data_now(dataset),
+        )
+        stage2 = stage_two(
+            settings, dataset, one, content, load_ranker(folder / RANKER_DIR, names=one.features.names)
         )
         return cls(
             settings=settings,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from engine.config import Settings
 from engine.progress import Reporter, Silent
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, choose_objective
+from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_objective
 from ranker.pipeline import Stage2
 from retrieval import (
     CF,
@@ -56,35 +55,36 @@ def fit_stage_one(
     als: ALSModel | None = None,
 ) -> StageOne:
     """ALS (unless given, fitted on `train`), title statistics and the feature builder for one period."""
-    title_ids = np.array(sorted(dataset.titles), np.int64)
     now = float(train.timestamps.max()) if train.timed else 0.0
     als = als or ALSModel.fit(train, settings.als_config())
-    stats = TitleStats.from_interactions(train, title_ids, now=now)
-    features = FeatureBuilder(
+    stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
+    return StageOne(als=als, stats=stats, features=feature_builder(dataset, stats, als, content), now=now)
+
+
+def feature_builder(
+    dataset: Dataset, stats: TitleStats, als: ALSModel, content: np.ndarray
+) -> FeatureBuilder:
+    """Features over the catalog, whose content rows follow sorted title ids."""
+    return FeatureBuilder(
         titles=dataset.titles,
         stats=stats,
         als=als,
-        content_ids=title_ids,
+        content_ids=np.array(sorted(dataset.titles), np.int64),
         content=content,
-        genres=genre_vocabulary(dataset),
+        genres=sorted({g for t in dataset.titles.values() for g in t.genres}),
     )
-    return StageOne(als=als, stats=stats, features=features, now=now)
-
-
-def genre_vocabulary(dataset: Dataset) -> list[str]:
-    return sorted({g for t in dataset.titles.values() for g in t.genres})
 
 
 def stage_two(
-    settings: Settings, dataset: Dataset, one: StageOne, content: np.ndarray, ranker: Any
+    settings: Settings, dataset: Dataset, one: StageOne, content: np.ndarray, ranker: Ranker
 ) -> Stage2:
-    title_ids = np.array(sorted(dataset.titles), np.int64)
+    """Ranking, blend and diversity over one period's stage 1 (`content` rows follow sorted title ids)."""
     return Stage2(
         features=one.features,
         ranker=ranker,
         stats=one.stats,
         business=derive_business(dataset.titles, now=one.now),
-        content_ids=title_ids,
+        content_ids=np.array(sorted(dataset.titles), np.int64),
         content=content,
         weights=settings.ranker.blend(),
     )

@@ -68,9 +68,10 @@ def test_rows_are_faithful_and_titles_appear_once() -> None:
             assert item.explanation
 
 
-def test_thin_rows_are_dropped_but_continue_watching_stays() -> None:
+def test_thin_rows_are_dropped_but_pinned_rows_stay() -> None:
     scored = _scored(
         [_source("trending", range(1, 3), "Trending"), [Candidate(9, "history", 1.0, 0, "Continue watching")]]
     )
     rows = RowBuilder(TITLES, RowsConfig(min_items=4)).build(scored=scored, favourite_genres=[])
-    assert [r.kind for r in rows] == ["continue_watching"]
+    assert [r.kind for r in rows] == ["continue_watching", "top_picks"]
+    assert len(rows[1].items) == 2  # the two trending titles, shown once: in Top Picks
