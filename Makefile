@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/marquee build --dataset $(DATASET)
 	$(BIN)/marquee eval --dataset $(DATASET)
-	$(BIN)/marquee recommend --dataset $(DATASET) --user 1 --k 10
+	$(BIN)/marquee rows --dataset $(DATASET) --user 1
 
 # Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
 test: install

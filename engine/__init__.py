@@ -3,7 +3,13 @@
 from engine.artifacts import Manifest
 from engine.build import build
 from engine.config import Settings
-from engine.errors import ArtifactsMissingError, EngineError, StaleArtifactsError, UnknownUserError
+from engine.errors import (
+    ArtifactsMissingError,
+    EngineError,
+    StaleArtifactsError,
+    UnknownTitleError,
+    UnknownUserError,
+)
 from engine.facade import Engine, Recommendation
 
 __all__ = [
@@ -14,6 +20,7 @@ __all__ = [
     "Recommendation",
     "Settings",
     "StaleArtifactsError",
+    "UnknownTitleError",
     "UnknownUserError",
     "build",
 ]

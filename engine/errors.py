@@ -17,3 +17,7 @@ class StaleArtifactsError(EngineError):
 
 class UnknownUserError(EngineError):
     pass
+
+
+class UnknownTitleError(EngineError):
+    pass

@@ -8,12 +8,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from rapidfuzz import fuzz, process, utils
 
 from catalog import Constraints, Context, Dataset, History, Title, load_dataset
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors, data_now
 from engine.config import Settings
-from engine.errors import ArtifactsMissingError, StaleArtifactsError, UnknownUserError
+from engine.errors import ArtifactsMissingError, StaleArtifactsError, UnknownTitleError, UnknownUserError
 from engine.indexes import open_index
 from engine.progress import Silent
 from engine.ranking import RANKER_DIR, STATS_FILE, StageOne, feature_builder, stage_two
@@ -29,7 +30,20 @@ from ranker import (
 )
 from ranker.pipeline import Stage2
 from ranker.rows import PINNED, Row, RowBuilder
-from retrieval import ALSModel, CandidateSet, CandidateSource, GenreSource, TextEmbedder, TitleIndex, merge
+from retrieval import (
+    CF,
+    CONTENT,
+    ALSModel,
+    Candidate,
+    CandidateSet,
+    CandidateSource,
+    ContentSource,
+    GenreSource,
+    TextEmbedder,
+    TitleIndex,
+    merge,
+    title_filter,
+)
 
 BANDITS_FILE = "bandits.sqlite"
 
@@ -85,6 +99,9 @@ class Engine:
         self._rows = RowBuilder(dataset.titles)
         self._genres = GenreSource(index, dataset.titles)
         self._histories = dataset.interactions.items_by_user()
+        self._content = next(s for s in sources if isinstance(s, ContentSource))
+        self._name_ids = [t.id for t in dataset.titles.values()]
+        self._plain_names = [utils.default_process(t.name) for t in dataset.titles.values()]
         self._rng = np.random.default_rng(settings.seed)
 
     @classmethod
@@ -172,14 +189,100 @@ class Engine:
         candidates = self.candidates(context).without_only(REWATCH_SOURCES)
         with self.timer.stage("rank"):
             picked = self.stage2.top(context=context, candidates=candidates, k=k)
+        return self._as_recommendations(candidates, picked)
+
+    def search(self, query: str, context: Context, k: int = 20) -> list[Recommendation]:
+        """Titles matching a free-text query (names fuzzily, themes by embedding), ordered for this profile.
+
+        Seen titles stay findable: people search for what they know.
+        """
+        query = query.strip()
+        if not query:
+            return []
+        open_context = replace(context, history=History(), query=query)
+        by_name = self._name_matches(query, k)
+        by_theme = self._content.candidates(context=open_context, k=k * 3)
+        candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
+        return self._personalized(context, candidates, k, text_weight=0.7)
+
+    def similar(self, title_id: int, context: Context | None = None, k: int = 20) -> list[Recommendation]:
+        """More like one title: its ALS neighbours and its content neighbours, personalized when a profile
+        is given (its seen and disliked titles left out)."""
+        anchor = self._title(title_id)
+        base = context or Context(profile_id="anonymous", now=data_now(self.dataset))
+        where = title_filter(base)
+        where = replace(where, exclude_ids=where.exclude_ids | {title_id})
+        lists = []
+        for vector in (CF, CONTENT):
+            found = self.index.vectors(vector=vector, ids=[title_id]).get(title_id)
+            if found is None:
+                continue
+            hits = self.index.search(
+                vector=vector, query=found / (np.linalg.norm(found) or 1.0), k=k * 3, where=where
+            )
+            lists.append(
+                [
+                    Candidate(h.id, f"similar_{vector}", h.score, r, f"More like {anchor.name}", title_id)
+                    for r, h in enumerate(hits)
+                ]
+            )
+        candidates = merge(lists)
+        if context is None:
+            return self._as_recommendations(candidates, candidates.ids[:k])
+        return self._personalized(context, candidates, k, text_weight=0.5)
+
+    def post_watch(self, context: Context, title_id: int, k: int = 10) -> list[Recommendation]:
+        """What to play next after finishing a title: its neighbours, ranked for a profile that saw it."""
+        self._title(title_id)
+        history = context.history
+        watched = History(
+            items=np.append(history.items, title_id).astype(np.int64),
+            weights=np.append(history.weights, 5.0).astype(np.float32),
+            timestamps=np.append(history.timestamps, int(context.now)).astype(np.int64),
+            in_progress=tuple(t for t in history.in_progress if t != title_id),
+            disliked=history.disliked,
+        )
+        return self.similar(title_id, replace(context, history=watched), k=k)
+
+    def _title(self, title_id: int) -> Title:
+        if title_id not in self.dataset.titles:
+            raise UnknownTitleError(f"unknown title {title_id} in {self.dataset.name}")
+        return self.dataset.titles[title_id]
+
+    def _name_matches(self, query: str, k: int) -> list[Candidate]:
+        found = process.extract(
+            utils.default_process(query),
+            self._plain_names,
+            scorer=_title_score,
+            limit=k,
+            score_cutoff=NAME_MATCH_CUTOFF,
+        )
+        return [
+            Candidate(self._name_ids[i], "title_match", score / 100.0, rank, f"Title matches “{query}”")
+            for rank, (_, score, i) in enumerate(found)
+        ]
+
+    def _personalized(
+        self, context: Context, candidates: CandidateSet, k: int, *, text_weight: float
+    ) -> list[Recommendation]:
+        """Blend the query's own order (fused rank) with the ranker's view of this profile."""
+        if not len(candidates):
+            return []
+        relevance = self.stage2.relevance(context=context, candidates=candidates)
+        score = text_weight * _unit_range(candidates.scores) + (1 - text_weight) * _unit_range(relevance)
+        order = np.argsort(-score, kind="stable")[:k]
+        return self._as_recommendations(candidates, candidates.ids[order])
+
+    def _as_recommendations(self, candidates: CandidateSet, picked: np.ndarray) -> list[Recommendation]:
         position = {int(t): i for i, t in enumerate(candidates.ids)}
         out = []
         for title_id in picked:
-            provenance = sorted(candidates.provenance[position[int(title_id)]], key=lambda c: c.rank)
+            i = position[int(title_id)]
+            provenance = sorted(candidates.provenance[i], key=lambda c: c.rank)
             out.append(
                 Recommendation(
                     title=self.dataset.titles[int(title_id)],
-                    score=float(candidates.scores[position[int(title_id)]]),
+                    score=float(candidates.scores[i]),
                     sources=tuple(c.source for c in provenance),
                     reasons=tuple(c.reason for c in provenance),
                 )
@@ -194,7 +297,7 @@ class Engine:
             scored = self.stage2.score(context=context, candidates=candidates)
         with self.timer.stage("rows"):
             favourites = self._genres.favourite_genres(context)
-            rows = self._rows.build(scored=scored, favourite_genres=favourites)
+            rows = self._rows.build(scored=scored, favourite_genres=favourites, rng=self._rng)
             segment = self.segment(context)
             kinds = list(dict.fromkeys(r.kind for r in rows))
             order = self.row_order.order(segment, kinds, self._rng, pinned=[k for k in PINNED if k in kinds])
@@ -227,3 +330,19 @@ class Engine:
 
 
 _NO_TITLE = Title(id=-1, name="", year=None, genres=())
+NAME_MATCH_CUTOFF = 80.0  # below this a name is a different film, not a typo
+
+
+def _title_score(query: str, name: str, **_: object) -> float:
+    """How well a typed query names a title: a query inside a longer name ("matrix" in "the matrix
+    reloaded") scores by where it fits best, with the closest whole name first; a query longer than the
+    name must match it as a whole, so a descriptive request does not match short names by accident."""
+    if len(query) <= len(name):
+        return 0.9 * fuzz.partial_ratio(query, name) + 0.1 * fuzz.ratio(query, name)
+    return fuzz.ratio(query, name)
+
+
+def _unit_range(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    span = values.max() - values.min() if len(values) else 0.0
+    return (values - values.min()) / span if span > 0 else np.zeros(len(values))

@@ -114,8 +114,9 @@ def candidates_for(
     users_sorted = train.users[order]
     out: dict[int, tuple[Context, CandidateSet]] = {}
     with tempfile.TemporaryDirectory(prefix="marquee-stage1-") as tmp:
+        # Exact search: training data must not vary with a multi-threaded HNSW build.
         index = EdgeIndex.create(
-            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: one.als.config.factors}
+            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: one.als.config.factors}, exact=True
         )
         points = title_points(
             titles,

@@ -26,6 +26,12 @@ def register(app: typer.Typer) -> None:
         max_users: Annotated[
             int | None, typer.Option(min=10, help="evaluate a seeded sample of users")
         ] = None,
+        diversity: Annotated[
+            list[float] | None,
+            typer.Option(
+                "--diversity", min=0.0, max=1.0, help="pipeline diversity weight to sweep (repeatable)"
+            ),
+        ] = None,
     ) -> None:
         """Evaluate baselines and candidate sources on a held-out split."""
         s = settings()
@@ -34,7 +40,7 @@ def register(app: typer.Typer) -> None:
         if kind not in SPLITS:
             raise fail(f"unknown split {kind!r}; valid: {', '.join(SPLITS)}")
         with Bars() as bars:
-            result = run_eval(s, name, kind, reporter=bars, max_users=max_users)
+            result = run_eval(s, name, kind, reporter=bars, max_users=max_users, diversity=diversity or ())
         _record(s.dataset_artifacts(name), result)
         print(json.dumps(result) if as_json else _table(result))
 
@@ -53,6 +59,13 @@ def _table(result: dict[str, Any]) -> str:
     per_source = ", ".join(f"{k} {v:.3f}" for k, v in candidates["per_source"].items())
     lines.append(f"candidates recall@500: merged {candidates['recall@500']:.3f}; per source: {per_source}")
     lines.append(f"tuned on validation: {json.dumps(result['tuned'])}")
+    if result.get("diversity_sweep"):
+        lines.append("pipeline diversity sweep (weight: ndcg@10, ild@10, long_tail@10, coverage):")
+        for row in result["diversity_sweep"]:
+            lines.append(
+                f"  {row['diversity']:.2f}: {row['ndcg@10']:.4f}, {row['ild@10']:.4f}, "
+                f"{row['long_tail@10']:.4f}, {row['coverage']:.4f}"
+            )
     return "\n".join(lines)
 
 

@@ -182,7 +182,9 @@ def run_eval(
     content = content_vectors(settings, dataset, reporter)
     per_source: dict[str, dict[int, list[int]]] = {}
     with tempfile.TemporaryDirectory(prefix="marquee-eval-") as tmp:
-        index = EdgeIndex.create(Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: config.factors})
+        index = EdgeIndex.create(
+            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: config.factors}, exact=True
+        )
         points = title_points(
             titles,
             content,

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from catalog import Title
-from ranker.diversify import mmr
+from ranker.diversify import explore, mmr
 from retrieval import Candidate
 
 ROW_KINDS = (
@@ -35,6 +35,9 @@ PINNED = ("continue_watching", "top_picks")
 
 # An item's explanation: the candidate that proposed it, or a text with its structured reason.
 Explained = Candidate | tuple[str, dict[str, Any]]
+
+
+EXPLORED: Explained = ("Something a little different, to learn what else you like", {"source": "explore"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,8 @@ class RowsConfig:
     genre_rows: int = 2
     min_items: int = 4  # a thinner row is dropped
     long_tail_quantile: float = 0.8  # Hidden Gems: less popular than this share of candidates
+    explore_epsilon: float = 0.1  # chance that Top Picks tries one title the model knows little about
+    explore_slot: int = 4
 
 
 @dataclass
@@ -83,8 +88,11 @@ class RowBuilder:
     titles: Mapping[int, Title]
     config: RowsConfig = field(default_factory=RowsConfig)
 
-    def build(self, *, scored: Scored, favourite_genres: list[str]) -> list[Row]:
-        """Rows in a default order (the caller's row-order policy may reorder them)."""
+    def build(
+        self, *, scored: Scored, favourite_genres: list[str], rng: np.random.Generator | None = None
+    ) -> list[Row]:
+        """Rows in a default order (the caller's row-order policy may reorder them). With `rng`, Top Picks
+        may explore: one slot goes to the least-known candidate, explained as such."""
         rows: list[Row] = []
         used: set[int] = set()
         by_source = _positions_by_source(scored)
@@ -169,6 +177,20 @@ class RowBuilder:
         found = by_source.get(source, {})
         return self._row(scored, kind, kind, heading, picks=list(found), used=used, explain=found)
 
+    def _explore(
+        self, scored: Scored, head: np.ndarray, pool: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Epsilon-exploration: the least popular candidate of the pool is the one we know least about."""
+        uncertainty = -np.log1p(scored.popularity[pool])
+        return explore(
+            picked=head,
+            pool=pool,
+            uncertainty=uncertainty,
+            epsilon=self.config.explore_epsilon,
+            rng=rng,
+            slot=self.config.explore_slot,
+        )
+
     def _hidden_gems(self, scored: Scored, used: set[int]) -> list[Row]:
         unseen = _unseen(scored)
         if not unseen:
@@ -192,6 +214,7 @@ class RowBuilder:
         used: set[int],
         explain: Mapping[int, Explained] | None = None,
         mmr_on: bool = True,
+        explore: np.random.Generator | None = None,
     ) -> list[Row]:
         """One row from candidate positions `picks`: drop titles an earlier row showed, diversify, explain."""
         pool = np.array([i for i in picks if int(scored.ids[i]) not in used], dtype=np.int64)
@@ -212,7 +235,11 @@ class RowBuilder:
                 genres=genres,
                 genre_cap=self.config.genre_cap,
             )
-            pool = pool[order]
+            head = pool[order]
+            if explore is not None:
+                head = self._explore(scored, head, pool, explore)
+                explain = {**(explain or {}), **{int(i): EXPLORED for i in head if i not in pool[order]}}
+            pool = head
         items = []
         for i in pool[: self.config.row_length]:
             title = self.titles[int(scored.ids[i])]

@@ -88,19 +88,30 @@ class EdgeIndex:
     """The TitleIndex protocol over one Qdrant Edge shard in a directory."""
 
     def __init__(
-        self, shard: EdgeShard, path: Path, dims: Mapping[str, int], *, hnsw_ef: int | None = None
+        self,
+        shard: EdgeShard,
+        path: Path,
+        dims: Mapping[str, int],
+        *,
+        hnsw_ef: int | None = None,
+        exact: bool = False,
     ) -> None:
         self._shard: EdgeShard | None = shard
         self.path = path
         self.dims = dict(dims)
         # HNSW search breadth (at least k); None: max(100, 2k), see `search_ef`.
         self.hnsw_ef = hnsw_ef
+        # Exact search everywhere: for offline runs that must repeat to the digit (a multi-threaded HNSW
+        # build differs slightly run to run).
+        self.exact = exact
         self._dirty = False
 
     # -- construction -------------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, dims: Mapping[str, int], *, hnsw_ef: int | None = None) -> EdgeIndex:
+    def create(
+        cls, path: Path, dims: Mapping[str, int], *, hnsw_ef: int | None = None, exact: bool = False
+    ) -> EdgeIndex:
         """A fresh, empty shard at `path`. Raises FileExistsError if the path already holds segments."""
         dims = check_dims(dims)
         path = Path(path)
@@ -118,7 +129,7 @@ class EdgeIndex:
         for field_name, kind in PAYLOAD_SCHEMA.items():
             shard.update(UpdateOperation.create_field_index(field_name, _SCHEMA[kind]))
         shard.flush()
-        return cls(shard, path, dims, hnsw_ef=hnsw_ef)
+        return cls(shard, path, dims, hnsw_ef=hnsw_ef, exact=exact)
 
     @classmethod
     def open(cls, path: Path, *, hnsw_ef: int | None = None) -> EdgeIndex:
@@ -187,7 +198,9 @@ class EdgeIndex:
         return [Hit(int(p.id), float(p.score)) for p in self._ready().query(request)]
 
     def _params(self, exact: bool, k: int) -> SearchParams:
-        return SearchParams(exact=True) if exact else SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
+        if exact or self.exact:
+            return SearchParams(exact=True)
+        return SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
 
     def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
         """Top-k by a numeric payload field, descending; points without the field are left out."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from engine import Engine, Manifest, Settings, UnknownUserError, build
+from engine import Engine, Manifest, Settings, UnknownTitleError, UnknownUserError, build
 from engine.cli import app
 from evals.offline import run_eval
 
@@ -123,5 +123,26 @@ def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path
         picks = engine.recommend(engine.context_for(1), k=5)
         assert len(picks) == 5
         assert [r.kind for r in engine.rows(engine.context_for(1))]
+    finally:
+        engine.close()
+
+
+def test_search_similar_and_post_watch(settings: Settings) -> None:
+    engine = Engine.load(settings, "ml-latest-small")
+    try:
+        context = engine.context_for(1)
+        titles = engine.dataset.titles
+        toy_story = next(t for t in titles.values() if t.name == "Toy Story")
+        found = engine.search("toy stroy", context, k=5)  # a typo still finds it by name
+        assert found[0].title.id == toy_story.id and found[0].sources[0] == "title_match"
+        assert engine.search("   ", context) == []
+        more = engine.similar(toy_story.id, context, k=8)
+        assert more and toy_story.id not in {r.title.id for r in more}
+        assert all(r.explanation == "More like Toy Story" for r in more)
+        assert not {r.title.id for r in more} & context.history.seen()
+        after = engine.post_watch(context, toy_story.id, k=5)
+        assert after and toy_story.id not in {r.title.id for r in after}
+        with pytest.raises(UnknownTitleError, match="unknown title 999999999"):
+            engine.similar(999_999_999)
     finally:
         engine.close()
