@@ -11,6 +11,7 @@ from catalog.errors import (
     UnknownProfileError,
 )
 from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
+from catalog.history import history_from_events
 from catalog.interactions import POSITIVE_RATING, Interactions
 from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
@@ -52,6 +53,7 @@ __all__ = [
     "allowed_maturity",
     "dataset_dir",
     "derive_business",
+    "history_from_events",
     "enrich",
     "load_dataset",
     "make_split",

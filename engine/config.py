@@ -67,6 +67,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     artifacts_dir: Path = Path("artifacts")
+    # What serving learns and must keep across rebuilds: profiles, events, bandit posteriors.
+    state_dir: Path = Path("state")
     # Unset: embedded Qdrant Edge under the artifacts folder. Set: a Qdrant server or cluster.
     qdrant_url: str | None = Field(None, validation_alias=AliasChoices("QDRANT_URL", "MARQUEE_QDRANT_URL"))
     qdrant_api_key: SecretStr | None = Field(
@@ -79,6 +81,9 @@ class Settings(BaseSettings):
 
     def als_config(self) -> ALSConfig:
         return ALSConfig(**self.als.model_dump(), seed=self.seed)
+
+    def dataset_state(self, dataset: str) -> Path:
+        return self.state_dir / dataset
 
     def dataset_artifacts(self, dataset: str) -> Path:
         return self.artifacts_dir / dataset

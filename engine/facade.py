@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
-from catalog import Constraints, Context, Dataset, History, Title, load_dataset
+from catalog import (
+    Constraints,
+    Context,
+    Dataset,
+    Event,
+    EventKind,
+    EventStore,
+    History,
+    Title,
+    UnknownProfileError,
+    allowed_maturity,
+    history_from_events,
+    load_dataset,
+)
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors, data_now
 from engine.config import Settings
@@ -20,6 +33,7 @@ from engine.progress import Silent
 from engine.ranking import RANKER_DIR, STATS_FILE, StageOne, feature_builder, stage_two
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker import (
+    VARIANTS,
     ArtworkBandit,
     LTRRanker,
     RowOrderBandit,
@@ -46,6 +60,7 @@ from retrieval import (
 )
 
 BANDITS_FILE = "bandits.sqlite"
+EVENTS_FILE = "events.sqlite"
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,7 @@ class Engine:
         manifest: Manifest,
         artwork: ArtworkBandit,
         row_order: RowOrderBandit,
+        store: EventStore,
     ) -> None:
         self.settings = settings
         self.dataset = dataset
@@ -94,6 +110,7 @@ class Engine:
         self.manifest = manifest
         self.artwork = artwork
         self.row_order = row_order
+        self.store = store
         self.degraded = not isinstance(stage2.ranker, LTRRanker)
         self.timer = StageTimer()
         self._rows = RowBuilder(dataset.titles)
@@ -137,6 +154,8 @@ class Engine:
         stage2 = stage_two(
             settings, dataset, one, content, load_ranker(folder / RANKER_DIR, names=one.features.names)
         )
+        state = settings.dataset_state(dataset_name)
+        state.mkdir(parents=True, exist_ok=True)
         return cls(
             settings=settings,
             dataset=dataset,
@@ -144,8 +163,9 @@ class Engine:
             sources=sources,
             stage2=stage2,
             manifest=manifest,
-            artwork=ArtworkBandit.open(folder / BANDITS_FILE),
-            row_order=RowOrderBandit.open(folder / BANDITS_FILE),
+            artwork=ArtworkBandit.open(state / BANDITS_FILE),
+            row_order=RowOrderBandit.open(state / BANDITS_FILE),
+            store=EventStore(state / EVENTS_FILE),
         )
 
     # -- profiles of the data set ---------------------------------------------------------------
@@ -174,6 +194,50 @@ class Engine:
             constraints=constraints or Constraints(),
             now=data_now(self.dataset),
         )
+
+    # -- profiles of the event store --------------------------------------------------------------
+
+    def profile_context(
+        self,
+        profile_id: str,
+        *,
+        region: str | None = None,
+        device: str | None = None,
+        now: float | None = None,
+    ) -> Context:
+        """A stored profile as of its latest events: its history, maturity limit and region."""
+        profile = self.store.profile(profile_id)
+        if profile is None:
+            raise UnknownProfileError(f"unknown profile {profile_id!r}")
+        return Context(
+            profile_id=profile_id,
+            history=history_from_events(self.store.events(profile_id)),
+            constraints=Constraints(maturity=allowed_maturity(profile.maturity_limit)),
+            now=time.time() if now is None else now,
+            region=region or profile.region,
+            device=device,
+        )
+
+    def record(self, events: Sequence[Event]) -> list[bool]:
+        """Store events (all or none; a repeated event id is stored once) and learn from the new ones:
+        an impression is a trial of its artwork and row, a play from one a success."""
+        stored = self.store.append(events)
+        segments: dict[str, str] = {}
+        for event, new in zip(events, stored, strict=True):
+            if not new or event.kind not in (EventKind.IMPRESSION, EventKind.PLAY):
+                continue
+            if event.profile_id not in segments:
+                history = history_from_events(self.store.events(event.profile_id))
+                segments[event.profile_id] = self.segment(
+                    Context(profile_id=event.profile_id, history=history)
+                )
+            segment, taken = segments[event.profile_id], event.kind == EventKind.PLAY
+            artwork = event.context.get("artwork")
+            if isinstance(artwork, str) and artwork in VARIANTS:
+                self.artwork.update(title_id=event.title_id, segment=segment, variant=artwork, reward=taken)
+            if event.row:
+                self.row_order.update(segment, event.row.split(":")[0], taken)
+        return stored
 
     # -- requests ---------------------------------------------------------------------------------
 
@@ -327,6 +391,7 @@ class Engine:
         self.index.close()
         self.artwork.close()
         self.row_order.close()
+        self.store.close()
 
 
 _NO_TITLE = Title(id=-1, name="", year=None, genres=())

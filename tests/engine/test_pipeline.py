@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from catalog import Event, EventKind
 from engine import Engine, Manifest, Settings, UnknownTitleError, UnknownUserError, build
 from engine.cli import app
 from evals.offline import run_eval
@@ -18,7 +19,11 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = Settings(data_dir=small_slice_dir, artifacts_dir=tmp_path_factory.mktemp("artifacts"))
+    s = Settings(
+        data_dir=small_slice_dir,
+        artifacts_dir=tmp_path_factory.mktemp("artifacts"),
+        state_dir=tmp_path_factory.mktemp("state"),
+    )
     build(s, "ml-latest-small")
     return s
 
@@ -49,7 +54,11 @@ def test_recommendations_are_unseen_and_explained(settings: Settings) -> None:
 
 
 def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) -> None:
-    env = {"MARQUEE_DATA_DIR": str(settings.data_dir), "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir)}
+    env = {
+        "MARQUEE_DATA_DIR": str(settings.data_dir),
+        "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir),
+        "MARQUEE_STATE_DIR": str(settings.state_dir),
+    }
     result = CliRunner().invoke(
         app, ["recommend", "--dataset", "ml-latest-small", "--user", "1", "--k", "5"], env=env
     )
@@ -114,7 +123,7 @@ def test_rows_hide_seen_and_disliked_titles_and_explain_everything(settings: Set
 
 
 def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path: Path) -> None:
-    copy = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path)
+    copy = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path, state_dir=settings.state_dir)
     shutil.copytree(settings.dataset_artifacts("ml-latest-small"), copy.dataset_artifacts("ml-latest-small"))
     shutil.rmtree(copy.dataset_artifacts("ml-latest-small") / "ranker")
     engine = Engine.load(copy, "ml-latest-small")
@@ -144,5 +153,36 @@ def test_search_similar_and_post_watch(settings: Settings) -> None:
         assert after and toy_story.id not in {r.title.id for r in after}
         with pytest.raises(UnknownTitleError, match="unknown title 999999999"):
             engine.similar(999_999_999)
+    finally:
+        engine.close()
+
+
+def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: Path) -> None:
+    live = Settings(data_dir=settings.data_dir, artifacts_dir=settings.artifacts_dir, state_dir=tmp_path)
+    engine = Engine.load(live, "ml-latest-small")
+    try:
+        account = engine.store.create_account("household")
+        profile = engine.store.create_profile(account.id, "Ana", maturity_limit="PG-13")
+        cold = engine.rows(engine.profile_context(profile.id))
+        assert [r.kind for r in cold] and not any(r.kind == "continue_watching" for r in cold)
+        top = cold[0].items[0].title_id
+        started, finished = top, cold[0].items[1].title_id
+        disliked = cold[0].items[2].title_id
+        stored = engine.record(
+            [
+                Event("a", profile.id, started, EventKind.PLAY, ts=1.0),
+                Event("b", profile.id, finished, EventKind.COMPLETE, ts=2.0),
+                Event("c", profile.id, disliked, EventKind.THUMB_DOWN, ts=3.0),
+                Event("c", profile.id, disliked, EventKind.THUMB_DOWN, ts=3.0),
+            ]
+        )
+        assert stored == [True, True, True, False]
+        rows = engine.rows(engine.profile_context(profile.id))
+        assert rows[0].kind == "continue_watching" and rows[0].items[0].title_id == started
+        shown = {i.title_id for r in rows for i in r.items}
+        assert disliked not in shown
+        assert finished not in {i.title_id for r in rows if r.kind != "watch_again" for i in r.items}
+        maturity = {engine.stage2.business[i].maturity for i in shown}
+        assert maturity <= {"G", "PG", "PG-13"}
     finally:
         engine.close()
