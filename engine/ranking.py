@@ -22,6 +22,7 @@ from ranker.pipeline import Stage2
 from retrieval import (
     CF,
     CONTENT,
+    ALSConfig,
     ALSModel,
     CandidateSet,
     EdgeIndex,
@@ -53,10 +54,11 @@ def fit_stage_one(
     content: np.ndarray,
     *,
     als: ALSModel | None = None,
+    als_config: ALSConfig | None = None,
 ) -> StageOne:
     """ALS (unless given, fitted on `train`), title statistics and the feature builder for one period."""
     now = float(train.timestamps.max()) if train.timed else 0.0
-    als = als or ALSModel.fit(train, settings.als_config())
+    als = als or ALSModel.fit(train, als_config or settings.als_config())
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
     return StageOne(als=als, stats=stats, features=feature_builder(dataset, stats, als, content), now=now)
 
@@ -147,9 +149,11 @@ def train_ranker(
     content: np.ndarray,
     *,
     reporter: Reporter | None = None,
+    als_config: ALSConfig | None = None,
 ) -> LTRRanker:
     """Inner split of `interactions`; rank candidates of the earlier part against positives of the later
-    part; choose rank:ndcg or rank:pairwise on held-out users.
+    part; choose rank:ndcg or rank:pairwise on held-out users. `als_config` must be the one serving
+    (or evaluation) uses, so the ALS-score features mean the same in training and in use.
 
     Timed data holds out each user's latest titles (a global cut leaves ~20 users on ml-latest-small,
     too few groups to learn from); untimed data holds out random ones.
@@ -157,7 +161,7 @@ def train_ranker(
     reporter = reporter or Silent()
     cfg = settings.ranker
     inner = make_split(interactions, "user-temporal" if interactions.timed else "random", seed=settings.seed)
-    one = fit_stage_one(settings, dataset, inner.train, content)
+    one = fit_stage_one(settings, dataset, inner.train, content, als_config=als_config)
     rng = np.random.default_rng(settings.seed)
     users = sorted(inner.test)
     if len(users) > cfg.max_training_users:

@@ -226,7 +226,7 @@ def run_eval(
     ranker_info: dict[str, Any] = {}
     vectors = vectors_of(dataset, content)
     if stage_two:
-        ranker = train_ranker(settings, dataset, split.train, content, reporter=reporter)
+        ranker = train_ranker(settings, dataset, split.train, content, reporter=reporter, als_config=config)
         one = fit_stage_one(settings, dataset, split.train, content, als=als)
         stage = make_stage_two(settings, dataset, one, content, ranker)
         rankings["ranker"] = {
