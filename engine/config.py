@@ -35,7 +35,6 @@ class ALSSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    candidates_per_source: int = Field(200, ge=1, le=5000)
     trending_half_life_days: float = Field(60.0, gt=0)
     similar_anchors: int = Field(3, ge=1, le=20)
 
@@ -62,6 +61,17 @@ class RankerSettings(BaseModel):
         )
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API: which data set it serves and the limits that keep one client from hurting others."""
+
+    dataset: str = "ml-latest-small"
+    rate_limit_per_minute: int = Field(600, ge=1)  # per API key; bursts up to the same number
+    max_body_bytes: int = Field(1 << 20, ge=1024)
+    # An experiment splits profiles between arms by a hash of (experiment, profile): stable, no state.
+    experiment: str | None = None
+    variants: list[str] = Field(default_factory=list)  # e.g. MARQUEE_API__VARIANTS='["control","b"]'
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MARQUEE_", env_nested_delimiter="__", extra="ignore")
 
@@ -77,6 +87,7 @@ class Settings(BaseSettings):
     als: ALSSettings = ALSSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()
+    api: ApiSettings = ApiSettings()
     seed: int = 42
 
     def als_config(self) -> ALSConfig:
