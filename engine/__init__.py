@@ -1,5 +1,19 @@
 """Build pipeline, artifacts, config, the serving facade and the CLI. Imports catalog, retrieval, ranker."""
 
+# Re-exported so the layers above (api, assistant) need no import of catalog, retrieval or ranker.
+from catalog import (
+    MATURITY_RATINGS,
+    REGIONS,
+    CatalogError,
+    Context,
+    Event,
+    EventKind,
+    Profile,
+    Title,
+    UnknownProfileError,
+    new_id,
+    normalize_maturity,
+)
 from engine.artifacts import Manifest
 from engine.build import build
 from engine.config import Settings
@@ -11,16 +25,37 @@ from engine.errors import (
     UnknownUserError,
 )
 from engine.facade import Engine, Recommendation
+from ranker import VARIANTS, variants_for
+from ranker.artwork import render as render_artwork
+from ranker.rows import Row, RowItem
+from retrieval import IndexUnavailableError
 
 __all__ = [
+    "MATURITY_RATINGS",
+    "REGIONS",
+    "VARIANTS",
     "ArtifactsMissingError",
+    "CatalogError",
+    "Context",
     "Engine",
     "EngineError",
+    "Event",
+    "EventKind",
+    "IndexUnavailableError",
     "Manifest",
+    "Profile",
     "Recommendation",
+    "Row",
+    "RowItem",
     "Settings",
     "StaleArtifactsError",
+    "Title",
+    "UnknownProfileError",
     "UnknownTitleError",
     "UnknownUserError",
     "build",
+    "new_id",
+    "normalize_maturity",
+    "render_artwork",
+    "variants_for",
 ]

@@ -308,6 +308,12 @@ class Engine:
         )
         return self.similar(title_id, replace(context, history=watched), k=k)
 
+    def popular_in_genres(self, genres: Sequence[str], k: int = 3) -> dict[str, list[int]]:
+        """The k most interacted titles of each genre: seeds for a profile that has only named genres."""
+        counts = np.bincount(self.dataset.interactions.items.astype(np.int64))
+        by_count = sorted(self.dataset.titles, key=lambda t: -(counts[t] if t < len(counts) else 0))
+        return {g: [t for t in by_count if g in self.dataset.titles[t].genres][:k] for g in genres}
+
     def _title(self, title_id: int) -> Title:
         if title_id not in self.dataset.titles:
             raise UnknownTitleError(f"unknown title {title_id} in {self.dataset.name}")

@@ -1,0 +1,71 @@
+"""API keys: issued once at account creation, stored only as a SHA-256 hash, sent as `X-API-Key`.
+
+Keys are 256 random bits, so one unsalted hash is safe to store and lets a lookup be a single index hit.
+A profile of another account is answered exactly like a profile that does not exist (404), so a key
+cannot even learn which ids are taken.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Path, Security
+from fastapi.security import APIKeyHeader
+
+from api.errors import ApiError, not_found
+from api.ratelimit import retry_after
+from api.runtime import Runtime, runtime
+from engine import Profile
+
+KEY_PREFIX = "mq_"
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key POST /v1/accounts returned")
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def current_account(
+    rt: Annotated[Runtime, Depends(runtime)], key: Annotated[str | None, Security(_header)] = None
+) -> str:
+    """The id of the account the request's key belongs to; 401 without a valid key, 429 over its rate."""
+    if not key:
+        raise ApiError(
+            401, "missing API key; send the key from POST /v1/accounts as X-API-Key", field="X-API-Key"
+        )
+    key_hash = hash_key(key)
+    account = rt.ready_engine().store.account_by_key_hash(key_hash)
+    if account is None:
+        raise ApiError(401, "invalid API key; create an account with POST /v1/accounts", field="X-API-Key")
+    wait = rt.limiter.take(key_hash)
+    if wait > 0:
+        limit = int(rt.limiter.capacity)
+        raise ApiError(
+            429,
+            f"rate limit of {limit} requests a minute exceeded",
+            headers={"Retry-After": retry_after(wait)},
+        )
+    return account.id
+
+
+AccountId = Annotated[str, Depends(current_account)]
+
+
+def owned_profile(
+    profile_id: Annotated[str, Path(min_length=1, max_length=64)],
+    account_id: AccountId,
+    rt: Annotated[Runtime, Depends(runtime)],
+) -> Profile:
+    profile = rt.ready_engine().store.profile(profile_id)
+    if profile is None or profile.account_id != account_id:
+        raise not_found("profile", profile_id)
+    return profile
+
+
+OwnedProfile = Annotated[Profile, Depends(owned_profile)]

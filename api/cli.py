@@ -1,0 +1,33 @@
+"""`marquee serve`: the API under uvicorn. Plugged into the `marquee` CLI through an entry point."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve")
+    def serve(
+        host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=0, max=65535)] = 8000,
+        dataset: Annotated[
+            str | None, typer.Option("--dataset", "-d", help="default: MARQUEE_API__DATASET")
+        ] = None,
+    ) -> None:
+        """Serve the HTTP API (docs at /docs, metrics at /metrics)."""
+        import uvicorn  # here, so other commands do not pay for the import
+
+        from api.app import create_app
+        from engine import Settings
+
+        settings = Settings()
+        if dataset is not None:
+            settings = settings.model_copy(
+                update={"api": settings.api.model_copy(update={"dataset": dataset})}
+            )
+        print(
+            f"marquee API on http://{host}:{port} (dataset {settings.api.dataset}; docs at /docs)", flush=True
+        )
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

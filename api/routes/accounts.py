@@ -1,0 +1,63 @@
+"""Accounts (create, returning the key once) and the account's profiles (CRUD)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from api.auth import AccountId, OwnedProfile, hash_key, new_key
+from api.models import AccountIn, AccountOut, ErrorOut, ProfileIn, ProfileList, ProfileOut, ProfileUpdate
+from api.runtime import engine
+from api.views import profile_out
+from engine import Engine
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+EngineDep = Annotated[Engine, Depends(engine)]
+ERRORS = {
+    401: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+}
+
+
+@router.post("/accounts", status_code=201, response_model=AccountOut, responses={422: {"model": ErrorOut}})
+def create_account(eng: EngineDep, body: AccountIn | None = None) -> AccountOut:
+    """Create an account. The API key is in this response only: store it, it cannot be shown again."""
+    key = new_key()
+    account = eng.store.create_account((body or AccountIn()).name, key_hash=hash_key(key))
+    return AccountOut(account_id=account.id, api_key=key)
+
+
+@router.get("/profiles", response_model=ProfileList, responses=ERRORS)
+def list_profiles(eng: EngineDep, account_id: AccountId) -> ProfileList:
+    return ProfileList(profiles=[profile_out(p) for p in eng.store.profiles(account_id)])
+
+
+@router.post("/profiles", status_code=201, response_model=ProfileOut, responses=ERRORS)
+def create_profile(body: ProfileIn, eng: EngineDep, account_id: AccountId) -> ProfileOut:
+    profile = eng.store.create_profile(
+        account_id, body.name, maturity_limit=body.maturity_limit, language=body.language, region=body.region
+    )
+    return profile_out(profile)
+
+
+@router.get("/profiles/{profile_id}", response_model=ProfileOut, responses=ERRORS)
+def get_profile(profile: OwnedProfile) -> ProfileOut:
+    return profile_out(profile)
+
+
+@router.patch("/profiles/{profile_id}", response_model=ProfileOut, responses=ERRORS)
+def update_profile(body: ProfileUpdate, profile: OwnedProfile, eng: EngineDep) -> ProfileOut:
+    changes = body.model_dump(exclude_unset=True)
+    # null is meaningful only for the maturity limit (no limit); elsewhere it means "leave as is".
+    changes = {k: v for k, v in changes.items() if v is not None or k == "maturity_limit"}
+    return profile_out(eng.store.update_profile(profile.id, **changes) if changes else profile)
+
+
+@router.delete("/profiles/{profile_id}", status_code=204, responses=ERRORS)
+def delete_profile(profile: OwnedProfile, eng: EngineDep) -> Response:
+    """Delete a profile and all of its events."""
+    eng.store.delete_profile(profile.id)
+    return Response(status_code=204)

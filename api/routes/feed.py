@@ -1,0 +1,109 @@
+"""What a profile sees: homepage rows, search, what to play next."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import OwnedProfile
+from api.errors import ApiError
+from api.experiments import assign
+from api.models import ErrorOut, PickList, RowsOut
+from api.runtime import Runtime, runtime
+from api.views import pick_out, row_out
+from engine import REGIONS, Context, Engine
+
+router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feed"])
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+ERRORS = {
+    401: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    429: {"model": ErrorOut},
+}
+ERRORS |= {503: {"model": ErrorOut}}
+Device = Annotated[str | None, Query(max_length=32, examples=["tv"], description="tv, mobile, web, ...")]
+Region = Annotated[str | None, Query(description=f"one of {', '.join(REGIONS)}; default: the profile's")]
+K = Annotated[int, Query(ge=1, le=100)]
+
+
+def at_hour(hour: int | None) -> float:
+    """Now, or today at `hour` (UTC) when the client says what its local hour is."""
+    now = time.time()
+    if hour is None:
+        return now
+    return datetime.fromtimestamp(now, UTC).replace(hour=hour, minute=0, second=0).timestamp()
+
+
+def context(
+    eng: Engine,
+    profile_id: str,
+    *,
+    region: str | None = None,
+    device: str | None = None,
+    hour: int | None = None,
+) -> Context:
+    if region is not None and region.upper() not in REGIONS:
+        raise ApiError(422, f"unknown region {region!r}; valid: {', '.join(REGIONS)}", field="region")
+    return eng.profile_context(
+        profile_id, region=region.upper() if region else None, device=device, now=at_hour(hour)
+    )
+
+
+@router.get("/rows", response_model=RowsOut, responses=ERRORS)
+def rows(
+    profile: OwnedProfile,
+    rt: RuntimeDep,
+    device: Device = None,
+    hour: Annotated[int | None, Query(ge=0, le=23, description="the client's local hour")] = None,
+    region: Region = None,
+) -> RowsOut:
+    """The homepage: rows ordered for this profile, each item explained, with its artwork."""
+    eng = rt.ready_engine()
+    with rt.lock:
+        found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour))
+    if eng.degraded:
+        rt.metrics.fallbacks.labels("ranker").inc()
+    return RowsOut(
+        rows=[row_out(r) for r in found], variant=assign(rt.settings, profile.id), degraded=eng.degraded
+    )
+
+
+@router.get("/search", response_model=PickList, responses=ERRORS)
+def search(
+    profile: OwnedProfile,
+    rt: RuntimeDep,
+    q: Annotated[str, Query(min_length=1, max_length=200, examples=["space adventure"])],
+    k: K = 20,
+) -> PickList:
+    """Titles matching a query (names fuzzily, themes by meaning), ordered for this profile."""
+    eng = rt.ready_engine()
+    with rt.lock:
+        found = eng.search(q, context(eng, profile.id), k=k)
+    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+
+
+@router.get("/next", response_model=PickList, responses=ERRORS)
+def play_next(
+    profile: OwnedProfile,
+    rt: RuntimeDep,
+    after: Annotated[int, Query(ge=0, description="the title just finished")],
+    k: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> PickList:
+    """What to play after finishing `after`."""
+    eng = rt.ready_engine()
+    with rt.lock:
+        found = eng.post_watch(context(eng, profile.id), after, k=k)
+    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+
+
+@router.get("/recommendations", response_model=PickList, responses=ERRORS)
+def recommendations(profile: OwnedProfile, rt: RuntimeDep, k: K = 10) -> PickList:
+    """One ranked, diversified list (no rows), each pick with its provenance."""
+    eng = rt.ready_engine()
+    with rt.lock:
+        found = eng.recommend(context(eng, profile.id), k=k)
+    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)

@@ -1,0 +1,40 @@
+"""What the app holds while it serves: the engine (loaded once), its lock, metrics and rate limiter."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from api.errors import ApiError
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
+from engine import Engine, Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    metrics: Metrics
+    limiter: RateLimiter
+    engine: Engine | None = None
+    load_error: str | None = None  # why the engine did not load, for /readyz
+    # The engine keeps per-request state (a random generator, stage timers) that is not thread-safe;
+    # FastAPI runs sync endpoints on a thread pool, so engine calls take turns.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ready_engine(self) -> Engine:
+        if self.engine is None:
+            reason = self.load_error or "the engine is still loading"
+            raise ApiError(503, f"not ready: {reason}", headers={"Retry-After": "5"})
+        return self.engine
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def engine(request: Request) -> Engine:
+    return runtime(request).ready_engine()
