@@ -53,6 +53,8 @@ from retrieval import (
     CandidateSource,
     ContentSource,
     GenreSource,
+    IndexUnavailableError,
+    PopularityFallback,
     TextEmbedder,
     TitleIndex,
     merge,
@@ -113,6 +115,13 @@ class Engine:
         self.store = store
         self.degraded = not isinstance(stage2.ranker, LTRRanker)
         self.timer = StageTimer()
+        # Why the last request was served from the popularity fallback (None when it was not).
+        self.last_fallback: str | None = None
+        self._fallback = PopularityFallback(
+            dataset.titles,
+            dict(zip(stage2.stats.ids.tolist(), stage2.stats.popularity["all"].tolist(), strict=True)),
+            stage2.business,
+        )
         self._rows = RowBuilder(dataset.titles)
         self._genres = GenreSource(index, dataset.titles)
         self._histories = dataset.interactions.items_by_user()
@@ -242,9 +251,18 @@ class Engine:
     # -- requests ---------------------------------------------------------------------------------
 
     def candidates(self, context: Context) -> CandidateSet:
+        """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
         k = self.settings.ranker.candidates_per_source
+        self.last_fallback = None
         with self.timer.stage("candidates"):
-            merged = merge([source.candidates(context=context, k=k) for source in self.sources])
+            try:
+                lists = [source.candidates(context=context, k=k) for source in self.sources]
+            except IndexUnavailableError as exc:
+                self.last_fallback = f"title index unavailable: {exc}"
+                offline = [s for s in self.sources if s.name in REWATCH_SOURCES]
+                lists = [self._fallback.candidates(context=context, k=k)]
+                lists += [s.candidates(context=context, k=k) for s in offline]
+            merged = merge(lists)
         return merged.top(self.settings.ranker.candidates)
 
     def recommend(self, context: Context, k: int = 10) -> list[Recommendation]:

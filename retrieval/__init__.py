@@ -5,6 +5,7 @@ from retrieval.candidates import Candidate, CandidateSource
 from retrieval.client_index import ClientIndex
 from retrieval.edge_index import EdgeIndex
 from retrieval.embedder import TextEmbedder, embed_titles
+from retrieval.fallback import PopularityFallback
 from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
 from retrieval.indexing import fill_index, popularity, title_points, trending
@@ -38,6 +39,7 @@ __all__ = [
     "IndexUnavailableError",
     "NewSource",
     "PopularSource",
+    "PopularityFallback",
     "SimilarSource",
     "TextEmbedder",
     "TitleFilter",

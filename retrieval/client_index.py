@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
+import httpx
 import numpy as np
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 from qdrant_client.local.qdrant_local import QdrantLocal
 
 from retrieval.index import (
@@ -67,6 +70,15 @@ def client_filter(where: TitleFilter | None) -> models.Filter | None:
     if where.region is not None:
         must.append(models.FieldCondition(key="regions", match=models.MatchValue(value=where.region)))
     return models.Filter(must=must or None, must_not=must_not or None)
+
+
+TRANSPORT_ERRORS = (
+    ResponseHandlingException,
+    UnexpectedResponse,
+    httpx.TransportError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class ClientIndex:
@@ -149,6 +161,16 @@ class ClientIndex:
         dims = {name: params.size for name, params in vectors.items()}
         return cls(client, collection, dims, hnsw_ef=hnsw_ef)
 
+    @contextmanager
+    def _reachable(self) -> Iterator[None]:
+        """A server that stops answering mid-flight is the caller's known failure, not a crash."""
+        try:
+            yield
+        except TRANSPORT_ERRORS as exc:
+            raise IndexUnavailableError(
+                f"Qdrant collection {self.collection!r} is unavailable: {exc}"
+            ) from exc
+
     # -- writes ---------------------------------------------------------------------------------------
 
     def upsert(self, points: Sequence[TitlePoint]) -> None:
@@ -182,16 +204,17 @@ class ClientIndex:
         q = np.asarray(query, dtype=np.float32).ravel()
         if q.shape[0] != self.dims[vector]:
             raise ValueError(f"query for {vector!r} has size {q.shape[0]}, not {self.dims[vector]}")
-        response = self._open_client().query_points(
-            self.collection,
-            query=q.tolist(),
-            using=vector,
-            query_filter=client_filter(where),
-            search_params=self._params(exact, k),
-            limit=int(k),
-            with_payload=False,
-            with_vectors=False,
-        )
+        with self._reachable():
+            response = self._open_client().query_points(
+                self.collection,
+                query=q.tolist(),
+                using=vector,
+                query_filter=client_filter(where),
+                search_params=self._params(exact, k),
+                limit=int(k),
+                with_payload=False,
+                with_vectors=False,
+            )
         return [Hit(int(p.id), float(p.score)) for p in response.points]
 
     def _params(self, exact: bool, k: int) -> models.SearchParams | None:
@@ -207,14 +230,17 @@ class ClientIndex:
             raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
         if k <= 0:
             return []
-        response = self._open_client().query_points(
-            self.collection,
-            query=models.OrderByQuery(order_by=models.OrderBy(key=field, direction=models.Direction.DESC)),
-            query_filter=client_filter(where),
-            limit=int(k),
-            with_payload=False,
-            with_vectors=False,
-        )
+        with self._reachable():
+            response = self._open_client().query_points(
+                self.collection,
+                query=models.OrderByQuery(
+                    order_by=models.OrderBy(key=field, direction=models.Direction.DESC)
+                ),
+                query_filter=client_filter(where),
+                limit=int(k),
+                with_payload=False,
+                with_vectors=False,
+            )
         return [Hit(int(p.id), float(p.order_value)) for p in response.points]  # type: ignore[arg-type]
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -223,9 +249,10 @@ class ClientIndex:
             raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
         if not ids:
             return {}
-        records = self._open_client().retrieve(
-            self.collection, ids=[int(i) for i in ids], with_payload=False, with_vectors=[vector]
-        )
+        with self._reachable():
+            records = self._open_client().retrieve(
+                self.collection, ids=[int(i) for i in ids], with_payload=False, with_vectors=[vector]
+            )
         out: dict[int, np.ndarray] = {}
         for record in records:
             vec = record.vector.get(vector) if isinstance(record.vector, Mapping) else None
@@ -234,7 +261,8 @@ class ClientIndex:
         return out
 
     def count(self) -> int:
-        return int(self._open_client().count(self.collection, exact=True).count)
+        with self._reachable():
+            return int(self._open_client().count(self.collection, exact=True).count)
 
     # -- lifecycle ------------------------------------------------------------------------------------
 

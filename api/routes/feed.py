@@ -65,10 +65,15 @@ def rows(
     eng = rt.ready_engine()
     with rt.lock:
         found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour))
+        index_down = eng.last_fallback is not None
     if eng.degraded:
         rt.metrics.fallbacks.labels("ranker").inc()
+    if index_down:
+        rt.metrics.fallbacks.labels("index").inc()
     return RowsOut(
-        rows=[row_out(r) for r in found], variant=assign(rt.settings, profile.id), degraded=eng.degraded
+        rows=[row_out(r) for r in found],
+        variant=assign(rt.settings, profile.id),
+        degraded=eng.degraded or index_down,
     )
 
 

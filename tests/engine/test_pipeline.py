@@ -13,6 +13,7 @@ from catalog import Event, EventKind
 from engine import Engine, Manifest, Settings, UnknownTitleError, UnknownUserError, build
 from engine.cli import app
 from evals.offline import run_eval
+from retrieval import IndexUnavailableError
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -184,5 +185,27 @@ def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: 
         assert finished not in {i.title_id for r in rows if r.kind != "watch_again" for i in r.items}
         maturity = {engine.stage2.business[i].maturity for i in shown}
         assert maturity <= {"G", "PG", "PG-13"}
+    finally:
+        engine.close()
+
+
+def test_unreachable_index_serves_filtered_popular_rows(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = Engine.load(settings, "ml-latest-small")
+    try:
+
+        def down(**_: object) -> None:
+            raise IndexUnavailableError("Qdrant at http://qdrant:6333 is unavailable: connection refused")
+
+        for method in ("search", "top_by", "vectors"):
+            monkeypatch.setattr(engine.index, method, down)
+        context = engine.context_for(1)
+        rows = engine.rows(context)
+        assert rows and engine.last_fallback and "unavailable" in engine.last_fallback
+        shown = [i for r in rows for i in r.items]
+        assert shown
+        unseen_rows = [r for r in rows if r.kind not in ("watch_again", "continue_watching")]
+        assert not {i.title_id for r in unseen_rows for i in r.items} & context.history.seen()
     finally:
         engine.close()

@@ -465,3 +465,26 @@ def test_filter_cases_cover_every_field() -> None:
             if where == replace(TitleFilter(), **{name: getattr(where, name)})
         ]
         assert any(getattr(FILTERS[case], name) != getattr(TitleFilter(), name) for case in alone), name
+
+
+def test_a_server_that_stops_answering_is_a_known_failure() -> None:
+    """Queries against a Qdrant server that has gone away raise IndexUnavailableError, not a transport
+    error, so serving can fall back to popularity rows."""
+    import socket
+
+    from qdrant_client import QdrantClient
+
+    from retrieval import ClientIndex, IndexUnavailableError
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=2, check_compatibility=False)
+    index = ClientIndex(client, "titles", {"content": 4})
+    with pytest.raises(IndexUnavailableError, match="unavailable"):
+        index.search(vector="content", query=np.ones(4, np.float32), k=3)
+    with pytest.raises(IndexUnavailableError):
+        index.top_by(field="popularity", k=3)
+    with pytest.raises(IndexUnavailableError):
+        index.count()
+    index.close()
