@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
+from api.cache import ProfileCache
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
@@ -23,6 +25,7 @@ class Runtime:
     # The engine keeps per-request state (a random generator, stage timers) that is not thread-safe;
     # FastAPI runs sync endpoints on a thread pool, so engine calls take turns.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cache: ProfileCache = field(default_factory=ProfileCache)
 
     def ready_engine(self) -> Engine:
         if self.engine is None:
@@ -38,3 +41,7 @@ def runtime(request: Request) -> Runtime:
 
 def engine(request: Request) -> Engine:
     return runtime(request).ready_engine()
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+EngineDep = Annotated[Engine, Depends(engine)]

@@ -43,7 +43,7 @@ from ranker import (
     variants_for,
 )
 from ranker.pipeline import Stage2
-from ranker.rows import PINNED, Row, RowBuilder
+from ranker.rows import PINNED, Row, RowBuilder, RowsConfig
 from retrieval import (
     CF,
     CONTENT,
@@ -122,7 +122,10 @@ class Engine:
             dict(zip(stage2.stats.ids.tolist(), stage2.stats.popularity["all"].tolist(), strict=True)),
             stage2.business,
         )
-        self._rows = RowBuilder(dataset.titles)
+        watched = stage2.stats.popularity["all"]
+        watched = watched[watched > 0]
+        head = float(np.quantile(watched, RowsConfig().long_tail_quantile)) if len(watched) else None
+        self._rows = RowBuilder(dataset.titles, head_popularity=head)
         self._genres = GenreSource(index, dataset.titles)
         self._histories = dataset.interactions.items_by_user()
         self._content = next(s for s in sources if isinstance(s, ContentSource))

@@ -78,7 +78,7 @@ class RowsConfig:
     anchors: int = 3  # Because You Watched rows
     genre_rows: int = 2
     min_items: int = 4  # a thinner row is dropped
-    long_tail_quantile: float = 0.8  # Hidden Gems: less popular than this share of candidates
+    long_tail_quantile: float = 0.8  # Hidden Gems: outside the most popular 20% of titles
     explore_epsilon: float = 0.1  # chance that Top Picks tries one title the model knows little about
     explore_slot: int = 4
 
@@ -87,6 +87,8 @@ class RowsConfig:
 class RowBuilder:
     titles: Mapping[int, Title]
     config: RowsConfig = field(default_factory=RowsConfig)
+    # Interactions a title needs to be in the catalog's popular head; None: judge among the candidates.
+    head_popularity: float | None = None
 
     def build(
         self, *, scored: Scored, favourite_genres: list[str], rng: np.random.Generator | None = None
@@ -195,7 +197,9 @@ class RowBuilder:
         unseen = _unseen(scored)
         if not unseen:
             return []
-        cutoff = np.quantile(scored.popularity[unseen], self.config.long_tail_quantile)
+        cutoff = self.head_popularity
+        if cutoff is None:
+            cutoff = float(np.quantile(scored.popularity[unseen], self.config.long_tail_quantile))
         tail = [i for i in unseen if scored.popularity[i] < cutoff]
         gem = ("A hidden gem: fewer people have found it, and it fits your taste", {"source": "long_tail"})
         explain = dict.fromkeys(tail, gem)

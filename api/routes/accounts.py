@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from api.auth import AccountId, OwnedProfile, hash_key, new_key
 from api.models import AccountIn, AccountOut, ErrorOut, ProfileIn, ProfileList, ProfileOut, ProfileUpdate
-from api.runtime import engine
+from api.runtime import EngineDep, RuntimeDep
 from api.views import profile_out
-from engine import Engine
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-EngineDep = Annotated[Engine, Depends(engine)]
 ERRORS = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -49,7 +45,9 @@ def get_profile(profile: OwnedProfile) -> ProfileOut:
 
 
 @router.patch("/profiles/{profile_id}", response_model=ProfileOut, responses=ERRORS)
-def update_profile(body: ProfileUpdate, profile: OwnedProfile, eng: EngineDep) -> ProfileOut:
+def update_profile(body: ProfileUpdate, profile: OwnedProfile, rt: RuntimeDep) -> ProfileOut:
+    eng = rt.ready_engine()
+    rt.cache.invalidate(profile.id)  # a new maturity limit or region changes the page
     changes = body.model_dump(exclude_unset=True)
     # null is meaningful only for the maturity limit (no limit); elsewhere it means "leave as is".
     changes = {k: v for k, v in changes.items() if v is not None or k == "maturity_limit"}
@@ -57,7 +55,8 @@ def update_profile(body: ProfileUpdate, profile: OwnedProfile, eng: EngineDep) -
 
 
 @router.delete("/profiles/{profile_id}", status_code=204, responses=ERRORS)
-def delete_profile(profile: OwnedProfile, eng: EngineDep) -> Response:
+def delete_profile(profile: OwnedProfile, rt: RuntimeDep) -> Response:
     """Delete a profile and all of its events."""
-    eng.store.delete_profile(profile.id)
+    rt.ready_engine().store.delete_profile(profile.id)
+    rt.cache.invalidate(profile.id)
     return Response(status_code=204)

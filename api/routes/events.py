@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
-from api.runtime import Runtime, runtime
+from api.runtime import RuntimeDep
 from engine import Engine, Event, EventKind
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feedback"])
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut}}
 ERRORS |= {422: {"model": ErrorOut}, 429: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 ONBOARDING_SEEDS = 3  # popular titles liked per genre named without a title of it
@@ -58,6 +56,7 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
         )
     with rt.lock:
         stored = eng.record(events)
+    rt.cache.invalidate(profile.id)
     for event, new in zip(events, stored, strict=True):
         if new:
             rt.metrics.events.labels(event.kind.value).inc()
@@ -96,6 +95,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
     ]
     with rt.lock:
         stored = eng.record(events) if events else []
+    rt.cache.invalidate(profile.id)
     for new in stored:
         if new:
             rt.metrics.events.labels(EventKind.THUMB_UP.value).inc()

@@ -6,18 +6,17 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, PickList, RowsOut
-from api.runtime import Runtime, runtime
+from api.runtime import RuntimeDep
 from api.views import pick_out, row_out
 from engine import REGIONS, Context, Engine
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feed"])
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 ERRORS = {
     401: {"model": ErrorOut},
     404: {"model": ErrorOut},
@@ -63,6 +62,11 @@ def rows(
 ) -> RowsOut:
     """The homepage: rows ordered for this profile, each item explained, with its artwork."""
     eng = rt.ready_engine()
+    key = (device, region, hour)
+    cached = rt.cache.get(profile.id, key)
+    rt.metrics.cache.labels("hit" if cached is not None else "miss").inc()
+    if cached is not None:
+        return cached
     with rt.lock:
         found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour))
         index_down = eng.last_fallback is not None
@@ -70,11 +74,14 @@ def rows(
         rt.metrics.fallbacks.labels("ranker").inc()
     if index_down:
         rt.metrics.fallbacks.labels("index").inc()
-    return RowsOut(
+    page = RowsOut(
         rows=[row_out(r) for r in found],
         variant=assign(rt.settings, profile.id),
         degraded=eng.degraded or index_down,
     )
+    if not index_down:  # a fallback page is not worth keeping once the index is back
+        rt.cache.put(profile.id, key, page)
+    return page
 
 
 @router.get("/search", response_model=PickList, responses=ERRORS)

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.models import Health
-from api.runtime import Runtime, runtime
+from api.runtime import RuntimeDep
 
 router = APIRouter(tags=["health"])
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 @router.get("/livez", response_model=Health)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.auth import AccountId
 from api.errors import ApiError, not_found
 from api.models import ErrorOut, PickList, TitleOut
-from api.runtime import Runtime, runtime
+from api.runtime import RuntimeDep
 from api.views import pick_out, title_out
 from engine import VARIANTS, Engine, Title, render_artwork, variants_for
 
 router = APIRouter(prefix="/v1/titles", tags=["titles"])
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 TitleId = Annotated[int, Path(ge=0, le=2**62)]
 ERRORS = {
     401: {"model": ErrorOut},
