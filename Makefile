@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= ml-latest-small
+PORT ?= 8000
 
 export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
@@ -26,6 +27,7 @@ demo: install
 	$(BIN)/marquee build --dataset $(DATASET)
 	$(BIN)/marquee eval --dataset $(DATASET)
 	$(BIN)/marquee rows --dataset $(DATASET) --user 1
+	$(BIN)/marquee serve --dataset $(DATASET) --port $(PORT)
 
 # Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
 test: install
