@@ -41,4 +41,6 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/als_fit.py
-	$(BIN)/python bench/candidate_query.py
+	$(BIN)/python bench/candidate_query.py --cache artifacts/$(DATASET)/embeddings
+	$(BIN)/python bench/rows.py --dataset $(DATASET)
+	$(BIN)/python bench/api_load.py
