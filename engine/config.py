@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ranker import BlendWeights
@@ -67,9 +67,41 @@ class ApiSettings(BaseModel):
     dataset: str = "ml-latest-small"
     rate_limit_per_minute: int = Field(600, ge=1)  # per API key; bursts up to the same number
     max_body_bytes: int = Field(1 << 20, ge=1024)
-    # An experiment splits profiles between arms by a hash of (experiment, profile): stable, no state.
-    experiment: str | None = None
-    variants: list[str] = Field(default_factory=list)  # e.g. MARQUEE_API__VARIANTS='["control","b"]'
+
+
+ARM_HELP = '"control" (as configured), "ranker" (trained), "candidate_order" or "diversity_<0..1>"'
+
+
+class ExperimentSettings(BaseModel):
+    """One experiment at a time, e.g. MARQUEE_EXPERIMENT__NAME=rank1
+    MARQUEE_EXPERIMENT__ARMS='["ranker","candidate_order"]'. An arm's name says what it serves:
+    "control" (as configured), "ranker" (the trained ranker), "candidate_order" (stage 1's order) or
+    "diversity_0.6" (that MMR diversity weight). "ab" splits profiles by a hash of (name, profile);
+    "interleave" shows everyone a team-draft interleaving of the two arms' Top Picks."""
+
+    name: str | None = None  # None: no experiment runs
+    mode: Literal["ab", "interleave"] = "ab"
+    arms: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ExperimentSettings:
+        for arm in self.arms:
+            if arm in ("control", "ranker", "candidate_order"):
+                continue
+            weight = arm.removeprefix("diversity_")
+            try:
+                ok = arm.startswith("diversity_") and 0.0 <= float(weight) <= 1.0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"unknown experiment arm {arm!r}; valid: {ARM_HELP}")
+        if len(set(self.arms)) != len(self.arms):
+            raise ValueError(f"experiment arms must differ; got {self.arms}")
+        if self.name is not None and len(self.arms) < 2:
+            raise ValueError(f"experiment {self.name!r} needs at least two arms; valid: {ARM_HELP}")
+        if self.mode == "interleave" and self.name is not None and len(self.arms) != 2:
+            raise ValueError(f"interleaving compares exactly two arms; got {self.arms}")
+        return self
 
 
 class Settings(BaseSettings):
@@ -88,6 +120,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()
     api: ApiSettings = ApiSettings()
+    experiment: ExperimentSettings = ExperimentSettings()
     seed: int = 42
 
     def als_config(self) -> ALSConfig:

@@ -47,7 +47,10 @@ from retrieval.index import (
     TitleFilter,
     TitlePoint,
     check_dims,
+    checked_query,
+    checked_vector_name,
     plain_payload,
+    point_vectors,
     search_ef,
 )
 
@@ -164,14 +167,7 @@ class EdgeIndex:
         self._dirty = False
 
     def _point(self, point: TitlePoint) -> Point:
-        vectors: dict[str, list[float]] = {}
-        for name, vec in point.vectors.items():
-            if name not in self.dims:
-                raise ValueError(f"point {point.id}: unknown vector {name!r}; index has {sorted(self.dims)}")
-            arr = np.asarray(vec, dtype=np.float32).ravel()
-            if arr.shape[0] != self.dims[name]:
-                raise ValueError(f"point {point.id}: {name!r} has size {arr.shape[0]}, not {self.dims[name]}")
-            vectors[name] = arr.tolist()
+        vectors = point_vectors(self.dims, point)
         return Point(int(point.id), vectors, plain_payload(point.payload))
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -180,13 +176,9 @@ class EdgeIndex:
         self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
     ) -> list[Hit]:
         """Top-k by the named vector's similarity, best first (HNSW when built, unless `exact`)."""
-        if vector not in self.dims:
-            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        q = checked_query(self.dims, vector, query)
         if k <= 0:
             return []
-        q = np.asarray(query, dtype=np.float32).ravel()
-        if q.shape[0] != self.dims[vector]:
-            raise ValueError(f"query for {vector!r} has size {q.shape[0]}, not {self.dims[vector]}")
         request = QueryRequest(
             limit=int(k),
             query=Query.Nearest(q.tolist(), using=vector),
@@ -219,8 +211,7 @@ class EdgeIndex:
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
-        if vector not in self.dims:
-            raise ValueError(f"unknown vector {vector!r}; index has {sorted(self.dims)}")
+        checked_vector_name(self.dims, vector)
         if not ids:
             return {}
         records = self._ready().retrieve([int(i) for i in ids], with_payload=False, with_vector=[vector])

@@ -139,3 +139,30 @@ def check_dims(dims: Mapping[str, int]) -> dict[str, int]:
     if bad:
         raise ValueError(f"vector sizes must be positive: {bad}")
     return out
+
+
+def checked_vector_name(dims: Mapping[str, int], vector: str) -> None:
+    if vector not in dims:
+        raise ValueError(f"unknown vector {vector!r}; index has {sorted(dims)}")
+
+
+def checked_query(dims: Mapping[str, int], vector: str, query: np.ndarray) -> np.ndarray:
+    """The query as a flat float32 array of the named vector's size; ValueError otherwise."""
+    checked_vector_name(dims, vector)
+    q = np.asarray(query, dtype=np.float32).ravel()
+    if q.shape[0] != dims[vector]:
+        raise ValueError(f"query for {vector!r} has size {q.shape[0]}, not {dims[vector]}")
+    return q
+
+
+def point_vectors(dims: Mapping[str, int], point: TitlePoint) -> dict[str, list[float]]:
+    """A point's named vectors as plain lists, each checked against the index's names and sizes."""
+    out: dict[str, list[float]] = {}
+    for name, vec in point.vectors.items():
+        if name not in dims:
+            raise ValueError(f"point {point.id}: unknown vector {name!r}; index has {sorted(dims)}")
+        arr = np.asarray(vec, dtype=np.float32).ravel()
+        if arr.shape[0] != dims[name]:
+            raise ValueError(f"point {point.id}: {name!r} has size {arr.shape[0]}, not {dims[name]}")
+        out[name] = arr.tolist()
+    return out
