@@ -15,12 +15,13 @@ from engine.artifacts import Manifest, file_sha256
 from engine.config import Settings
 from engine.indexes import create_index, publish
 from engine.progress import Reporter, Silent
-from engine.ranking import RANKER_DIR, STATS_FILE, train_ranker
+from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
 from ranker import TitleStats
 from retrieval import (
     CF,
     CONTENT,
     ALSModel,
+    ItemSimilarity,
     TextEmbedder,
     embed_titles,
     fill_index,
@@ -85,6 +86,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     TitleStats.from_interactions(
         dataset.interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
     ).save(out / STATS_FILE)
+    ItemSimilarity.fit(dataset.interactions).save(out / SIMILARITY_FILE)
     ranker = train_ranker(settings, dataset, dataset.interactions, content, reporter=reporter)
     ranker.save(out / RANKER_DIR)
 
@@ -100,7 +102,13 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         stats={**dataset.stats, "build_seconds": round(time.perf_counter() - started, 1)},
         files={
             name: file_sha256(out / name)
-            for name in (ALS_FILE, STATS_FILE, f"{RANKER_DIR}/model.json", f"{RANKER_DIR}/ltr.json")
+            for name in (
+                ALS_FILE,
+                STATS_FILE,
+                SIMILARITY_FILE,
+                f"{RANKER_DIR}/model.json",
+                f"{RANKER_DIR}/ltr.json",
+            )
         },
         metrics={"ranker_validation": ranker.metrics},
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from importlib.metadata import entry_points
@@ -18,7 +19,8 @@ from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
 from engine.build import build  # noqa: E402
 from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
 from engine.config import Settings  # noqa: E402
-from engine.facade import Engine  # noqa: E402
+from engine.experiments import format_report, report  # noqa: E402
+from engine.facade import EVENTS_FILE, Engine  # noqa: E402
 from engine.progress import Bars  # noqa: E402
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Get data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+experiment_app = typer.Typer(help="Experiments: A/B arms and interleaving.", no_args_is_help=True)
+app.add_typer(experiment_app, name="experiment")
 
 DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m or ml-100k")]
 
@@ -108,6 +112,21 @@ def fetch_command(
 
         path = fetch(name, target_dir, url=url or os.environ.get("MARQUEE_DATA_URL"), progress=report)
     print(f"verified and installed {name} in {path}")
+
+
+@experiment_app.command("report")
+@clean_errors
+def experiment_report_command(
+    dataset: DatasetOpt = "ml-latest-small",
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Per-arm take rate with 95% intervals, the difference between arms, guardrails (latency, diversity)
+    and, for interleaving, wins, losses and ties, from the serving state of a data set."""
+    s = settings()
+    if s.experiment.name is None:
+        raise fail("no experiment configured; set MARQUEE_EXPERIMENT__NAME and MARQUEE_EXPERIMENT__ARMS")
+    result = report(s.dataset_state(checked_dataset(dataset)), s.experiment, events_file=EVENTS_FILE)
+    print(json.dumps(result, indent=2) if as_json else format_report(result))
 
 
 def _load_plugins() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ranker import BlendWeights
@@ -82,6 +82,11 @@ class ExperimentSettings(BaseModel):
     name: str | None = None  # None: no experiment runs
     mode: Literal["ab", "interleave"] = "ab"
     arms: list[str] = Field(default_factory=list)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _blank_is_none(cls, name: object) -> object:
+        return None if isinstance(name, str) and not name.strip() else name
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSettings:

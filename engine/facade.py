@@ -28,16 +28,26 @@ from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors, data_now
 from engine.config import Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError, UnknownTitleError, UnknownUserError
+from engine.experiments import (
+    EXPERIMENTS_FILE,
+    INTERLEAVED,
+    ServedPage,
+    ServedPages,
+    interleave_top_picks,
+    parse_arm,
+)
 from engine.indexes import open_index
 from engine.progress import Silent
-from engine.ranking import RANKER_DIR, STATS_FILE, StageOne, feature_builder, stage_two
+from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker import (
     VARIANTS,
     ArtworkBandit,
     LTRRanker,
     RowOrderBandit,
+    SourceOrderRanker,
     TitleStats,
+    intra_list_diversity,
     load_ranker,
     taste_segment,
     variants_for,
@@ -54,6 +64,7 @@ from retrieval import (
     ContentSource,
     GenreSource,
     IndexUnavailableError,
+    ItemSimilarity,
     PopularityFallback,
     TextEmbedder,
     TitleIndex,
@@ -132,6 +143,7 @@ class Engine:
         self._name_ids = [t.id for t in dataset.titles.values()]
         self._plain_names = [utils.default_process(t.name) for t in dataset.titles.values()]
         self._rng = np.random.default_rng(settings.seed)
+        self._served_pages: ServedPages | None = None  # opened on the first page served under an arm
 
     @classmethod
     def load(cls, settings: Settings, dataset_name: str, *, dataset: Dataset | None = None) -> Engine:
@@ -157,12 +169,9 @@ class Engine:
         # Vectors come from the build's cache: no model load when every title is cached.
         content = content_vectors(settings, dataset, Silent(), embedder)
         stats = TitleStats.load(folder / STATS_FILE)
-        one = StageOne(
-            als=als,
-            stats=stats,
-            features=feature_builder(dataset, stats, als, content),
-            now=data_now(dataset),
-        )
+        similarity = ItemSimilarity.load(folder / SIMILARITY_FILE)
+        features = feature_builder(dataset, stats, als, content, similarity)
+        one = StageOne(als=als, stats=stats, features=features, now=data_now(dataset))
         stage2 = stage_two(
             settings, dataset, one, content, load_ranker(folder / RANKER_DIR, names=one.features.names)
         )
@@ -380,22 +389,89 @@ class Engine:
             )
         return out
 
-    def rows(self, context: Context) -> list[Row]:
-        """The homepage: rows ordered for this profile, every item explained and given an artwork."""
+    def rows(self, context: Context, arm: str | None = None) -> list[Row]:
+        """The homepage: rows ordered for this profile, every item explained and given an artwork.
+
+        With `arm` (an experiment arm such as "candidate_order" or "diversity_0.6", or "interleaved"),
+        that arm serves this call only (nothing shared changes) and the page is logged with its latency
+        and Top Picks diversity for the experiment's guardrails. "interleaved" builds Top Picks as a
+        team-draft interleaving of the configured experiment's two arms, each item's reason naming its team.
+        """
+        started = time.perf_counter()
         self.timer.last = {}
         candidates = self.candidates(context)
-        with self.timer.stage("rank"):
-            scored = self.stage2.score(context=context, candidates=candidates)
+        teams: dict[int, str] = {}
+        if arm == INTERLEAVED:
+            rows, teams = self._interleaved_rows(context, candidates)
+        else:
+            rows = self._ranked_rows(context, candidates, arm)
         with self.timer.stage("rows"):
-            favourites = self._genres.favourite_genres(context)
-            rows = self._rows.build(scored=scored, favourite_genres=favourites, rng=self._rng)
             segment = self.segment(context)
             kinds = list(dict.fromkeys(r.kind for r in rows))
             order = self.row_order.order(segment, kinds, self._rng, pinned=[k for k in PINNED if k in kinds])
             rows = sorted(rows, key=lambda r: (order.index(r.kind), rows.index(r)))
         with self.timer.stage("artwork"):
             rows = [self._with_artwork(row, segment) for row in rows]
+        if arm is not None:
+            self._log_page(context, arm, rows, (time.perf_counter() - started) * 1000, teams)
         return rows
+
+    def _arm(self, arm: str | None) -> tuple[Stage2, RowBuilder]:
+        """Stage 2 and the row builder one arm serves with: copies, so shared state never changes."""
+        if arm is None:
+            return self.stage2, self._rows
+        spec = parse_arm(arm)
+        stage2, builder = self.stage2, self._rows
+        if spec.ranker == "candidate_order":
+            stage2 = replace(stage2, ranker=SourceOrderRanker(names=stage2.features.names))
+        if spec.diversity is not None:
+            stage2 = replace(stage2, weights=replace(stage2.weights, diversity=spec.diversity))
+            builder = replace(builder, config=replace(builder.config, trade_off=1.0 - spec.diversity))
+        return stage2, builder
+
+    def _ranked_rows(self, context: Context, candidates: CandidateSet, arm: str | None) -> list[Row]:
+        stage2, builder = self._arm(arm)
+        with self.timer.stage("rank"):
+            scored = stage2.score(context=context, candidates=candidates)
+        with self.timer.stage("rows"):
+            favourites = self._genres.favourite_genres(context)
+            return builder.build(scored=scored, favourite_genres=favourites, rng=self._rng)
+
+    def _interleaved_rows(
+        self, context: Context, candidates: CandidateSet
+    ) -> tuple[list[Row], dict[int, str]]:
+        """The first arm's page with Top Picks team-drafted from both arms' Top Picks."""
+        experiment = self.settings.experiment
+        if experiment.mode != "interleave" or len(experiment.arms) != 2:
+            raise ValueError(
+                f"{INTERLEAVED!r} needs an interleave experiment of two arms; configured: "
+                f"mode {experiment.mode!r}, arms {experiment.arms}"
+            )
+        first, second = experiment.arms
+        rows = self._ranked_rows(context, candidates, first)
+        other = self._ranked_rows(context, candidates, second)
+        return interleave_top_picks(rows, other, (first, second), self._rng)
+
+    def _log_page(
+        self, context: Context, arm: str, rows: list[Row], latency_ms: float, teams: dict[int, str]
+    ) -> None:
+        top = next((r for r in rows if r.kind == "top_picks"), None)
+        ids = np.array([i.title_id for i in top.items] if top else [], np.int64)
+        if self._served_pages is None:
+            state = self.settings.dataset_state(self.dataset.name)
+            state.mkdir(parents=True, exist_ok=True)
+            self._served_pages = ServedPages(state / EXPERIMENTS_FILE)
+        self._served_pages.add(
+            ServedPage(
+                profile_id=context.profile_id,
+                experiment=self.settings.experiment.name,
+                arm=arm,
+                ts=time.time(),
+                latency_ms=latency_ms,
+                ild=intra_list_diversity(self.stage2.vectors(ids)) if len(ids) else 0.0,
+                teams=teams or None,
+            )
+        )
 
     def segment(self, context: Context) -> str:
         counts: dict[str, float] = {}
@@ -419,6 +495,8 @@ class Engine:
         self.artwork.close()
         self.row_order.close()
         self.store.close()
+        if self._served_pages is not None:
+            self._served_pages.close()
 
 
 _NO_TITLE = Title(id=-1, name="", year=None, genres=())

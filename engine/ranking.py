@@ -26,6 +26,7 @@ from retrieval import (
     ALSModel,
     CandidateSet,
     EdgeIndex,
+    ItemSimilarity,
     fill_index,
     merge,
     popularity,
@@ -35,6 +36,7 @@ from retrieval import (
 
 RANKER_DIR = "ranker"
 STATS_FILE = "title_stats.npz"
+SIMILARITY_FILE = "item_similarity.npz"
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,16 @@ def fit_stage_one(
     now = float(train.timestamps.max()) if train.timed else 0.0
     als = als or ALSModel.fit(train, als_config or settings.als_config())
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
-    return StageOne(als=als, stats=stats, features=feature_builder(dataset, stats, als, content), now=now)
+    features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train))
+    return StageOne(als=als, stats=stats, features=features, now=now)
 
 
 def feature_builder(
-    dataset: Dataset, stats: TitleStats, als: ALSModel, content: np.ndarray
+    dataset: Dataset, stats: TitleStats, als: ALSModel, content: np.ndarray, similarity: ItemSimilarity
 ) -> FeatureBuilder:
     """Features over the catalog, whose content rows follow sorted title ids."""
     return FeatureBuilder(
+        similarity=similarity,
         titles=dataset.titles,
         stats=stats,
         als=als,

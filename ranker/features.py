@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from catalog import Context, Interactions, Title
-from retrieval import ALSModel, CandidateSet
+from retrieval import ALSModel, CandidateSet, ItemSimilarity
 
 SOURCES = ("als", "content", "similar", "genre", "popular", "trending", "new", "history")
 DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
@@ -39,6 +39,8 @@ INTERACTION = (
     "genre_match",
     "genre_affinity",
     "item_item_score",
+    "cooccurrence_sum",
+    "cooccurrence_max",
     "rrf_score",
 )
 # Source columns: src_<name> is 0/1; src_<name>_rank is the source's 0-based rank + 1, and 0 when the
@@ -116,6 +118,7 @@ class FeatureBuilder:
         content_ids: np.ndarray,
         content: np.ndarray,
         genres: Sequence[str],
+        similarity: ItemSimilarity | None = None,
     ) -> None:
         """`content` holds unit rows aligned to `content_ids`; `genres` is the fixed genre vocabulary."""
         if not titles or len(content_ids) == 0 or len(als.item_ids) == 0:
@@ -155,6 +158,7 @@ class FeatureBuilder:
         self._content_ids = np.asarray(content_ids, np.int64)[order]
         self._content = np.asarray(content, np.float32)[order]
         self._als = als
+        self._similarity = similarity
         self._factors = np.asarray(als.item_factors, np.float32)
         self._factor_norms = np.linalg.norm(self._factors, axis=1)
 
@@ -228,7 +232,16 @@ class FeatureBuilder:
             self._als_columns(ids, liked, context)
             | self._content_columns(ids, liked)
             | self._genre_match(cand_onehot, liked)
+            | self._cooccurrence(ids, liked)
         )
+
+    def _cooccurrence(self, ids: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
+        """Item-kNN evidence (watched-together cosine) summed over the liked titles, and its max."""
+        if self._similarity is None:
+            zeros = np.zeros(len(ids), np.float32)
+            return {"cooccurrence_sum": zeros, "cooccurrence_max": zeros}
+        total, best = self._similarity.scores(liked, ids)
+        return {"cooccurrence_sum": total, "cooccurrence_max": best}
 
     def _als_columns(self, ids: np.ndarray, liked: np.ndarray, context: Context) -> dict[str, np.ndarray]:
         """ALS score and item-item cosine: the user vector and the last liked titles' unit factors, in one

@@ -9,6 +9,7 @@ from retrieval.fallback import PopularityFallback
 from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
 from retrieval.indexing import fill_index, popularity, title_points, trending
+from retrieval.itemknn import ItemSimilarity
 from retrieval.merge import CandidateSet, merge
 from retrieval.sources import (
     ALSSource,
@@ -37,6 +38,7 @@ __all__ = [
     "HistorySource",
     "Hit",
     "IndexUnavailableError",
+    "ItemSimilarity",
     "NewSource",
     "PopularSource",
     "PopularityFallback",

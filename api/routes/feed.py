@@ -67,8 +67,9 @@ def rows(
     rt.metrics.cache.labels("hit" if cached is not None else "miss").inc()
     if cached is not None:
         return cached
+    arm = assign(rt.settings, profile.id)  # the arm that serves this page is the one reported
     with rt.lock:
-        found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour))
+        found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour), arm=arm)
         index_down = eng.last_fallback is not None
     if eng.degraded:
         rt.metrics.fallbacks.labels("ranker").inc()
@@ -76,7 +77,7 @@ def rows(
         rt.metrics.fallbacks.labels("index").inc()
     page = RowsOut(
         rows=[row_out(r) for r in found],
-        variant=assign(rt.settings, profile.id),
+        variant=arm,
         degraded=eng.degraded or index_down,
     )
     if not index_down:  # a fallback page is not worth keeping once the index is back

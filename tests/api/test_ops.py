@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 
 from api import create_app
 from engine import Engine, Settings
+from engine.config import ExperimentSettings
+from engine.experiments import EXPERIMENTS_FILE, ServedPages, assign
 from tests.api.conftest import DATASET, Signup
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -81,9 +83,9 @@ def test_unknown_routes_and_methods_get_the_json_error_shape(client: TestClient)
     assert r.status_code == 422 and "error" in r.json()
 
 
-def test_experiment_arms_are_stable_and_recorded_on_events(engine: Engine) -> None:
-    api = engine.settings.api.model_copy(update={"experiment": "diversity", "variants": ["control", "b"]})
-    settings = engine.settings.model_copy(update={"api": api})
+def test_experiment_arms_are_stable_served_and_recorded_on_events(engine: Engine) -> None:
+    experiment = ExperimentSettings(name="rank1", arms=["ranker", "candidate_order"])
+    settings = engine.settings.model_copy(update={"experiment": experiment})
     with TestClient(create_app(settings, engine)) as client:
         headers = {"X-API-Key": client.post("/v1/accounts", json={}).json()["api_key"]}
         arms = {}
@@ -91,9 +93,14 @@ def test_experiment_arms_are_stable_and_recorded_on_events(engine: Engine) -> No
             profile = client.post("/v1/profiles", json={"name": f"p{i}"}, headers=headers).json()["id"]
             first = client.get(f"/v1/profiles/{profile}/rows", headers=headers).json()["variant"]
             again = client.get(f"/v1/profiles/{profile}/rows", headers=headers).json()["variant"]
-            assert first == again and first in ("control", "b")
+            assert first == again == assign(experiment, profile)
             arms[profile] = first
-        assert set(arms.values()) == {"control", "b"}  # 8 profiles: both arms, with near certainty
+        assert set(arms.values()) == {"ranker", "candidate_order"}  # 8 profiles: both, near certainly
+        # The arm the page reports is the arm that served it (logged with its guardrails).
+        pages = ServedPages(settings.dataset_state(settings.api.dataset) / EXPERIMENTS_FILE)
+        served = {p.profile_id: p.arm for p in pages.pages() if p.profile_id in arms}
+        pages.close()
+        assert served == arms
         profile, arm = next(iter(arms.items()))
         impression = {
             "event_id": "i",
@@ -102,6 +109,7 @@ def test_experiment_arms_are_stable_and_recorded_on_events(engine: Engine) -> No
             "row": "top_picks",
             "artwork": "mood",
         }
-        client.post(f"/v1/profiles/{profile}/events", json={"events": [impression]}, headers=headers)
-        (stored,) = engine.store.events(profile)
-        assert stored.variant == arm and stored.context["artwork"] == "mood"
+        play = {"event_id": "p", "title_id": 1, "kind": "play"}
+        client.post(f"/v1/profiles/{profile}/events", json={"events": [impression, play]}, headers=headers)
+        stored = engine.store.events(profile)
+        assert [e.variant for e in stored] == [arm, arm] and stored[0].context["artwork"] == "mood"

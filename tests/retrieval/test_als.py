@@ -40,3 +40,19 @@ def test_save_and_load_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-
     # No pickle in the artifact: numpy must read it with pickles disabled.
     with np.load(tmp_path / "als.npz", allow_pickle=False) as data:
         assert set(data.files) == {"item_ids", "item_factors", "config"}
+
+
+def test_item_similarity_scores_titles_watched_together(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from retrieval import ItemSimilarity
+
+    similarity = ItemSimilarity.fit(block_interactions(), neighbours=10)
+    total, best = similarity.scores(np.array([100, 101]), np.array([102, 200, 999]))
+    assert total[0] > 0 and best[0] > 0  # same block: watched together
+    assert total[1] == 0 and best[1] == 0  # other block: never together
+    assert total[2] == 0  # unknown title
+    similarity.save(tmp_path / "sim.npz")
+    loaded = ItemSimilarity.load(tmp_path / "sim.npz")
+    np.testing.assert_allclose(
+        loaded.scores(np.array([100]), np.array([102]))[0],
+        similarity.scores(np.array([100]), np.array([102]))[0],
+    )

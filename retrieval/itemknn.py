@@ -1,0 +1,63 @@
+"""Item-to-item neighbours from co-occurrence (implicit's cosine k-NN): who watched this also watched."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from implicit.nearest_neighbours import CosineRecommender
+from implicit.utils import ParameterWarning
+
+from catalog import Interactions
+from catalog.matrix import UserItemMatrix
+
+
+class ItemSimilarity:
+    """Sparse items x items cosine similarities, the K nearest per title, over fixed title ids."""
+
+    def __init__(self, similarity: sp.csr_matrix, item_ids: np.ndarray) -> None:
+        self.similarity = similarity
+        self.item_ids = item_ids
+
+    @classmethod
+    def fit(cls, interactions: Interactions, *, neighbours: int = 100) -> ItemSimilarity:
+        matrix = UserItemMatrix.build(interactions)
+        model = CosineRecommender(K=neighbours)
+        with warnings.catch_warnings():
+            # implicit converts its own intermediate COO matrix and warns about it; nothing of ours.
+            warnings.filterwarnings("ignore", category=ParameterWarning)
+            model.fit(matrix.csr, show_progress=False)
+        return cls(sp.csr_matrix(model.similarity, dtype=np.float32), matrix.item_ids)
+
+    def scores(self, history: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each candidate: the sum and the max of its similarity to the history's titles."""
+        rows = self._columns(history)
+        cols = self._columns(candidates)
+        total = np.zeros(len(candidates), np.float32)
+        best = np.zeros(len(candidates), np.float32)
+        rows = rows[rows >= 0]
+        known = cols >= 0
+        if len(rows) and known.any():
+            block = self.similarity[rows][:, cols[known]]
+            total[known] = np.asarray(block.sum(axis=0)).ravel()
+            best[known] = block.max(axis=0).toarray().ravel()
+        return total, best
+
+    def save(self, path: Path) -> None:
+        s = self.similarity
+        np.savez(path, item_ids=self.item_ids, data=s.data, indices=s.indices, indptr=s.indptr, shape=s.shape)
+
+    @classmethod
+    def load(cls, path: Path) -> ItemSimilarity:
+        with np.load(path, allow_pickle=False) as d:
+            similarity = sp.csr_matrix((d["data"], d["indices"], d["indptr"]), shape=tuple(d["shape"]))
+            return cls(similarity, d["item_ids"])
+
+    def _columns(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, np.int64)
+        if not len(self.item_ids):
+            return np.full(len(ids), -1, np.int64)
+        pos = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
+        return np.where(self.item_ids[pos] == ids, pos, -1)
