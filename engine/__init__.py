@@ -24,7 +24,8 @@ from engine.errors import (
     UnknownTitleError,
     UnknownUserError,
 )
-from engine.facade import Engine, Recommendation
+from engine.facade import Engine
+from engine.results import Recommendation
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
-from rapidfuzz import fuzz, process, utils
 
 from catalog import (
     Constraints,
@@ -39,6 +37,8 @@ from engine.experiments import (
 from engine.indexes import open_index
 from engine.progress import Silent
 from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
+from engine.results import Recommendation, StageTimer
+from engine.titlenames import TitleNames
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker import (
     VARIANTS,
@@ -74,31 +74,6 @@ from retrieval import (
 
 BANDITS_FILE = "bandits.sqlite"
 EVENTS_FILE = "events.sqlite"
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    title: Title
-    score: float
-    sources: tuple[str, ...]  # every source that proposed it, strongest first
-    reasons: tuple[str, ...]  # one human reason per source
-
-    @property
-    def explanation(self) -> str:
-        return self.reasons[0]
-
-
-@dataclass
-class StageTimer:
-    """Milliseconds per stage of the last request, for benchmarks and metrics."""
-
-    last: dict[str, float] = field(default_factory=dict)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        self.last[name] = self.last.get(name, 0.0) + (time.perf_counter() - started) * 1000
 
 
 class Engine:
@@ -140,8 +115,7 @@ class Engine:
         self._genres = GenreSource(index, dataset.titles)
         self._histories = dataset.interactions.items_by_user()
         self._content = next(s for s in sources if isinstance(s, ContentSource))
-        self._name_ids = [t.id for t in dataset.titles.values()]
-        self._plain_names = [utils.default_process(t.name) for t in dataset.titles.values()]
+        self._names = TitleNames(dataset.titles)
         self._rng = np.random.default_rng(settings.seed)
         self._served_pages: ServedPages | None = None  # opened on the first page served under an arm
 
@@ -294,7 +268,7 @@ class Engine:
         if not query:
             return []
         open_context = replace(context, history=History(), query=query)
-        by_name = self._name_matches(query, k)
+        by_name = self._names.matches(query, k)
         by_theme = self._content.candidates(context=open_context, k=k * 3)
         candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
         return self._personalized(context, candidates, k, text_weight=0.7)
@@ -348,19 +322,6 @@ class Engine:
         if title_id not in self.dataset.titles:
             raise UnknownTitleError(f"unknown title {title_id} in {self.dataset.name}")
         return self.dataset.titles[title_id]
-
-    def _name_matches(self, query: str, k: int) -> list[Candidate]:
-        found = process.extract(
-            utils.default_process(query),
-            self._plain_names,
-            scorer=_title_score,
-            limit=k,
-            score_cutoff=NAME_MATCH_CUTOFF,
-        )
-        return [
-            Candidate(self._name_ids[i], "title_match", score / 100.0, rank, f"Title matches “{query}”")
-            for rank, (_, score, i) in enumerate(found)
-        ]
 
     def _personalized(
         self, context: Context, candidates: CandidateSet, k: int, *, text_weight: float
@@ -500,16 +461,6 @@ class Engine:
 
 
 _NO_TITLE = Title(id=-1, name="", year=None, genres=())
-NAME_MATCH_CUTOFF = 80.0  # below this a name is a different film, not a typo
-
-
-def _title_score(query: str, name: str, **_: object) -> float:
-    """How well a typed query names a title: a query inside a longer name ("matrix" in "the matrix
-    reloaded") scores by where it fits best, with the closest whole name first; a query longer than the
-    name must match it as a whole, so a descriptive request does not match short names by accident."""
-    if len(query) <= len(name):
-        return 0.9 * fuzz.partial_ratio(query, name) + 0.1 * fuzz.ratio(query, name)
-    return fuzz.ratio(query, name)
 
 
 def _unit_range(values: np.ndarray) -> np.ndarray:
