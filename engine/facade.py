@@ -312,11 +312,17 @@ class Engine:
         )
         return self.similar(title_id, replace(context, history=watched), k=k)
 
-    def popular_in_genres(self, genres: Sequence[str], k: int = 3) -> dict[str, list[int]]:
-        """The k most interacted titles of each genre: seeds for a profile that has only named genres."""
-        counts = np.bincount(self.dataset.interactions.items.astype(np.int64))
-        by_count = sorted(self.dataset.titles, key=lambda t: -(counts[t] if t < len(counts) else 0))
-        return {g: [t for t in by_count if g in self.dataset.titles[t].genres][:k] for g in genres}
+    def popular_in_genres(self, context: Context, genres: Sequence[str], k: int = 3) -> dict[str, list[int]]:
+        """The k most watched titles of each genre that this profile may see (maturity, region): seeds for
+        a profile that has only named genres. Its history is ignored, so the same request gives the same
+        seeds."""
+        seeds = {}
+        for genre in genres:
+            scoped = replace(
+                context, history=History(), constraints=replace(context.constraints, genres=(genre,))
+            )
+            seeds[genre] = [c.title_id for c in self._fallback.candidates(context=scoped, k=k)]
+        return seeds
 
     def _title(self, title_id: int) -> Title:
         if title_id not in self.dataset.titles:

@@ -85,7 +85,9 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
             )
     _check_titles(eng, body.titles, "titles.{i}")
     covered = {g for t in body.titles for g in eng.dataset.titles[t].genres}
-    seeds = eng.popular_in_genres([g for g in body.genres if g not in covered], ONBOARDING_SEEDS)
+    wanted = [g for g in body.genres if g not in covered]
+    with rt.lock:
+        seeds = eng.popular_in_genres(eng.profile_context(profile.id), wanted, ONBOARDING_SEEDS)
     liked = list(dict.fromkeys([*body.titles, *(t for ids in seeds.values() for t in ids)]))
     now = time.time()
     # Stable ids: onboarding twice with the same picks stores them once.

@@ -131,6 +131,19 @@ def test_onboarding_personalizes_a_new_profile(client: TestClient, signup: Signu
     assert again.json()["stored"] == 0  # onboarding twice stores nothing new
 
 
+def test_onboarding_seeds_respect_the_maturity_limit(
+    client: TestClient, signup: Signup, engine: Engine
+) -> None:
+    headers, _ = signup()
+    kid = client.post("/v1/profiles", json={"name": "kid", "maturity_limit": "PG"}, headers=headers).json()[
+        "id"
+    ]
+    r = client.post(f"/v1/profiles/{kid}/onboarding", json={"genres": ["Horror", "Comedy"]}, headers=headers)
+    assert r.status_code == 200, r.text
+    seeds = r.json()["titles"]
+    assert seeds and all(engine.stage2.business[t].maturity in ("G", "PG") for t in seeds)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"genres": ["Nope"]}, "genres.0"), ({"titles": [1, 999_999_999]}, "titles.1"), ({}, "genres")],
