@@ -134,6 +134,13 @@ class Engine:
                 f"artifacts in {folder} were built from other data; "
                 f"run `marquee build --dataset {dataset_name}`"
             )
+        # The ranker may be missing (degraded mode); stage 1 and the features may not.
+        lacking = [name for name in (ALS_FILE, STATS_FILE, SIMILARITY_FILE) if not (folder / name).is_file()]
+        if lacking:
+            raise ArtifactsMissingError(
+                f"artifacts in {folder} lack {', '.join(lacking)} (built by an older version?); "
+                f"run `marquee build --dataset {dataset_name}`"
+            )
         als = ALSModel.load(folder / ALS_FILE)
         index = open_index(settings, dataset_name)
         embedder = TextEmbedder()  # loads its model on the first free-text query only

@@ -10,7 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from catalog import Event, EventKind
-from engine import Engine, Manifest, Settings, UnknownTitleError, UnknownUserError, build
+from engine import (
+    ArtifactsMissingError,
+    Engine,
+    Manifest,
+    Settings,
+    UnknownTitleError,
+    UnknownUserError,
+    build,
+)
 from engine.cli import app
 from evals.offline import run_eval
 from retrieval import IndexUnavailableError
@@ -121,6 +129,16 @@ def test_rows_hide_seen_and_disliked_titles_and_explain_everything(settings: Set
                     assert item.title_id not in seen, row.kind
     finally:
         engine.close()
+
+
+def test_artifacts_from_an_older_build_ask_for_a_rebuild(settings: Settings, tmp_path: Path) -> None:
+    old = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path, state_dir=settings.state_dir)
+    shutil.copytree(settings.dataset_artifacts("ml-latest-small"), old.dataset_artifacts("ml-latest-small"))
+    (old.dataset_artifacts("ml-latest-small") / "item_similarity.npz").unlink()
+    with pytest.raises(
+        ArtifactsMissingError, match="lack item_similarity.npz.*marquee build --dataset ml-latest-small"
+    ):
+        Engine.load(old, "ml-latest-small")
 
 
 def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path: Path) -> None:
