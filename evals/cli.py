@@ -47,14 +47,14 @@ def register(app: typer.Typer) -> None:
 
 def _table(result: dict[str, Any]) -> str:
     """The figures as a fixed-width table for people; --json is for machines."""
-    metrics = ("ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty")
+    metrics = ("ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty", "ild@10", "long_tail@10")
     lines = [
         f"{result['dataset']} ({result['split']} split): {result['users']} test users, "
         f"{result['excluded_users']} excluded, {result['seconds']} s",
-        f"{'system':<10}" + "".join(f"{m:>11}" for m in metrics),
+        f"{'system':<10}" + "".join(f"{m:>13}" for m in metrics),
     ]
     for name, figures in result["systems"].items():
-        lines.append(f"{name:<10}" + "".join(f"{figures[m]:>11.4f}" for m in metrics))
+        lines.append(f"{name:<10}" + "".join(f"{figures.get(m, float('nan')):>13.4f}" for m in metrics))
     candidates = result["candidates"]
     per_source = ", ".join(f"{k} {v:.3f}" for k, v in candidates["per_source"].items())
     lines.append(f"candidates recall@500: merged {candidates['recall@500']:.3f}; per source: {per_source}")
