@@ -7,6 +7,8 @@ exactly what the ranker faces when serving, one period later.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from retrieval import (
     ALSConfig,
     ALSModel,
     CandidateSet,
+    CandidateSource,
     EdgeIndex,
     ItemSimilarity,
     fill_index,
@@ -96,10 +99,56 @@ def stage_two(
     )
 
 
-def history_of(train: Interactions, user: int, order: np.ndarray, users_sorted: np.ndarray) -> History:
-    lo, hi = np.searchsorted(users_sorted, user), np.searchsorted(users_sorted, user, side="right")
-    rows = order[lo:hi]
-    return History(items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows])
+def histories(train: Interactions, users: Sequence[int]) -> dict[int, History]:
+    """Each user's training interactions as a History, oldest first."""
+    order = np.lexsort((train.timestamps, train.users))
+    users_sorted = train.users[order]
+    out = {}
+    for user in users:
+        lo, hi = np.searchsorted(users_sorted, user), np.searchsorted(users_sorted, user, side="right")
+        rows = order[lo:hi]
+        out[user] = History(
+            items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows]
+        )
+    return out
+
+
+@contextmanager
+def period_sources(
+    settings: Settings,
+    dataset: Dataset,
+    train: Interactions,
+    als: ALSModel,
+    content: np.ndarray,
+    *,
+    trending_now: float | None,
+) -> Iterator[list[CandidateSource]]:
+    """Stage-1 sources (no rewatches) over a temporary index of one period's vectors and counts.
+
+    Exact search: offline figures and training data must not vary with a multi-threaded HNSW build.
+    """
+    titles = [dataset.titles[t] for t in sorted(dataset.titles)]
+    with tempfile.TemporaryDirectory(prefix="marquee-period-") as tmp:
+        index = EdgeIndex.create(
+            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: als.config.factors}, exact=True
+        )
+        half_life = settings.retrieval.trending_half_life_days
+        fill_index(
+            index,
+            title_points(
+                titles,
+                content,
+                als,
+                popularity(train),
+                trending(train, half_life_days=half_life, now=trending_now),
+            ),
+        )
+        try:
+            yield [
+                s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES
+            ]
+        finally:
+            index.close()
 
 
 def candidates_for(
@@ -115,34 +164,16 @@ def candidates_for(
     label: str,
 ) -> dict[int, tuple[Context, CandidateSet]]:
     """Merged stage-1 candidates per user, from a temporary index of this period's vectors."""
-    titles = [dataset.titles[t] for t in sorted(dataset.titles)]
-    order = np.lexsort((train.timestamps, train.users))
-    users_sorted = train.users[order]
     out: dict[int, tuple[Context, CandidateSet]] = {}
-    with tempfile.TemporaryDirectory(prefix="marquee-stage1-") as tmp:
-        # Exact search: training data must not vary with a multi-threaded HNSW build.
-        index = EdgeIndex.create(
-            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: one.als.config.factors}, exact=True
-        )
-        points = title_points(
-            titles,
-            content,
-            one.als,
-            popularity(train),
-            trending(train, half_life_days=settings.retrieval.trending_half_life_days, now=one.now or None),
-        )
-        fill_index(index, points)
-        sources = [
-            s for s in make_sources(settings, index, one.als, dataset.titles) if s.name not in REWATCH_SOURCES
-        ]
-        with reporter.stage(label, total=len(users)) as advance:
-            for user in users:
-                context = Context(
-                    profile_id=str(user), history=history_of(train, user, order, users_sorted), now=one.now
-                )
-                out[user] = (context, merge([s.candidates(context=context, k=k) for s in sources]))
-                advance(1)
-        index.close()
+    history = histories(train, users)
+    with (
+        period_sources(settings, dataset, train, one.als, content, trending_now=one.now or None) as sources,
+        reporter.stage(label, total=len(users)) as advance,
+    ):
+        for user in users:
+            context = Context(profile_id=str(user), history=history[user], now=one.now)
+            out[user] = (context, merge([s.candidates(context=context, k=k) for s in sources]))
+            advance(1)
     return out
 
 

@@ -7,41 +7,33 @@ carved out of that training part (validation), never on the test users' held-out
 from __future__ import annotations
 
 import itertools
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from catalog import Context, Dataset, History, Interactions, load_dataset
+from catalog import Context, Dataset, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
-from engine.build import catalog_titles, content_vectors
+from engine.build import content_vectors
 from engine.progress import Advance, Reporter, Silent
-from engine.ranking import fit_stage_one, train_ranker
+from engine.ranking import fit_stage_one, period_sources, train_ranker
+from engine.ranking import histories as period_histories
 from engine.ranking import stage_two as make_stage_two
-from engine.wiring import REWATCH_SOURCES, make_sources
 from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
 from evals.beyond import beyond_accuracy, vectors_of
 from evals.metrics import evaluate, recall_at
 from ranker import BlendWeights
 from ranker.pipeline import Stage2
 from retrieval import (
-    CF,
-    CONTENT,
     ALSConfig,
     ALSModel,
     CandidateSet,
-    EdgeIndex,
-    fill_index,
     merge,
     popularity,
-    title_points,
-    trending,
 )
 
 TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
@@ -121,19 +113,6 @@ def _pipeline(
     return out
 
 
-def _histories(train: Interactions, users: Sequence[int]) -> dict[int, History]:
-    order = np.lexsort((train.timestamps, train.users))
-    users_sorted = train.users[order]
-    out = {}
-    for u in users:
-        lo, hi = np.searchsorted(users_sorted, u), np.searchsorted(users_sorted, u, side="right")
-        rows = order[lo:hi]
-        out[u] = History(
-            items=train.items[rows], weights=train.ratings[rows], timestamps=train.timestamps[rows]
-        )
-    return out
-
-
 def run_eval(
     settings: Settings,
     dataset_name: str,
@@ -178,44 +157,29 @@ def run_eval(
 
     config = replace(base, **als_params)
     als = ALSModel.fit(split.train, config)
-    titles = catalog_titles(dataset)
     content = content_vectors(settings, dataset, reporter)
     per_source: dict[str, dict[int, list[int]]] = {}
-    with tempfile.TemporaryDirectory(prefix="marquee-eval-") as tmp:
-        index = EdgeIndex.create(
-            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: config.factors}, exact=True
-        )
-        points = title_points(
-            titles,
-            content,
-            als,
-            popularity(split.train),
-            trending(split.train, half_life_days=settings.retrieval.trending_half_life_days, now=split.cut),
-        )
-        with reporter.stage("Filling Qdrant", total=len(points)) as advance:
-            fill_index(index, points, progress=advance)
-        sources = [
-            s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES
-        ]
-        histories = _histories(split.train, users)
-        now = float(split.cut) if split.cut is not None else 0.0
-        merged: dict[int, list[int]] = {}
-        served: dict[int, tuple[Context, CandidateSet]] = {}
-        per_source_k = settings.ranker.candidates_per_source
-        with reporter.stage("Querying candidate sources", total=len(users)) as advance:
-            for u in users:
-                context = Context(profile_id=str(u), history=histories[u], now=now)
-                lists = [s.candidates(context=context, k=CANDIDATES) for s in sources]
-                for source, found in zip(sources, lists, strict=True):
-                    per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
-                merged[u] = merge(lists).ids[:CANDIDATES].tolist()
-                # What serving merges: each source's first `per_source_k` (a prefix of the same query).
-                served[u] = (
-                    context,
-                    merge([found[:per_source_k] for found in lists]).top(settings.ranker.candidates),
-                )
-                advance(1)
-        index.close()
+    histories = period_histories(split.train, users)
+    now = float(split.cut) if split.cut is not None else 0.0
+    merged: dict[int, list[int]] = {}
+    served: dict[int, tuple[Context, CandidateSet]] = {}
+    per_source_k = settings.ranker.candidates_per_source
+    with (
+        period_sources(settings, dataset, split.train, als, content, trending_now=split.cut) as sources,
+        reporter.stage("Querying candidate sources", total=len(users)) as advance,
+    ):
+        for u in users:
+            context = Context(profile_id=str(u), history=histories[u], now=now)
+            lists = [s.candidates(context=context, k=CANDIDATES) for s in sources]
+            for source, found in zip(sources, lists, strict=True):
+                per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
+            merged[u] = merge(lists).ids[:CANDIDATES].tolist()
+            # What serving merges: each source's first `per_source_k` (a prefix of the same query).
+            served[u] = (
+                context,
+                merge([found[:per_source_k] for found in lists]).top(settings.ranker.candidates),
+            )
+            advance(1)
 
     pop = popularity(split.train)
     n_train_users = len(split.train.user_ids())
