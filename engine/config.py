@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -69,6 +70,31 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(1 << 20, ge=1024)
 
 
+class LLMSettings(BaseModel):
+    """An OpenAI-compatible chat model for the assistant (OpenAI, vLLM, Ollama, llama.cpp server, ...).
+
+    Unset base_url: the built-in offline dialogue policy answers. OPENAI_BASE_URL, OPENAI_API_KEY and
+    OPENAI_MODEL are read when the MARQUEE_LLM__* variables are not set.
+    """
+
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(10.0, gt=0, le=120)  # per model call
+    turn_budget_s: float = Field(30.0, gt=0, le=600)  # per user turn, tool calls included
+    max_tool_calls: int = Field(6, ge=1, le=20)
+    retries: int = Field(1, ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _openai_env(self) -> LLMSettings:
+        if self.base_url is None and os.environ.get("OPENAI_BASE_URL"):
+            self.base_url = os.environ["OPENAI_BASE_URL"]
+            self.model = os.environ.get("OPENAI_MODEL", self.model)
+        if self.api_key is None and os.environ.get("OPENAI_API_KEY"):
+            self.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
+        return self
+
+
 ARM_HELP = '"control" (as configured), "ranker" (trained), "candidate_order" or "diversity_<0..1>"'
 
 
@@ -126,6 +152,7 @@ class Settings(BaseSettings):
     ranker: RankerSettings = RankerSettings()
     api: ApiSettings = ApiSettings()
     experiment: ExperimentSettings = ExperimentSettings()
+    llm: LLMSettings = LLMSettings()
     seed: int = 42
 
     def als_config(self) -> ALSConfig:

@@ -146,6 +146,9 @@ class GenreSource:
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
         out: list[Candidate] = []
         favourites = self.favourite_genres(context)
+        wanted = context.constraints.genres
+        if wanted:  # a request's genres are a hard limit: a favourite outside them would widen the filter
+            favourites = [g for g in favourites if g in wanted]
         for genre in favourites:
             where = title_filter(context, extra_genres=(genre,))
             hits = self.index.top_by(field="popularity", k=k // len(favourites), where=where)

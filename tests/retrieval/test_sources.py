@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,9 @@ def test_constraints_and_seen_titles_are_filters(world: tuple[EdgeIndex, ALSMode
     for source in (PopularSource(index), TrendingSource(index)):
         ids = {c.title_id for c in source.candidates(context=context, k=10)}
         assert ids == {102, 103, 104}, source.name
+    # A favourite genre outside the request's genres must not widen the filter.
+    romance = replace(context, history=_context([200, 201]).history)
+    assert GenreSource(index, block_titles()).candidates(context=romance, k=10) == []
 
 
 def test_genre_and_new_sources(world: tuple[EdgeIndex, ALSModel]) -> None:

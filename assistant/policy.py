@@ -1,0 +1,149 @@
+"""The offline dialogue policy: read the utterance, update the preferences, then ask or recommend.
+
+It drives the same tools as the LLM agent, so its answers are the engine's answers; the only text it
+writes itself is the framing around them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.preferences import Preferences
+from assistant.reply import Reply
+from assistant.tools import TitleCard, Toolbox
+from assistant.understanding import Reading, Understanding
+
+PICKS = 5
+CLARIFY = (
+    "What are you in the mood for? Name a genre (comedy, thriller, sci-fi...), a feeling (dark, "
+    "feel-good, mind-bending), an era, or a film you loved — and anything you'd rather avoid."
+)
+_YES = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|please|go ahead|do it|fine)\b", re.IGNORECASE)
+# Constraints to offer dropping when nothing fits, loosest first.
+RELAXABLE = (
+    ("max_runtime", "the runtime limit"),
+    ("year_min", "the era"),
+    ("year_max", "the era"),
+    ("genres", "the genre"),
+    ("exclude_genres", "the genres you ruled out"),
+)
+
+
+class OfflinePolicy:
+    def __init__(self, understanding: Understanding) -> None:
+        self.understanding = understanding
+
+    def turn(self, text: str, tools: Toolbox) -> Reply:
+        state = tools.state
+        if state.offer and _YES.match(text):
+            return self._relaxed(tools)
+        state.offer = None
+        reading = self.understanding.read(text, shown=state.last_shown)
+        notes = self._apply(reading, tools)
+        if reading.explain is not None:
+            return self._explain(reading.explain, tools, notes)
+        if reading.wants_rows:
+            return self._rows(tools, notes)
+        only_anchor = reading.update.model_copy(update={"liked_titles": []}).empty()
+        if reading.similar_to is not None and only_anchor:
+            return self._similar(reading.similar_to, tools, notes)
+        vague = not state.preferences.specific() and not reading.reject_last and not reading.seen_last
+        if vague and state.questions_asked == 0:
+            state.questions_asked += 1
+            return Reply(text=" ".join([*notes, CLARIFY]), question=True)
+        return self._recommend(tools, notes)
+
+    def _apply(self, reading: Reading, tools: Toolbox) -> list[str]:
+        """Record what the utterance says; return short notes for anything that could not be used."""
+        state = tools.state
+        for title_id in reading.update.seen_titles:
+            tools.feedback(title_id, "seen")
+        if reading.seen_last and state.last_shown:
+            seen = state.last_shown if reading.seen_last == "all" else state.last_shown[:1]
+            for title_id in seen:
+                tools.feedback(title_id, "seen")
+        if reading.reject_last:
+            for title_id in state.last_shown:
+                tools.feedback(title_id, "not_interested")
+        if reading.update.genres:  # naming genres starts a fresh request; moods alone refine the last one
+            state.preferences = state.preferences.model_copy(update={"genres": [], "moods": []})
+        state.preferences = state.preferences.merged(reading.update.model_copy(update={"seen_titles": []}))
+        return [f"I couldn't find “{name}” in the catalog." for name in reading.unknown[:2]]
+
+    def _recommend(self, tools: Toolbox, notes: list[str]) -> Reply:
+        found = tools.recommendations(PICKS)
+        prefs = tools.state.preferences
+        if not found.titles:
+            return self._nothing_fits(tools, notes)
+        about = describe(prefs)
+        lead = f"Here are some picks{' for ' + about if about else ' for you'}:"
+        follow = "Seen any of these, or want something different?"
+        return Reply(text=_listing([*notes, lead], found.titles, follow), titles=found.titles)
+
+    def _nothing_fits(self, tools: Toolbox, notes: list[str]) -> Reply:
+        prefs = tools.state.preferences
+        for name, label in RELAXABLE:
+            if getattr(prefs, name):
+                tools.state.offer = name
+                ask = f"Nothing in the catalog fits all of that ({describe(prefs)}). Shall I drop {label}?"
+                return Reply(text=" ".join([*notes, ask]), question=True)
+        return Reply(text=" ".join([*notes, "I've run out of titles that fit; try another request."]))
+
+    def _relaxed(self, tools: Toolbox) -> Reply:
+        state = tools.state
+        field_name, state.offer = state.offer, None
+        empty = Preferences.model_fields[field_name].get_default(call_default_factory=True)
+        state.preferences = state.preferences.model_copy(update={field_name: empty})
+        return self._recommend(tools, [])
+
+    def _similar(self, title_id: int, tools: Toolbox, notes: list[str]) -> Reply:
+        found = tools.call("similar_titles", {"title": title_id, "k": PICKS})
+        name = tools.engine.dataset.titles[title_id].name
+        if not found.titles:
+            return Reply(text=" ".join([*notes, f"I have nothing new that is like {name}."]))
+        lead = f"More like {name}:"
+        return Reply(text=_listing([*notes, lead], found.titles, "Any of these?"), titles=found.titles)
+
+    def _explain(self, title_id: int, tools: Toolbox, notes: list[str]) -> Reply:
+        result = tools.call("explain_title", {"title": title_id})
+        card = TitleCard.model_validate(result.content["title"])
+        text = f"**{card.name}** ({card.year}): {card.explanation}."
+        return Reply(text=" ".join([*notes, text]))
+
+    def _rows(self, tools: Toolbox, notes: list[str]) -> Reply:
+        result = tools.call("homepage_rows", {"max_rows": 4, "per_row": 4})
+        lines = [*notes, "Your home screen right now:"]
+        for row in result.content.get("rows", []):
+            names = ", ".join(f"{t['name']} ({t['year']})" for t in row["titles"])
+            lines.append(f"- **{row['heading']}**: {names}")
+        return Reply(text="\n".join(lines))
+
+
+def describe(prefs: Preferences) -> str:
+    """The preferences in a few words: "dark comedy, 1990s, under 110 minutes, no Horror"."""
+    parts = [", ".join(prefs.moods[-2:])] if prefs.moods else []
+    if prefs.genres:
+        parts.append(" or ".join(g.lower() for g in prefs.genres))
+    if prefs.year_min and prefs.year_max:
+        parts.append(f"{prefs.year_min}–{prefs.year_max}")
+    elif prefs.year_min:
+        parts.append(f"from {prefs.year_min} on")
+    elif prefs.year_max:
+        parts.append(f"before {prefs.year_max + 1}")
+    if prefs.max_runtime:
+        parts.append(f"under {prefs.max_runtime} minutes")
+    if prefs.exclude_genres:
+        parts.append("no " + " or ".join(g.lower() for g in prefs.exclude_genres))
+    if prefs.people:
+        parts.append("with " + " and ".join(prefs.people[-2:]))
+    if prefs.audience:
+        parts.append(f"suitable for {prefs.audience}")
+    return ", ".join(p for p in parts if p)
+
+
+def _listing(lead: list[str], cards: list[TitleCard], follow: str) -> str:
+    lines = [" ".join(lead), ""]
+    for i, card in enumerate(cards, 1):
+        year = f" ({card.year})" if card.year else ""
+        lines.append(f"{i}. **{card.name}**{year} — {card.explanation}")
+    return "\n".join([*lines, "", follow])

@@ -1,0 +1,129 @@
+"""Titles named in free text: resolve a name to a catalog id, and find the names a sentence mentions."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from engine import Title
+
+FUZZY_CUTOFF = 88.0  # a typo ("Incepton") passes; a different film ("Insomnia") does not
+MAX_NAME_WORDS = 8
+# One-word names that are also everyday words ("Her", "Up", "Heat") count only when capitalized mid-text.
+COMMON_NAME_CHARS = 5
+_CUE = re.compile(
+    r"\b(seen|saw|watched|like|liked|likes|loved|enjoyed|hated|disliked|than|similar to|such as|"
+    r"finished|rewatched)\s*[\"“']?$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[\w'’&:-]+|[^\w\s]")
+
+
+def normalize(name: str) -> str:
+    """Lower case, no punctuation, no leading article, and no foreign title in brackets."""
+    name = re.sub(r"\s*\(.*?\)", "", name.lower())
+    name = re.sub(r"[^\w\s&]", " ", name)
+    name = re.sub(r"^(the|a|an)\s+", "", name.strip())
+    return re.sub(r"\s+", " ", name).strip()
+
+
+@dataclass(frozen=True)
+class Mention:
+    title_ids: tuple[int, ...]  # most watched first; several for a franchise ("Star Wars")
+    start: int  # character span in the text
+    end: int
+
+    @property
+    def title_id(self) -> int:
+        return self.title_ids[0]
+
+
+class TitleResolver:
+    def __init__(self, titles: Mapping[int, Title], popularity: Mapping[int, float]) -> None:
+        self._titles = titles
+        by_name: dict[str, list[int]] = defaultdict(list)
+        for t in titles.values():
+            key = normalize(t.name)
+            if key:
+                by_name[key].append(t.id)
+        # Remakes share a name; the one people watch most is the one they usually mean.
+        self._by_name = {k: sorted(ids, key=lambda i: -popularity.get(i, 0.0)) for k, ids in by_name.items()}
+        self._names = list(self._by_name)
+        # "Star Wars" names the films called "Star Wars: ...": a franchise is its titles' shared prefix.
+        series: dict[str, list[int]] = defaultdict(list)
+        for t in titles.values():
+            head = normalize(t.name.split(":")[0]) if ":" in t.name else ""
+            if len(head) >= 4:
+                series[head].append(t.id)
+        self._series = {
+            k: sorted(ids, key=lambda i: -popularity.get(i, 0.0))
+            for k, ids in series.items()
+            if k not in self._by_name
+        }
+
+    @classmethod
+    def for_catalog(cls, titles: Mapping[int, Title], watched_items: np.ndarray) -> TitleResolver:
+        ids, counts = np.unique(watched_items, return_counts=True)
+        return cls(titles, dict(zip(ids.tolist(), counts.tolist(), strict=True)))
+
+    def resolve(self, name: str) -> int | None:
+        """The catalog id a name means ("the matrix", "Incepton", "Heat (1995)"), or None."""
+        year = re.search(r"\b(18|19|20)\d\d\b", name)
+        key = normalize(name[: year.start()] + name[year.end() :]) if year else normalize(name)
+        if year and not key:  # a film named by a year ("1917")
+            key = normalize(name)
+        if not key:
+            return None
+        ids = self._by_name.get(key)
+        if ids is None:
+            found = process.extractOne(key, self._names, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            if found is None:
+                return None
+            ids = self._by_name[found[0]]
+        if year:
+            dated = [i for i in ids if self._titles[i].year == int(year.group())]
+            ids = dated or ids
+        return ids[0]
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Titles named in a sentence, longest names first, spans not overlapping.
+
+        Only exact names (articles and punctuation aside) count: fuzzy matching every phrase of a
+        sentence would read "something dark" as a film called "Something Dark".
+        """
+        tokens = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        found: list[Mention] = []
+        taken: set[int] = set()
+        for size in range(min(MAX_NAME_WORDS, len(tokens)), 0, -1):
+            for i in range(len(tokens) - size + 1):
+                span = tokens[i : i + size]
+                if any(j in taken for j in range(i, i + size)):
+                    continue
+                start, end = span[0][1], span[-1][2]
+                phrase = text[start:end]
+                key = normalize(phrase)
+                ids = self._by_name.get(key, [])[:1] or self._series.get(key)
+                if not ids or not self._plausible(phrase, text[:start]):
+                    continue
+                found.append(Mention(tuple(ids), start, end))
+                taken.update(range(i, i + size))
+        return sorted(found, key=lambda m: m.start)
+
+    @staticmethod
+    def _plausible(phrase: str, before: str) -> bool:
+        """Long names are distinctive; shorter ones are often plain words ("the game") and count after a cue
+        such as "seen" or "like", or written as a name mid-text; the shortest must also be capitalized."""
+        words = phrase.split()
+        if len(normalize(phrase)) < 2:
+            return False
+        if len(words) >= 3 or len(phrase) > 12:
+            return True
+        capitalized = phrase[:1].isupper() and not phrase.isupper()
+        if len(words) == 1 and len(phrase) <= COMMON_NAME_CHARS:  # "it", "her", "up": only when so written
+            return capitalized and (bool(_CUE.search(before)) or bool(before.strip()))
+        return bool(_CUE.search(before)) or capitalized and bool(before.strip())

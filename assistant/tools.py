@@ -1,0 +1,396 @@
+"""The assistant's tools: an allow-list of typed calls over the engine facade.
+
+Both dialogue drivers (the LLM agent and the offline policy) act only through `Toolbox.call`. Arguments are
+validated against a pydantic model (`extra="forbid"`, bounded sizes) before anything runs; an unknown tool
+or a bad argument comes back as a tool error for the model to read, never as an exception or an action.
+The profile is bound when the toolbox is made: no tool takes a profile id, so no prompt can reach another
+profile's history.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.lexicon import Lexicon
+from assistant.preferences import PreferenceUpdate
+from assistant.state import DialogueState
+from engine import Context, Engine, EngineError, Event, EventKind, Recommendation, Title, new_id
+
+MAX_PICKS = 10
+TitleRef = Annotated[int | str, Field(description="a catalog title id, or a title's name and year")]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+Names = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)]
+Refs = Annotated[list[TitleRef], Field(max_length=10)]
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SearchArgs(Args):
+    """Find catalog titles by name or theme ("heist", "the matrix"); seen titles are included."""
+
+    query: ShortText
+    k: int = Field(5, ge=1, le=MAX_PICKS)
+
+
+class RecommendArgs(Args):
+    """Recommend unseen titles for this viewer under the conversation's preferences plus these ones."""
+
+    genres: Names = Field(default_factory=list, description="genres wanted, e.g. Comedy, Sci-Fi")
+    exclude_genres: Names = Field(default_factory=list)
+    mood: str | None = Field(None, max_length=200, description='free text: "dark and funny", "heist"')
+    like_titles: Refs = Field(default_factory=list, description="titles the picks should resemble")
+    year_min: int | None = Field(None, ge=1870, le=2100)
+    year_max: int | None = Field(None, ge=1870, le=2100)
+    max_runtime: int | None = Field(None, ge=30, le=600, description="minutes")
+    k: int = Field(5, ge=1, le=MAX_PICKS)
+
+
+class SimilarArgs(Args):
+    """Titles like one title, that this viewer has not seen."""
+
+    title: TitleRef
+    k: int = Field(5, ge=1, le=MAX_PICKS)
+
+
+class ExplainArgs(Args):
+    """Why a title would (or would not) suit this viewer."""
+
+    title: TitleRef
+
+
+class RowsArgs(Args):
+    """This viewer's personalized homepage rows."""
+
+    max_rows: int = Field(4, ge=1, le=10)
+    per_row: int = Field(5, ge=1, le=MAX_PICKS)
+
+
+class PreferencesArgs(Args):
+    """Remember what the viewer said they want or not; titles are names or ids."""
+
+    genres: Names = Field(default_factory=list)
+    exclude_genres: Names = Field(default_factory=list)
+    moods: Names = Field(default_factory=list)
+    liked_titles: Refs = Field(default_factory=list)
+    disliked_titles: Refs = Field(default_factory=list)
+    seen_titles: Refs = Field(default_factory=list)
+    people: Names = Field(default_factory=list, description="actors or directors wanted")
+    year_min: int | None = Field(None, ge=1870, le=2100)
+    year_max: int | None = Field(None, ge=1870, le=2100)
+    max_runtime: int | None = Field(None, ge=30, le=600)
+    audience: str | None = Field(None, max_length=40, description='who is watching: "kids", "family", ...')
+
+
+class FeedbackArgs(Args):
+    """Record what the viewer said about a title: seen it, liked it, disliked it, or not interested."""
+
+    title: TitleRef
+    feedback: Literal["seen", "liked", "disliked", "not_interested"]
+
+
+class TitleCard(BaseModel):
+    """A title as the assistant shows it: grounded in the catalog, with the reason it was picked."""
+
+    title_id: int
+    name: str
+    year: int | None
+    genres: list[str]
+    runtime: int | None
+    explanation: str
+
+
+class ToolResult(BaseModel):
+    ok: bool
+    content: dict[str, Any]  # what the model reads back
+    titles: list[TitleCard] = Field(default_factory=list)  # picks this call offered the viewer
+
+    def for_model(self) -> str:
+        return json.dumps(self.content, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who a conversation is for. The server binds it; models and users never choose it."""
+
+    profile_id: str
+    context: Callable[[], Context]  # the profile as of now: history, maturity, region
+    record: Callable[[Sequence[Event]], object] | None = None  # None: feedback stays in the conversation
+
+    @classmethod
+    def stored(cls, engine: Engine, profile_id: str) -> Viewer:
+        return cls(profile_id, lambda: engine.profile_context(profile_id), engine.record)
+
+
+class ToolError(ValueError):
+    """A call the model made wrongly: the message goes back to it."""
+
+
+class Toolbox:
+    """The tools of one conversation turn, bound to its viewer and dialogue state."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        viewer: Viewer,
+        state: DialogueState,
+        lexicon: Lexicon,
+        *,
+        guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> None:
+        self.engine = engine
+        self.guard = guard  # held around each engine call when calls come from a slow driver (the LLM)
+        self.viewer = viewer
+        self.state = state
+        self.lexicon = lexicon
+        self.calls = 0
+        self.offered: dict[int, TitleCard] = {}  # every title a tool offered during this turn
+        self._tools: dict[str, tuple[type[Args], Callable[[Any], ToolResult]]] = {
+            "search_titles": (SearchArgs, self._search),
+            "recommend": (RecommendArgs, self._recommend),
+            "similar_titles": (SimilarArgs, self._similar),
+            "explain_title": (ExplainArgs, self._explain),
+            "homepage_rows": (RowsArgs, self._rows),
+            "update_preferences": (PreferencesArgs, self._update),
+            "record_feedback": (FeedbackArgs, self._feedback),
+        }
+
+    @staticmethod
+    def specs() -> list[dict[str, Any]]:
+        """The tools in OpenAI's function-calling format."""
+        return [
+            {
+                "type": "function",
+                "function": {
+                    "name": name,
+                    "description": (model.__doc__ or "").strip(),
+                    "parameters": model.model_json_schema(),
+                },
+            }
+            for name, model in TOOL_ARGS.items()
+        ]
+
+    def call(self, name: str, arguments: str | dict[str, Any] | None) -> ToolResult:
+        """Run one tool call; anything wrong with the call is answered as an error, not raised."""
+        self.calls += 1
+        if name not in self._tools:
+            return _error(f"unknown tool {name!r}; available: {', '.join(self._tools)}")
+        model, run = self._tools[name]
+        try:
+            raw = json.loads(arguments) if isinstance(arguments, str) else (arguments or {})
+            args = model.model_validate(raw)
+        except (json.JSONDecodeError, ValidationError) as exc:
+            return _error(f"invalid arguments for {name}: {_brief(exc)}")
+        try:
+            with self.guard():
+                result = run(args)
+        except (ToolError, EngineError, LookupError) as exc:
+            return _error(str(exc))
+        for card in result.titles:
+            self.offered[card.title_id] = card
+        return result
+
+    # -- the tools ---------------------------------------------------------------------------
+
+    def _search(self, args: SearchArgs) -> ToolResult:
+        found = self.engine.search(args.query, self.viewer.context(), k=args.k)
+        return self._listing(found, offer=False)
+
+    def _recommend(self, args: RecommendArgs) -> ToolResult:
+        update = PreferenceUpdate(
+            genres=self._genres(args.genres),
+            exclude_genres=self._genres(args.exclude_genres),
+            moods=[args.mood] if args.mood else [],
+            liked_titles=[self.title(t).id for t in args.like_titles],
+            year_min=args.year_min,
+            year_max=args.year_max,
+            max_runtime=args.max_runtime,
+        )
+        self.state.preferences = self.state.preferences.merged(update)
+        return self.recommendations(args.k)
+
+    def recommendations(self, k: int) -> ToolResult:
+        """Picks under everything the conversation knows; never a title seen, rejected or shown before."""
+        context = self.context()
+        people = [p.lower() for p in self.state.preferences.people]
+        found = self.engine.recommend(context, k=k * 4 if people else k)
+        if people:  # people are not an index filter; titles with them go first
+            found = sorted(found, key=lambda r: not _features(r.title, people))[:k]
+        return self._listing(found, offer=True)
+
+    def _similar(self, args: SimilarArgs) -> ToolResult:
+        anchor = self.title(args.title)
+        found = self.engine.similar(anchor.id, self.context(), k=args.k)
+        return self._listing(found, offer=True)
+
+    def _explain(self, args: ExplainArgs) -> ToolResult:
+        title = self.title(args.title)
+        card = _card(title, self.explanation(title))
+        return ToolResult(ok=True, content={"title": card.model_dump()}, titles=[])
+
+    def _rows(self, args: RowsArgs) -> ToolResult:
+        rows = self.engine.rows(self.viewer.context())[: args.max_rows]
+        content = {
+            "rows": [
+                {
+                    "heading": r.heading,
+                    "titles": [{"title_id": i.title_id, "name": i.name, "year": i.year} for i in r.items][
+                        : args.per_row
+                    ],
+                }
+                for r in rows
+            ]
+        }
+        return ToolResult(ok=True, content=content)
+
+    def _update(self, args: PreferencesArgs) -> ToolResult:
+        update = PreferenceUpdate(
+            genres=self._genres(args.genres),
+            exclude_genres=self._genres(args.exclude_genres),
+            moods=args.moods,
+            liked_titles=[self.title(t).id for t in args.liked_titles],
+            disliked_titles=[self.title(t).id for t in args.disliked_titles],
+            seen_titles=[self.title(t).id for t in args.seen_titles],
+            people=args.people,
+            year_min=args.year_min,
+            year_max=args.year_max,
+            max_runtime=args.max_runtime,
+            audience=args.audience,
+            maturity_limit="PG" if args.audience in ("kids", "children", "family") else None,
+        )
+        self.state.preferences = self.state.preferences.merged(update)
+        return ToolResult(ok=True, content={"preferences": self.state.preferences.model_dump()})
+
+    def _feedback(self, args: FeedbackArgs) -> ToolResult:
+        title = self.title(args.title)
+        self.feedback(title.id, args.feedback)
+        return ToolResult(ok=True, content={"recorded": args.feedback, "title": title.name})
+
+    # -- helpers both drivers use -------------------------------------------------------------
+
+    def feedback(self, title_id: int, kind: str) -> None:
+        """Remember it in the conversation and, for a stored profile, in its history."""
+        update = {
+            "seen": PreferenceUpdate(seen_titles=[title_id]),
+            "liked": PreferenceUpdate(liked_titles=[title_id]),
+            "disliked": PreferenceUpdate(disliked_titles=[title_id]),
+            "not_interested": PreferenceUpdate(disliked_titles=[title_id]),
+        }[kind]
+        self.state.preferences = self.state.preferences.merged(update)
+        event = {"seen": EventKind.COMPLETE, "liked": EventKind.THUMB_UP, "disliked": EventKind.THUMB_DOWN}
+        if self.viewer.record is not None and kind in event:
+            self.viewer.record(
+                [
+                    Event(
+                        event_id=f"chat-{new_id()}",
+                        profile_id=self.viewer.profile_id,
+                        title_id=title_id,
+                        kind=event[kind],
+                        ts=time.time(),
+                        context={"source": "assistant", "conversation": self.state.id},
+                    )
+                ]
+            )
+
+    def explanation(self, title: Title) -> str:
+        """Why this title would suit the viewer: the sources that would propose it, else its genres."""
+        context = self.context(exclude_shown=False)
+        if title.id in context.history.seen():
+            return f"You have already watched {title.name}"
+        candidates = self.engine.candidates(context)
+        reasons = [c.reason for i, _, prov in candidates if i == title.id for c in prov]
+        return reasons[0] if reasons else _plain_reason(title, self.state.preferences.genres)
+
+    def excluded(self) -> frozenset[int]:
+        """Titles never to recommend: seen, rejected or disliked here, or in the profile's history."""
+        prefs = self.state.preferences
+        said = set(prefs.seen_titles) | set(prefs.disliked_titles)
+        return frozenset(said) | self.viewer.context().history.seen()
+
+    def context(self, *, exclude_shown: bool = True) -> Context:
+        """The viewer's context narrowed by the conversation; titles already shown left out by default."""
+        base = self.viewer.context()
+        shown = frozenset(self.state.shown) if exclude_shown else frozenset()
+        constraints = self.state.preferences.constraints(base.constraints, exclude=shown)
+        return replace(base, constraints=constraints)
+
+    def title(self, ref: int | str) -> Title:
+        titles = self.engine.dataset.titles
+        if isinstance(ref, int):
+            if ref not in titles:
+                raise ToolError(f"unknown title id {ref}")
+            return titles[ref]
+        found = self.lexicon.titles.resolve(ref)
+        if found is None:
+            raise ToolError(f"no title in the catalog is called {ref!r}; use search_titles to find it")
+        return titles[found]
+
+    def _genres(self, names: list[str]) -> list[str]:
+        out = []
+        for name in names:
+            genre = self.lexicon.genre(name)
+            if genre is None:
+                raise ToolError(f"unknown genre {name!r}; valid: {', '.join(self.lexicon.genres)}")
+            out.append(genre)
+        return out
+
+    def _listing(self, found: list[Recommendation], *, offer: bool) -> ToolResult:
+        cards = [_card(r.title, r.explanation) for r in found]
+        content = {"titles": [c.model_dump() for c in cards]}
+        if not cards:
+            content["note"] = "nothing in the catalog fits; relax a constraint"
+        return ToolResult(ok=True, content=content, titles=cards if offer else [])
+
+
+TOOL_ARGS: dict[str, type[Args]] = {
+    "search_titles": SearchArgs,
+    "recommend": RecommendArgs,
+    "similar_titles": SimilarArgs,
+    "explain_title": ExplainArgs,
+    "homepage_rows": RowsArgs,
+    "update_preferences": PreferencesArgs,
+    "record_feedback": FeedbackArgs,
+}
+
+
+def _card(title: Title, why: str) -> TitleCard:
+    return TitleCard(
+        title_id=title.id,
+        name=title.name,
+        year=title.year,
+        genres=list(title.genres),
+        runtime=title.runtime,
+        explanation=why,
+    )
+
+
+def _features(title: Title, people: list[str]) -> bool:
+    credits = [p.lower() for p in title.cast + title.directors]
+    return any(person in c for person in people for c in credits)
+
+
+def _plain_reason(title: Title, wanted: list[str]) -> str:
+    shared = [g for g in title.genres if g in wanted]
+    if shared:
+        return f"A {'/'.join(shared).lower()} title, as you asked"
+    kinds = "/".join(title.genres).lower() or "catalog"
+    return f"A {kinds} title; not among your strongest matches"
+
+
+def _error(message: str) -> ToolResult:
+    return ToolResult(ok=False, content={"error": message})
+
+
+def _brief(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        problems = exc.errors()[:5]
+        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in problems)
+    return str(exc)
