@@ -5,12 +5,14 @@ from catalog import (
     MATURITY_RATINGS,
     REGIONS,
     CatalogError,
+    Constraints,
     Context,
     Event,
     EventKind,
     Profile,
     Title,
     UnknownProfileError,
+    allowed_maturity,
     new_id,
     normalize_maturity,
 )
@@ -29,7 +31,7 @@ from engine.results import Recommendation
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
-from retrieval import IndexUnavailableError
+from retrieval import IndexUnavailableError, TextEmbedder
 
 __all__ = [
     "MATURITY_RATINGS",
@@ -37,6 +39,7 @@ __all__ = [
     "VARIANTS",
     "ArtifactsMissingError",
     "CatalogError",
+    "Constraints",
     "Context",
     "Engine",
     "EngineError",
@@ -50,10 +53,12 @@ __all__ = [
     "RowItem",
     "Settings",
     "StaleArtifactsError",
+    "TextEmbedder",
     "Title",
     "UnknownProfileError",
     "UnknownTitleError",
     "UnknownUserError",
+    "allowed_maturity",
     "build",
     "new_id",
     "normalize_maturity",
