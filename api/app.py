@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
-from api.routes import accounts, events, feed, health, titles
+from api.routes import accounts, chat, events, feed, health, titles
 from api.runtime import Runtime
 from engine import Engine, Settings
 
@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = rt.engine is None
         if owned:
             try:
@@ -91,6 +91,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         try:
             yield
         finally:
+            chat_assistant = getattr(app.state, "assistant", None)
+            if chat_assistant is not None:  # made on the first chat turn, if there was one
+                chat_assistant.close()
+                app.state.assistant = None
             if owned and rt.engine is not None:
                 rt.engine.close()
                 rt.engine = None
@@ -103,7 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (accounts, feed, events, titles, health):
+    for module in (accounts, feed, events, titles, chat, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
     app.add_middleware(LatencyMiddleware, metrics=rt.metrics)  # outermost: times everything

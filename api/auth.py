@@ -12,7 +12,7 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Path, Security
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError, not_found
 from api.ratelimit import retry_after
@@ -20,6 +20,7 @@ from api.runtime import Runtime, runtime
 from engine import Profile
 
 KEY_PREFIX = "mq_"
+_bearer = HTTPBearer(auto_error=False, description="the same key, as OpenAI clients send it")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key POST /v1/accounts returned")
 
 
@@ -32,9 +33,15 @@ def hash_key(key: str) -> str:
 
 
 def current_account(
-    rt: Annotated[Runtime, Depends(runtime)], key: Annotated[str | None, Security(_header)] = None
+    rt: Annotated[Runtime, Depends(runtime)],
+    key: Annotated[str | None, Security(_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> str:
-    """The id of the account the request's key belongs to; 401 without a valid key, 429 over its rate."""
+    """The id of the account the request's key belongs to; 401 without a valid key, 429 over its rate.
+
+    The key may also come as `Authorization: Bearer <key>`, which is how OpenAI clients send theirs.
+    """
+    key = key or (bearer.credentials if bearer is not None else None)
     if not key:
         raise ApiError(
             401, "missing API key; send the key from POST /v1/accounts as X-API-Key", field="X-API-Key"

@@ -63,7 +63,8 @@ def not_found(what: str, ident: object) -> ApiError:
 
 
 def error_body(type: str, message: str, field: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"type": type, "message": message}
+    # `param` and `code` make this OpenAI's error shape too, so OpenAI clients read our errors.
+    error: dict[str, Any] = {"type": type, "message": message, "param": field, "code": type}
     if field is not None:
         error["field"] = field
     return {"error": error}

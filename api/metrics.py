@@ -36,6 +36,9 @@ class Metrics:
             "marquee_fallbacks", "Responses served in a degraded mode", ["reason"], registry=r
         )
         self.cache = Counter("marquee_cache", "Per-profile rows cache lookups", ["result"], registry=r)
+        self.chat_turns = Counter(
+            "marquee_chat_turns", "Assistant turns by driver", ["mode", "degraded"], registry=r
+        )
 
 
 class LatencyMiddleware:

@@ -26,6 +26,8 @@ class ErrorDetail(BaseModel):
     type: str = Field(examples=["validation_error"])
     message: str = Field(examples=["events.3.title_id: unknown title 999999"])
     field: str | None = Field(None, examples=["events.3.title_id"])
+    param: str | None = Field(None, description="the same as field (OpenAI's name for it)")
+    code: str | None = Field(None, description="the same as type (OpenAI's name for it)")
 
 
 class ErrorOut(BaseModel):

@@ -1,1 +1,7 @@
-"""assistant package."""
+"""The assistant: dialogue state, typed tools over the engine, the LLM agent and the offline policy."""
+
+from assistant.reply import Reply
+from assistant.service import Assistant, UnknownConversationError
+from assistant.tools import TitleCard, Viewer
+
+__all__ = ["Assistant", "Reply", "TitleCard", "UnknownConversationError", "Viewer"]

@@ -1,0 +1,159 @@
+"""The chat endpoint through the official openai client: plain and streamed turns, cards, errors, access."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Signup
+
+pytestmark = pytest.mark.slow
+
+
+def _client(client: TestClient, headers: dict[str, str]) -> openai.OpenAI:
+    # TestClient is an httpx.Client: the openai client runs unchanged over the app.
+    return openai.OpenAI(
+        base_url="http://testserver/v1", api_key=headers["X-API-Key"], http_client=client, max_retries=0
+    )
+
+
+def test_a_turn_answers_with_grounded_cards_that_keep_the_constraints(
+    client: TestClient, signup: Signup
+) -> None:
+    headers, profile = signup()
+    oa = _client(client, headers)
+    assert "marquee-offline" in [m.id for m in oa.models.list().data]
+    answer = oa.chat.completions.create(
+        model="marquee-offline",
+        messages=[{"role": "user", "content": "a comedy from the 90s, no horror"}],
+        extra_body={"profile_id": profile},
+    )
+    marquee = answer.model_extra["marquee"]
+    assert marquee["mode"] == "offline" and not marquee["degraded"] and marquee["profile_id"] == profile
+    cards = marquee["titles"]
+    assert cards, answer.choices[0].message.content
+    for card in cards:
+        title = client.get(f"/v1/titles/{card['title_id']}", headers=headers).json()
+        assert "Comedy" in title["genres"] and "Horror" not in title["genres"]
+        assert 1990 <= title["year"] <= 1999
+        assert card["explanation"] and card["name"] in answer.choices[0].message.content
+        assert card["artwork"]["url"].endswith(".svg")
+
+
+def test_streamed_turn_sends_chunks_then_the_cards_then_done(client: TestClient, signup: Signup) -> None:
+    headers, profile = signup()
+    stream = _client(client, headers).chat.completions.create(
+        model="marquee-offline",
+        messages=[{"role": "user", "content": "something like Toy Story"}],
+        extra_body={"profile_id": profile},
+        stream=True,
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert len(chunks) > 3 and all(c.object == "chat.completion.chunk" for c in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    cards = chunks[-1].model_extra["marquee"]["titles"]
+    assert cards and all(card["name"] in text for card in cards)
+    raw = client.post(
+        "/v1/chat/completions",
+        headers=headers,
+        json={
+            "model": "marquee-offline",
+            "stream": True,
+            "profile_id": profile,
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    )
+    assert raw.headers["content-type"].startswith("text/event-stream")
+    assert raw.text.rstrip().endswith("data: [DONE]")
+
+
+def test_a_conversation_goes_on_without_repeats_and_records_what_was_seen(
+    client: TestClient, signup: Signup, engine: object
+) -> None:
+    headers, profile = signup()
+    oa = _client(client, headers)
+    first = oa.chat.completions.create(
+        model="marquee-offline",
+        messages=[{"role": "user", "content": "a thriller please"}],
+        extra_body={"profile_id": profile},
+    ).model_extra["marquee"]
+    shown = [c["title_id"] for c in first["titles"]]
+    second = oa.chat.completions.create(
+        model="marquee-offline",
+        messages=[{"role": "user", "content": "I've seen it, something else"}],
+        extra_body={"profile_id": profile, "conversation_id": first["conversation_id"]},
+    ).model_extra["marquee"]
+    assert second["conversation_id"] == first["conversation_id"]
+    again = [c["title_id"] for c in second["titles"]]
+    assert again and not set(again) & set(shown)
+    events = engine.store.events(profile)  # type: ignore[attr-defined]
+    assert [(e.title_id, e.kind.value) for e in events] == [(shown[0], "complete")]
+
+
+def test_a_vague_opening_gets_one_question(client: TestClient, signup: Signup) -> None:
+    headers, profile = signup()
+    body = {
+        "model": "marquee-offline",
+        "profile_id": profile,
+        "messages": [{"role": "user", "content": "hi there"}],
+    }
+    first = client.post("/v1/chat/completions", headers=headers, json=body).json()["marquee"]
+    assert first["question"] and first["titles"] == []
+    body |= {
+        "conversation_id": first["conversation_id"],
+        "messages": [{"role": "user", "content": "surprise me"}],
+    }
+    second = client.post("/v1/chat/completions", headers=headers, json=body).json()["marquee"]
+    assert not second["question"] and second["titles"]
+
+
+def test_errors_are_openai_shaped_and_name_the_field(client: TestClient, signup: Signup) -> None:
+    headers, profile = signup()
+    oa = _client(client, headers)
+    with pytest.raises(openai.NotFoundError) as unknown_model:
+        oa.chat.completions.create(
+            model="gpt-7", messages=[{"role": "user", "content": "hi"}], extra_body={"profile_id": profile}
+        )
+    assert unknown_model.value.body["param"] == "model"
+    post = lambda body: client.post("/v1/chat/completions", headers=headers, json=body)  # noqa: E731
+    last_not_user = post(
+        {
+            "model": "marquee-offline",
+            "profile_id": profile,
+            "messages": [{"role": "assistant", "content": "x"}],
+        }
+    )
+    assert last_not_user.status_code == 422 and last_not_user.json()["error"]["param"] == "messages"
+    assert post({"model": "marquee-offline", "profile_id": profile, "messages": []}).status_code == 422
+    too_long = post(
+        {
+            "model": "marquee-offline",
+            "profile_id": profile,
+            "messages": [{"role": "user", "content": "x" * 5000}],
+        }
+    )
+    assert too_long.status_code == 422
+    client.post("/v1/profiles", json={"name": "second"}, headers=headers)
+    ambiguous = post({"model": "marquee-offline", "messages": [{"role": "user", "content": "hi"}]})
+    assert ambiguous.status_code == 422 and ambiguous.json()["error"]["field"] == "profile_id"
+
+
+def test_no_key_reaches_another_accounts_profile_or_conversation(client: TestClient, signup: Signup) -> None:
+    mine, profile = signup()
+    theirs, _ = signup()
+    body = {
+        "model": "marquee-offline",
+        "profile_id": profile,
+        "messages": [{"role": "user", "content": "a comedy"}],
+    }
+    started = client.post("/v1/chat/completions", headers=mine, json=body).json()["marquee"]
+    assert client.post("/v1/chat/completions", json=body).status_code == 401
+    stolen = client.post("/v1/chat/completions", headers=theirs, json=body)
+    assert stolen.status_code == 404 and "titles" not in stolen.text
+    sibling = client.post("/v1/profiles", json={"name": "sibling"}, headers=mine).json()["id"]
+    # A conversation of one profile is unknown to every other profile, even one of the same account.
+    hijack = body | {"profile_id": sibling, "conversation_id": started["conversation_id"]}
+    refused = client.post("/v1/chat/completions", headers=mine, json=hijack)
+    assert refused.status_code == 404 and refused.json()["error"]["field"] == "conversation_id"
