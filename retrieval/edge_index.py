@@ -44,6 +44,7 @@ from retrieval.index import (
     NUMERIC_FIELDS,
     PAYLOAD_SCHEMA,
     Hit,
+    IndexUnavailableError,
     TitleFilter,
     TitlePoint,
     check_dims,
@@ -141,7 +142,15 @@ class EdgeIndex:
         config_file = path / "edge_config.json"
         if not config_file.is_file():
             raise FileNotFoundError(f"no Qdrant Edge index at {path}")
-        shard = EdgeShard.load(str(path))
+        try:
+            shard = EdgeShard.load(str(path))
+        except Exception as exc:  # the binding raises a bare Exception; a held lock is the usual cause
+            if "WouldBlock" in str(exc):
+                raise IndexUnavailableError(
+                    f"the title index at {path} is open in another process (a running `marquee serve`?); "
+                    "Qdrant Edge serves one process at a time: stop it, or use a Qdrant server via QDRANT_URL"
+                ) from None
+            raise IndexUnavailableError(f"cannot open the title index at {path}: {exc}") from exc
         return cls(shard, path, _dims_from_config(config_file), hnsw_ef=hnsw_ef)
 
     # -- writes ---------------------------------------------------------------------------------------

@@ -8,12 +8,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from engine import Engine, Settings, build  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
 
 
 def real_data_dir() -> Path:
@@ -41,3 +45,22 @@ def small_slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         frame[frame.movieId.isin(keep)].to_csv(target / name, index=False)
     (root / "metadata").symlink_to(real / "metadata", target_is_directory=True)
     return root
+
+
+# One engine per session, built on the slice; the API, the assistant and their tests share it.
+@pytest.fixture(scope="session")
+def api_settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    s = Settings(
+        data_dir=small_slice_dir,
+        artifacts_dir=tmp_path_factory.mktemp("api-artifacts"),
+        state_dir=tmp_path_factory.mktemp("api-state"),
+    )
+    build(s, DATASET)
+    return s
+
+
+@pytest.fixture(scope="session")
+def engine(api_settings: Settings) -> Iterator[Engine]:
+    eng = Engine.load(api_settings, DATASET)
+    yield eng
+    eng.close()

@@ -1,36 +1,17 @@
-"""One engine per session on a real slice of ml-latest-small; apps over it are cheap to make."""
+"""Apps over the session's engine (tests/conftest.py) are cheap to make."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api import create_app
-from engine import Engine, Settings, build
+from engine import Engine
 
 DATASET = "ml-latest-small"
-
-
-@pytest.fixture(scope="session")
-def api_settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = Settings(
-        data_dir=small_slice_dir,
-        artifacts_dir=tmp_path_factory.mktemp("api-artifacts"),
-        state_dir=tmp_path_factory.mktemp("api-state"),
-    )
-    build(s, DATASET)
-    return s
-
-
-@pytest.fixture(scope="session")
-def engine(api_settings: Settings) -> Iterator[Engine]:
-    eng = Engine.load(api_settings, DATASET)
-    yield eng
-    eng.close()
 
 
 @pytest.fixture(scope="session")
