@@ -15,6 +15,7 @@ from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
 from api.routes import accounts, chat, events, feed, health, titles
 from api.runtime import Runtime
+from assistant import Assistant
 from engine import Engine, Settings
 
 log = logging.getLogger("marquee.api")
@@ -66,6 +67,12 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+def _warm_assistant(engine: Engine) -> Assistant:
+    found = Assistant.open(engine)
+    found.warm_up()
+    return found
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The API over `engine`, or over the engine loaded at startup from `settings` (closed at shutdown).
 
@@ -88,6 +95,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
                 rt.load_error = f"{type(exc).__name__}: {exc}"
                 log.error("engine not loaded: %s", rt.load_error)
+            else:
+                # A served app chats: load the assistant's text model now, not on the first viewer's turn.
+                app.state.assistant = await anyio.to_thread.run_sync(_warm_assistant, rt.engine)
         try:
             yield
         finally:
