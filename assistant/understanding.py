@@ -29,7 +29,8 @@ MOODS = (
     "zombies", "vampires", "serial killer", "courtroom", "sports", "music", "friendship", "road trip",
 )  # fmt: skip
 VOCABULARY_TAGS = 400
-MOOD_SIMILARITY = 0.45  # cosine to the nearest vocabulary entry: below it, a phrase is not about taste
+MOOD_SIMILARITY = 0.5  # cosine to the nearest vocabulary entry: below it, a short phrase is chit-chat
+DESCRIPTIVE_WORDS = 3  # a phrase this long describes a story ("a shark attacking a beach town"): kept
 _STOP = frozenset((
     "a", "an", "the", "i", "i'm", "im", "i'd", "id", "me", "my", "we", "us", "our", "you", "your",
     "it", "its", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "want", "wanna",
@@ -40,6 +41,7 @@ _STOP = frozenset((
     "just", "really", "very", "too", "kind", "sort", "type", "bit", "good", "great", "nice", "one",
     "ones", "thing", "stuff", "loved", "liked", "enjoyed", "why", "about", "starring", "directed", "by",
     "featuring", "night", "hmm", "ok", "okay", "yes", "yeah", "sure", "thanks", "how", "also", "more",
+    "hi", "hello", "hey", "evening", "morning", "whatever", "again", "now", "else", "other",
 ))  # fmt: skip
 _NEGATION = re.compile(
     r"\b(no|not|without|nothing|never|don'?t|do not|doesn'?t|hate|hates|avoid|skip|except|anything but|"
@@ -231,7 +233,11 @@ class Understanding:
             return []
         vectors = self.embedder.encode(phrases)
         best = (vectors @ self._vocabulary_vectors().T).max(axis=1)
-        return [p for p, s in zip(phrases, best, strict=True) if s >= MOOD_SIMILARITY]
+        return [
+            p
+            for p, s in zip(phrases, best, strict=True)
+            if s >= MOOD_SIMILARITY or len(p.split()) >= DESCRIPTIVE_WORDS
+        ]
 
     def _vocabulary_vectors(self) -> np.ndarray:
         if self._vectors is None:
