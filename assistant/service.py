@@ -7,6 +7,7 @@ the catalog and never repeat what the viewer has seen or turned down.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -25,6 +26,7 @@ from engine.config import LLMSettings
 
 CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
+log = logging.getLogger("marquee.assistant")
 
 
 class UnknownConversationError(LookupError):
@@ -108,9 +110,11 @@ class Assistant:
                 )
                 return state, reply
             except LLMUnavailable as exc:
-                notice = f"The language model is unavailable ({exc}); answered by the offline assistant."
+                log.warning("LLM turn failed, offline policy answers: %s", exc, exc_info=exc.__cause__)
                 reply = self._offline(viewer, before, text)
-                return before, reply.model_copy(update={"degraded": True, "notice": notice})
+                notice = f"The language model is unavailable ({exc}); the offline assistant answered."
+                said = f"_{notice}_\n\n{reply.text}"  # plain clients read only the text: it says so too
+                return before, reply.model_copy(update={"degraded": True, "notice": notice, "text": said})
         return state, self._offline(viewer, state, text)
 
     def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
