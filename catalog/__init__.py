@@ -11,7 +11,7 @@ from catalog.errors import (
     UnknownProfileError,
 )
 from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
-from catalog.history import history_from_events
+from catalog.history import HISTORY_KINDS, history_from_events
 from catalog.interactions import POSITIVE_RATING, Interactions
 from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
@@ -27,6 +27,7 @@ from catalog.titles import Title
 
 __all__ = [
     "DATASETS",
+    "HISTORY_KINDS",
     "MATURITY_ORDER",
     "MATURITY_RATINGS",
     "POSITIVE_RATING",

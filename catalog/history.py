@@ -17,6 +17,8 @@ STRENGTH = {
     EventKind.PROGRESS: 3.5,
 }
 STARTED = (EventKind.PLAY, EventKind.PROGRESS)
+# The kinds a history is folded from; the others (impressions, skips, searches, list additions) leave it.
+HISTORY_KINDS = frozenset({*STRENGTH, EventKind.THUMB_DOWN})
 FINISHED_FRACTION = 0.9  # progress at or past this counts as finished
 
 

@@ -178,6 +178,32 @@ class ArtworkBandit(_Persisted):
         params = np.array([self.posterior(title_id, segment, v, cluster=cluster) for v in variants])
         return variants[int(np.argmax(rng.beta(params[:, 0], params[:, 1])))]
 
+    def choose_many(
+        self,
+        *,
+        title_ids: Sequence[int],
+        variants: Sequence[Sequence[str]],
+        segment: str,
+        rng: np.random.Generator,
+    ) -> list[str]:
+        """`choose` for a whole page at once: one posterior draw per (title, variant), in one call."""
+        if len(title_ids) != len(variants):
+            raise ValueError(f"{len(title_ids)} titles but {len(variants)} variant lists; pass one per title")
+        if not title_ids:
+            return []
+        if not all(variants):
+            raise ValueError("every title needs at least one artwork variant to choose from")
+        width = max(len(v) for v in variants)
+        alpha = np.ones((len(title_ids), width))
+        beta = np.ones((len(title_ids), width))
+        for row, (title_id, options) in enumerate(zip(title_ids, variants, strict=True)):
+            for col, variant in enumerate(options):
+                alpha[row, col], beta[row, col] = self.posterior(title_id, segment, variant)
+        draws = rng.beta(alpha, beta)
+        for row, options in enumerate(variants):
+            draws[row, len(options) :] = -np.inf  # a title with fewer variants: its empty slots never win
+        return [options[int(col)] for options, col in zip(variants, np.argmax(draws, axis=1), strict=True)]
+
     def update(
         self, *, title_id: int, segment: str, variant: str, reward: bool, cluster: int | None = None
     ) -> None:

@@ -8,13 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from implicit.cpu import _als
 from implicit.cpu.als import AlternatingLeastSquares
-from threadpoolctl import ThreadpoolController, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix, Weighting, interaction_weights
-
-_THREADS = ThreadpoolController()  # inspecting the loaded thread pools costs ~1 ms: do it once
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,14 @@ class ALSModel:
         self._model = model
         self.item_ids = item_ids
         self.config = config
+        self._yty_cache: np.ndarray | None = None
+
+    @property
+    def _yty(self) -> np.ndarray:
+        """Item factors' Gram matrix, for fold-in; computed once (a race computes the same value twice)."""
+        if self._yty_cache is None:
+            self._yty_cache = np.asarray(self._model.YtY)
+        return self._yty_cache
 
     @classmethod
     def fit(cls, interactions: Interactions, config: ALSConfig = ALSConfig()) -> ALSModel:
@@ -79,9 +86,29 @@ class ALSModel:
             (weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids))
         )
         row.sum_duplicates()
-        # One user's solve is tiny: implicit's OpenMP threads cost ~15 ms here, a single thread ~0.1 ms.
-        with _THREADS.limit(limits=1, user_api="openmp"):
-            return np.asarray(self._model.recalculate_user(0, row), np.float32)
+        return self._fold_in(row)
+
+    def _fold_in(self, row: sp.csr_matrix) -> np.ndarray:
+        """implicit's `recalculate_user` for one row, on the calling thread only.
+
+        One user's solve is tiny: implicit's OpenMP threads cost ~15 ms here, a single thread ~0.1 ms.
+        Asking for one thread in the call, rather than limiting OpenMP process-wide around it, keeps
+        concurrent requests from flipping each other's (and XGBoost's) thread limits.
+        """
+        model = self._model
+        data = row.data * model.alpha if model.alpha != 1.0 else row.data
+        factors = np.zeros((1, model.factors), dtype=model.dtype)
+        _als._least_squares(
+            self._yty,
+            row.indptr,
+            row.indices,
+            data.astype(np.float32),
+            factors,
+            model.item_factors,
+            model.regularization,
+            num_threads=1,
+        )
+        return np.asarray(factors[0], np.float32)
 
     def matrix(self, interactions: Interactions) -> UserItemMatrix:
         """Interactions weighted as this model was trained, over its columns (for batch fold-in)."""

@@ -240,13 +240,13 @@ def _top(rows: list[Row]) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> None:
-    ranker, builder = engine.stage2.ranker, engine._rows
+    ranker, builder = engine.stage2.ranker, engine.homepage.builder
     context = engine.context_for(1)
     by_ranker = _top(engine.rows(context, arm="ranker"))
     by_order = _top(engine.rows(context, arm="candidate_order"))
     assert by_ranker != by_order
-    assert engine.stage2.ranker is ranker and engine._rows is builder
-    assert engine._rows.config.trade_off == 0.7
+    assert engine.stage2.ranker is ranker and engine.homepage.builder is builder
+    assert engine.homepage.builder.config.trade_off == 0.7
     low = engine.rows(context, arm="diversity_0.0")
     high = engine.rows(context, arm="diversity_0.9")
     assert _top(low) != _top(high)
@@ -261,19 +261,11 @@ def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> 
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_interleaved_top_picks_are_team_drafted_from_both_arms(engine: Engine) -> None:
-    saved = engine.settings
-    engine.settings = saved.model_copy(
-        update={
-            "experiment": ExperimentSettings(name="il", mode="interleave", arms=["ranker", "candidate_order"])
-        }
-    )
-    try:
-        context = engine.context_for(1)
-        by_ranker = set(_top(engine.rows(context, arm="ranker")))
-        by_order = set(_top(engine.rows(context, arm="candidate_order")))
-        rows = engine.rows(context, arm=INTERLEAVED)
-    finally:
-        engine.settings = saved
+    experiment = ExperimentSettings(name="il", mode="interleave", arms=["ranker", "candidate_order"])
+    context = engine.context_for(1)
+    by_ranker = set(_top(engine.rows(context, arm="ranker")))
+    by_order = set(_top(engine.rows(context, arm="candidate_order")))
+    rows = engine.rows(context, arm=INTERLEAVED, experiment=experiment)
     top = next(r for r in rows if r.kind == "top_picks")
     ids = [i.title_id for i in top.items]
     assert len(ids) == len(set(ids))

@@ -178,3 +178,29 @@ def _hammer(bandit_for_thread: Callable[[], ArtworkBandit]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+def test_choose_many_draws_a_page_like_choose_draws_one_title() -> None:
+    with ArtworkBandit.open() as bandit:
+        for _ in range(200):  # title 1: "mood" wins half the time, "cast" never; title 2 the other way
+            bandit.update(title_id=1, segment="dark", variant="mood", reward=True)
+            bandit.update(title_id=1, segment="dark", variant="cast", reward=False)
+            bandit.update(title_id=2, segment="dark", variant="cast", reward=True)
+            bandit.update(title_id=2, segment="dark", variant="mood", reward=False)
+        rng = np.random.default_rng(0)
+        variants = [("mood", "cast"), ("cast", "mood"), ("minimal",)]  # of unequal lengths
+        picks = [
+            bandit.choose_many(title_ids=[1, 2, 3], variants=variants, segment="dark", rng=rng)
+            for _ in range(200)
+        ]
+        assert all(len(p) == 3 and p[2] == "minimal" for p in picks)  # a single variant is always it
+        assert sum(p[0] == "mood" for p in picks) > 190 and sum(p[1] == "cast" for p in picks) > 190
+        again = np.random.default_rng(0)
+        assert (
+            bandit.choose_many(title_ids=[1, 2, 3], variants=variants, segment="dark", rng=again) == picks[0]
+        )
+        assert bandit.choose_many(title_ids=[], variants=[], segment="dark", rng=rng) == []
+        with pytest.raises(ValueError, match="one per title"):
+            bandit.choose_many(title_ids=[1], variants=[], segment="dark", rng=rng)
+        with pytest.raises(ValueError, match="at least one artwork variant"):
+            bandit.choose_many(title_ids=[1], variants=[()], segment="dark", rng=rng)

@@ -1,0 +1,147 @@
+"""The homepage: ranked rows ordered for the profile, each item with an artwork variant.
+
+A request's random draws (bandit sampling, team-draft coin flips) come from a generator of its own,
+seeded by what the request is, so no generator is shared between threads and the same request (same
+profile, moment, history and arm, same bandit counts) gets the same page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from catalog import Context, Title
+from engine.arms import Arms, PageLog
+from engine.config import ExperimentSettings
+from engine.experiments import INTERLEAVED, interleave_top_picks
+from engine.lists import Lists
+from engine.trace import Trace
+from ranker import ArtworkBandit, RowOrderBandit, variants_for
+from ranker.pipeline import Stage2
+from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowsConfig
+from retrieval import CandidateSet, GenreSource
+
+
+def request_rng(seed: int, context: Context, arm: str | None) -> np.random.Generator:
+    """The generator of one request, from the engine's seed and what the request is."""
+    key = f"{context.profile_id}|{context.now!r}|{len(context.history)}|{arm}".encode()
+    words = np.frombuffer(hashlib.blake2b(key, digest_size=16).digest(), np.uint32)
+    return np.random.default_rng([seed, *words.tolist()])
+
+
+class Homepage:
+    def __init__(
+        self,
+        *,
+        titles: Mapping[int, Title],
+        stage2: Stage2,
+        lists: Lists,
+        genres: GenreSource,
+        artwork: ArtworkBandit,
+        row_order: RowOrderBandit,
+        segment: Callable[[Context], str],
+        page_log: PageLog,
+        seed: int,
+    ) -> None:
+        watched = stage2.stats.popularity["all"]
+        watched = watched[watched > 0]
+        head = float(np.quantile(watched, RowsConfig().long_tail_quantile)) if len(watched) else None
+        self.builder = RowBuilder(titles, head_popularity=head)
+        self.arms = Arms(stage2, self.builder)
+        self._lists = lists
+        self._genres = genres
+        self._artwork = artwork
+        self._row_order = row_order
+        self._segment = segment
+        self._log = page_log
+        self._seed = seed
+        self._variants = {t: variants_for(title) for t, title in titles.items()}  # fixed per title
+
+    def rows(
+        self, context: Context, *, arm: str | None, experiment: ExperimentSettings, trace: Trace
+    ) -> list[Row]:
+        started = time.perf_counter()
+        rng = request_rng(self._seed, context, arm)
+        candidates = self._lists.candidates(context, trace)
+        teams: dict[int, str] = {}
+        if arm == INTERLEAVED:
+            rows, teams = self._interleaved(context, candidates, experiment, rng, trace)
+        else:
+            rows = self._ranked(context, candidates, arm, rng, trace)
+        with trace.timer.stage("rows"):
+            segment = self._segment(context)
+            kinds = list(dict.fromkeys(r.kind for r in rows))
+            order = self._row_order.order(segment, kinds, rng, pinned=[k for k in PINNED if k in kinds])
+            place = {kind: i for i, kind in enumerate(order)}
+            rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (place[ir[1].kind], ir[0]))]
+        with trace.timer.stage("artwork"):
+            rows = self._with_artwork(rows, segment, rng)
+        if arm is not None:
+            elapsed = (time.perf_counter() - started) * 1000
+            self._log.add(
+                context=context,
+                experiment=experiment.name,
+                arm=arm,
+                rows=rows,
+                latency_ms=elapsed,
+                teams=teams,
+            )
+        return rows
+
+    def _ranked(
+        self,
+        context: Context,
+        candidates: CandidateSet,
+        arm: str | None,
+        rng: np.random.Generator,
+        trace: Trace,
+    ) -> list[Row]:
+        stage2, builder = self.arms.parts(arm)
+        with trace.timer.stage("rank"):
+            scored = stage2.score(context=context, candidates=candidates)
+        with trace.timer.stage("rows"):
+            favourites = self._genres.favourite_genres(context)
+            return builder.build(scored=scored, favourite_genres=favourites, rng=rng)
+
+    def _interleaved(
+        self,
+        context: Context,
+        candidates: CandidateSet,
+        experiment: ExperimentSettings,
+        rng: np.random.Generator,
+        trace: Trace,
+    ) -> tuple[list[Row], dict[int, str]]:
+        """The first arm's page with Top Picks team-drafted from both arms' Top Picks."""
+        if experiment.mode != "interleave" or len(experiment.arms) != 2:
+            raise ValueError(
+                f"{INTERLEAVED!r} needs an interleave experiment of two arms; configured: "
+                f"mode {experiment.mode!r}, arms {experiment.arms}"
+            )
+        first, second = experiment.arms
+        rows = self._ranked(context, candidates, first, rng, trace)
+        other = self._ranked(context, candidates, second, rng, trace)
+        return interleave_top_picks(rows, other, (first, second), rng)
+
+    def _with_artwork(self, rows: list[Row], segment: str, rng: np.random.Generator) -> list[Row]:
+        """Every item's artwork variant, drawn for the whole page at once."""
+        ids = [item.title_id for row in rows for item in row.items]
+        chosen = iter(
+            self._artwork.choose_many(
+                title_ids=ids, variants=[self._variants[t] for t in ids], segment=segment, rng=rng
+            )
+        )
+        return [
+            Row(
+                row.id,
+                row.heading,
+                row.kind,
+                tuple(
+                    RowItem(i.title_id, i.name, i.year, i.explanation, i.reason, i.score, next(chosen))
+                    for i in row.items
+                ),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,185 @@
+"""Stage 1 at serving time and the ranked lists built on it: recommend, search, similar, play next.
+
+Everything here reads shared, never-changing parts (the index, the models, the catalog), and what one
+request learns about itself goes to its own `Trace`, so any number of requests may run at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from catalog import Context, Dataset, History, Title
+from engine.build import data_now
+from engine.config import Settings
+from engine.errors import UnknownTitleError
+from engine.results import Recommendation
+from engine.titlenames import TitleNames
+from engine.trace import Trace
+from engine.wiring import REWATCH_SOURCES
+from ranker.pipeline import Stage2
+from retrieval import (
+    CF,
+    CONTENT,
+    Candidate,
+    CandidateSet,
+    CandidateSource,
+    ContentSource,
+    IndexUnavailableError,
+    PopularityFallback,
+    TitleIndex,
+    merge,
+    title_filter,
+)
+
+# How much a stated mood or reference title outweighs the profile's taste when ordering picks.
+ASKED_WEIGHT = 0.6
+
+
+class Lists:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        dataset: Dataset,
+        index: TitleIndex,
+        sources: Sequence[CandidateSource],
+        stage2: Stage2,
+    ) -> None:
+        self.settings = settings
+        self._dataset = dataset
+        self._index = index
+        self._sources = list(sources)
+        self._stage2 = stage2
+        self._fallback = PopularityFallback(
+            dataset.titles,
+            dict(zip(stage2.stats.ids.tolist(), stage2.stats.popularity["all"].tolist(), strict=True)),
+            stage2.business,
+        )
+        self._content = next(s for s in sources if isinstance(s, ContentSource))
+        self._names = TitleNames(dataset.titles)
+
+    def candidates(self, context: Context, trace: Trace) -> CandidateSet:
+        """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
+        k = self.settings.ranker.candidates_per_source
+        with trace.timer.stage("candidates"):
+            try:
+                lists = [source.candidates(context=context, k=k) for source in self._sources]
+            except IndexUnavailableError as exc:
+                trace.fallback = f"title index unavailable: {exc}"
+                offline = [s for s in self._sources if s.name in REWATCH_SOURCES]
+                lists = [self._fallback.candidates(context=context, k=k)]
+                lists += [s.candidates(context=context, k=k) for s in offline]
+            merged = merge(lists)
+        return merged.top(self.settings.ranker.candidates)
+
+    def recommend(self, context: Context, k: int, trace: Trace) -> list[Recommendation]:
+        asked = context.constraints
+        if asked.mood or asked.reference_titles:
+            # A stated mood or reference titles lead: their content neighbours, ordered by closeness to
+            # what was asked blended with this profile's taste.
+            with trace.timer.stage("candidates"):
+                found = self._content.candidates(
+                    context=context, k=self.settings.ranker.candidates_per_source
+                )
+            with trace.timer.stage("rank"):
+                return self._personalized(context, merge([found]), k, text_weight=ASKED_WEIGHT)
+        candidates = self.candidates(context, trace).without_only(REWATCH_SOURCES)
+        with trace.timer.stage("rank"):
+            picked = self._stage2.top(context=context, candidates=candidates, k=k)
+        return self._as_recommendations(candidates, picked)
+
+    def search(self, query: str, context: Context, k: int) -> list[Recommendation]:
+        query = query.strip()
+        if not query:
+            return []
+        open_context = replace(context, history=History(), query=query)
+        by_name = self._names.matches(query, k)
+        by_theme = self._content.candidates(context=open_context, k=k * 3)
+        candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
+        return self._personalized(context, candidates, k, text_weight=0.7)
+
+    def similar(self, title_id: int, context: Context | None, k: int) -> list[Recommendation]:
+        anchor = self.title(title_id)
+        base = context or Context(profile_id="anonymous", now=data_now(self._dataset))
+        where = title_filter(base)
+        where = replace(where, exclude_ids=where.exclude_ids | {title_id})
+        lists = []
+        for vector in (CF, CONTENT):
+            found = self._index.vectors(vector=vector, ids=[title_id]).get(title_id)
+            if found is None:
+                continue
+            hits = self._index.search(
+                vector=vector, query=found / (np.linalg.norm(found) or 1.0), k=k * 3, where=where
+            )
+            lists.append(
+                [
+                    Candidate(h.id, f"similar_{vector}", h.score, r, f"More like {anchor.name}", title_id)
+                    for r, h in enumerate(hits)
+                ]
+            )
+        candidates = merge(lists)
+        if context is None:
+            return self._as_recommendations(candidates, candidates.ids[:k])
+        return self._personalized(context, candidates, k, text_weight=0.5)
+
+    def post_watch(self, context: Context, title_id: int, k: int) -> list[Recommendation]:
+        self.title(title_id)
+        history = context.history
+        watched = History(
+            items=np.append(history.items, title_id).astype(np.int64),
+            weights=np.append(history.weights, 5.0).astype(np.float32),
+            timestamps=np.append(history.timestamps, int(context.now)).astype(np.int64),
+            in_progress=tuple(t for t in history.in_progress if t != title_id),
+            disliked=history.disliked,
+        )
+        return self.similar(title_id, replace(context, history=watched), k)
+
+    def popular_in_genres(self, context: Context, genres: Sequence[str], k: int) -> dict[str, list[int]]:
+        seeds = {}
+        for genre in genres:
+            scoped = replace(
+                context, history=History(), constraints=replace(context.constraints, genres=(genre,))
+            )
+            seeds[genre] = [c.title_id for c in self._fallback.candidates(context=scoped, k=k)]
+        return seeds
+
+    def title(self, title_id: int) -> Title:
+        if title_id not in self._dataset.titles:
+            raise UnknownTitleError(f"unknown title {title_id} in {self._dataset.name}")
+        return self._dataset.titles[title_id]
+
+    def _personalized(
+        self, context: Context, candidates: CandidateSet, k: int, *, text_weight: float
+    ) -> list[Recommendation]:
+        """Blend the query's own order (fused rank) with the ranker's view of this profile."""
+        if not len(candidates):
+            return []
+        relevance = self._stage2.relevance(context=context, candidates=candidates)
+        score = text_weight * _unit_range(candidates.scores) + (1 - text_weight) * _unit_range(relevance)
+        order = np.argsort(-score, kind="stable")[:k]
+        return self._as_recommendations(candidates, candidates.ids[order])
+
+    def _as_recommendations(self, candidates: CandidateSet, picked: np.ndarray) -> list[Recommendation]:
+        position = {int(t): i for i, t in enumerate(candidates.ids)}
+        out = []
+        for title_id in picked:
+            i = position[int(title_id)]
+            provenance = sorted(candidates.provenance[i], key=lambda c: c.rank)
+            out.append(
+                Recommendation(
+                    title=self._dataset.titles[int(title_id)],
+                    score=float(candidates.scores[i]),
+                    sources=tuple(c.source for c in provenance),
+                    reasons=tuple(c.reason for c in provenance),
+                )
+            )
+        return out
+
+
+def _unit_range(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, np.float64)
+    span = values.max() - values.min() if len(values) else 0.0
+    return (values - values.min()) / span if span > 0 else np.zeros(len(values))
