@@ -1,4 +1,4 @@
-"""What the app holds while it serves: the engine (loaded once), its lock, metrics and rate limiter."""
+"""What the app holds while it serves: the engine (loaded once), the page cache, metrics and rate limiter."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class Runtime:
     limiter: RateLimiter
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
-    # The engine keeps per-request state (a random generator, stage timers) that is not thread-safe;
-    # FastAPI runs sync endpoints on a thread pool, so engine calls take turns.
+    # Not needed any more: the engine is safe for concurrent requests (FastAPI runs sync endpoints on a
+    # thread pool) and no route takes it. Kept so code written against it still runs; do not add users.
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache: ProfileCache = field(default_factory=ProfileCache)
 

@@ -12,6 +12,7 @@ from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
 from api.runtime import RuntimeDep
 from engine import Engine, Event, EventKind
+from engine.feedback import changes_history
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feedback"])
 ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut}}
@@ -54,9 +55,9 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
                 variant=variant,
             )
         )
-    with rt.lock:
-        stored = eng.record(events)
-    rt.cache.invalidate(profile.id)
+    stored = eng.record(events)
+    if changes_history([e for e, new in zip(events, stored, strict=True) if new]):
+        rt.cache.invalidate(profile.id)  # the next page shows what was just watched, liked or disliked
     for event, new in zip(events, stored, strict=True):
         if new:
             rt.metrics.events.labels(event.kind.value).inc()
@@ -86,8 +87,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
     _check_titles(eng, body.titles, "titles.{i}")
     covered = {g for t in body.titles for g in eng.dataset.titles[t].genres}
     wanted = [g for g in body.genres if g not in covered]
-    with rt.lock:
-        seeds = eng.popular_in_genres(eng.profile_context(profile.id), wanted, ONBOARDING_SEEDS)
+    seeds = eng.popular_in_genres(eng.profile_context(profile.id), wanted, ONBOARDING_SEEDS)
     liked = list(dict.fromkeys([*body.titles, *(t for ids in seeds.values() for t in ids)]))
     now = time.time()
     # Stable ids: onboarding twice with the same picks stores them once.
@@ -95,8 +95,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
         Event(f"onboarding-{t}", profile.id, t, EventKind.THUMB_UP, ts=now, context={"source": "onboarding"})
         for t in liked
     ]
-    with rt.lock:
-        stored = eng.record(events) if events else []
+    stored = eng.record(events) if events else []
     rt.cache.invalidate(profile.id)
     for new in stored:
         if new:

@@ -6,7 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.auth import OwnedProfile
 from api.errors import ApiError
@@ -53,36 +54,42 @@ def context(
 
 
 @router.get("/rows", response_model=RowsOut, responses=ERRORS)
-def rows(
+async def rows(
     profile: OwnedProfile,
     rt: RuntimeDep,
     device: Device = None,
     hour: Annotated[int | None, Query(ge=0, le=23, description="the client's local hour")] = None,
     region: Region = None,
-) -> RowsOut:
-    """The homepage: rows ordered for this profile, each item explained, with its artwork."""
+) -> Response:
+    """The homepage: rows ordered for this profile, each item explained, with its artwork.
+
+    Pages are cached per profile until a write for it; `X-Cache` says whether this one was (hit), was
+    computed for this request (miss) or by a concurrent one for the same page (shared).
+    """
     eng = rt.ready_engine()
     key = (device, region, hour)
     cached = rt.cache.get(profile.id, key)
-    rt.metrics.cache.labels("hit" if cached is not None else "miss").inc()
-    if cached is not None:
-        return cached
-    arm = assign(rt.settings, profile.id)  # the arm that serves this page is the one reported
-    with rt.lock:
-        found = eng.rows(context(eng, profile.id, region=region, device=device, hour=hour), arm=arm)
-        index_down = eng.last_fallback is not None
-    if eng.degraded:
-        rt.metrics.fallbacks.labels("ranker").inc()
-    if index_down:
-        rt.metrics.fallbacks.labels("index").inc()
-    page = RowsOut(
-        rows=[row_out(r) for r in found],
-        variant=arm,
-        degraded=eng.degraded or index_down,
-    )
-    if not index_down:  # a fallback page is not worth keeping once the index is back
-        rt.cache.put(profile.id, key, page)
-    return page
+    if cached is not None:  # answered here on the event loop: a hit never waits for a worker thread
+        rt.metrics.cache.labels("hit").inc()
+        return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
+
+    def compute() -> tuple[bytes, bool]:
+        arm = assign(rt.settings, profile.id)  # the arm that serves this page is the one reported
+        ctx = context(eng, profile.id, region=region, device=device, hour=hour)
+        found = eng.rows(ctx, arm=arm, experiment=rt.settings.experiment)
+        index_down = eng.last_fallback is not None  # this request's own fallback, not another's
+        if eng.degraded:
+            rt.metrics.fallbacks.labels("ranker").inc()
+        if index_down:
+            rt.metrics.fallbacks.labels("index").inc()
+        page = RowsOut(rows=[row_out(r) for r in found], variant=arm, degraded=eng.degraded or index_down)
+        # Kept serialized: a hit costs no validation or encoding. A fallback page is not worth keeping
+        # once the index is back.
+        return page.model_dump_json().encode(), not index_down
+
+    body, outcome = await run_in_threadpool(rt.cache.get_or_compute, profile.id, key, compute)
+    rt.metrics.cache.labels(outcome).inc()
+    return Response(body, media_type="application/json", headers={"X-Cache": outcome})
 
 
 @router.get("/search", response_model=PickList, responses=ERRORS)
@@ -94,8 +101,7 @@ def search(
 ) -> PickList:
     """Titles matching a query (names fuzzily, themes by meaning), ordered for this profile."""
     eng = rt.ready_engine()
-    with rt.lock:
-        found = eng.search(q, context(eng, profile.id), k=k)
+    found = eng.search(q, context(eng, profile.id), k=k)
     return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
 
 
@@ -108,8 +114,7 @@ def play_next(
 ) -> PickList:
     """What to play after finishing `after`."""
     eng = rt.ready_engine()
-    with rt.lock:
-        found = eng.post_watch(context(eng, profile.id), after, k=k)
+    found = eng.post_watch(context(eng, profile.id), after, k=k)
     return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
 
 
@@ -117,6 +122,5 @@ def play_next(
 def recommendations(profile: OwnedProfile, rt: RuntimeDep, k: K = 10) -> PickList:
     """One ranked, diversified list (no rows), each pick with its provenance."""
     eng = rt.ready_engine()
-    with rt.lock:
-        found = eng.recommend(context(eng, profile.id), k=k)
+    found = eng.recommend(context(eng, profile.id), k=k)
     return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)

@@ -74,6 +74,5 @@ def similar(
         if profile is None or profile.account_id != account_id:
             raise not_found("profile", profile_id)
         ctx = eng.profile_context(profile.id)
-    with rt.lock:
-        found = eng.similar(title_id, ctx, k=k)
+    found = eng.similar(title_id, ctx, k=k)
     return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from api.cache import ProfileCache
 
 
@@ -19,3 +25,53 @@ def test_entries_expire_and_are_dropped_per_profile() -> None:
     for i in range(5):
         cache.put(str(i), None, i)
     assert cache.get("0", None) is None and cache.get("4", None) == 4  # oldest evicted first
+
+
+def test_a_page_computed_before_a_write_is_not_kept_after_it() -> None:
+    cache = ProfileCache()
+    token = cache.generation()
+    cache.invalidate("a")  # an event arrives while the page is being built
+    assert cache.put("a", None, "stale", generation=token) is False
+    assert cache.get("a", None) is None
+    assert cache.put("b", None, "fine", generation=token) is True  # other profiles are unaffected
+    assert cache.put("a", None, "fresh", generation=cache.generation()) is True
+    assert cache.get("a", None) == "fresh"
+
+
+def test_forgotten_profiles_still_refuse_pages_older_than_their_write() -> None:
+    cache = ProfileCache(max_profiles=2)
+    token = cache.generation()
+    for profile in ("a", "b", "c"):  # "a" falls out of the remembered writes
+        cache.invalidate(profile)
+    assert cache.put("a", None, "stale", generation=token) is False
+
+
+def test_get_or_compute_computes_once_for_concurrent_misses_and_never_keeps_failures() -> None:
+    cache = ProfileCache()
+    started, release = threading.Event(), threading.Event()
+    calls = []
+
+    def slow() -> tuple[str, bool]:
+        calls.append(1)
+        started.set()
+        release.wait(timeout=10)
+        return "page", True
+
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(cache.get_or_compute, "a", "k", slow)
+        assert started.wait(timeout=10)
+        others = [pool.submit(cache.get_or_compute, "a", "k", slow) for _ in range(3)]
+        time.sleep(0.05)  # most likely they now wait for the first; if not, they find its page cached
+        release.set()
+        assert first.result() == ("page", "miss")
+        assert {o.result() for o in others} <= {("page", "shared"), ("page", "hit")}
+    assert len(calls) == 1
+    assert cache.get_or_compute("a", "k", slow) == ("page", "hit")
+
+    def broken() -> tuple[str, bool]:
+        raise RuntimeError("engine failed")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("b", "k", broken)
+    assert cache.get_or_compute("b", "k", lambda: ("fallback page", False)) == ("fallback page", "miss")
+    assert cache.get("b", "k") is None  # computed but not worth keeping
