@@ -131,12 +131,17 @@ _PROFILE_COLUMNS = "id, account_id, name, maturity_limit, language, region"
 class EventStore:
     """One SQLite connection shared behind a lock: safe for a threaded web app, one process."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, readonly: bool = False) -> None:
+        """`readonly` opens an existing file for reading only (a report beside a running server)."""
+        self._lock = threading.RLock()
+        if readonly:
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
+            return
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every write below opens its own explicit transaction.
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
-        self._lock = threading.RLock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -242,18 +247,17 @@ class EventStore:
         self, profile_id: str, *, kinds: Iterable[EventKind | str] | None = None, since: float | None = None
     ) -> list[Event]:
         """A profile's events, oldest first; `since` keeps events with ts >= since."""
-        query = f"SELECT {_EVENT_COLUMNS} FROM events WHERE profile_id = ?"
-        params: list[Any] = [profile_id]
-        if kinds is not None:
-            wanted = [EventKind(k).value for k in kinds]
-            query += f" AND kind IN ({', '.join('?' * len(wanted))})"
-            params += wanted
+        where, params = ["profile_id = ?"], [profile_id]
         if since is not None:
-            query += " AND ts >= ?"
+            where.append("ts >= ?")
             params.append(float(since))
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY ts, rowid", params).fetchall()
-        return [_event(row) for row in rows]
+        return self._select(where, params, kinds)
+
+    def all_events(
+        self, *, kinds: Iterable[EventKind | str] | None = None, with_variant: bool = False
+    ) -> list[Event]:
+        """Every profile's events, oldest first; `with_variant` keeps those sent under an experiment arm."""
+        return self._select(["variant IS NOT NULL"] if with_variant else [], [], kinds)
 
     def count(self, profile_id: str | None = None) -> int:
         with self._lock:
@@ -288,6 +292,20 @@ class EventStore:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise
+
+    def _select(
+        self, where: list[str], params: list[Any], kinds: Iterable[EventKind | str] | None
+    ) -> list[Event]:
+        if kinds is not None:
+            wanted = [EventKind(k).value for k in kinds]
+            where = [*where, f"kind IN ({', '.join('?' * len(wanted))})"]
+            params = [*params, *wanted]
+        query = f"SELECT {_EVENT_COLUMNS} FROM events"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY ts, rowid", params).fetchall()
+        return [_event(row) for row in rows]
 
     def _one_account(self, query: str, value: str) -> Account | None:
         with self._lock:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from catalog import Event, EventKind, EventStore
 from engine.config import ARM_HELP, ExperimentSettings
 from ranker.rows import Row
 
@@ -186,6 +187,7 @@ class ServedPages:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # one row per page served: no fsync per page
         self._db.executescript(_SCHEMA)
 
     def add(self, page: ServedPage) -> None:
@@ -245,28 +247,12 @@ def difference(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> dict[str, 
 # -- the report -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Event:
-    profile_id: str
-    title_id: int
-    kind: str
-    ts: float
-    variant: str
-
-
-def _events(path: Path) -> list[_Event]:
-    """Impressions and plays that carry an experiment arm, read-only from the event store's file."""
+def _events(path: Path) -> list[Event]:
+    """Impressions and plays sent under an experiment arm, through the event store (read-only)."""
     if not path.is_file():
         return []
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        rows = db.execute(
-            "SELECT profile_id, title_id, kind, ts, variant FROM events "
-            "WHERE variant IS NOT NULL AND kind IN ('impression', 'play') ORDER BY ts, rowid"
-        ).fetchall()
-    finally:
-        db.close()
-    return [_Event(p, int(t), k, float(ts), v) for p, t, k, ts, v in rows]
+    with EventStore(path, readonly=True) as store:
+        return store.all_events(kinds=(EventKind.IMPRESSION, EventKind.PLAY), with_variant=True)
 
 
 def report(
@@ -285,7 +271,8 @@ def report(
         finally:
             store.close()
     arms = [INTERLEAVED] if experiment.mode == "interleave" else list(experiment.arms)
-    arms += sorted({e.variant for e in events} - set(arms) - {INTERLEAVED, *experiment.arms})
+    seen = {e.variant for e in events if e.variant is not None}
+    arms += sorted(seen - set(arms) - {INTERLEAVED, *experiment.arms})
     out: dict[str, Any] = {"experiment": experiment.name, "mode": experiment.mode, "arms": {}}
     for arm in arms:
         mine = [e for e in events if e.variant == arm]
@@ -315,7 +302,7 @@ def report(
     return out
 
 
-def _interleaving(events: list[_Event], pages: list[ServedPage], arms: tuple[str, ...]) -> dict[str, Any]:
+def _interleaving(events: list[Event], pages: list[ServedPage], arms: tuple[str, ...]) -> dict[str, Any]:
     """Each play is credited to the arm whose item it was on the latest interleaved page the profile was
     served before it; a profile's session is won by the arm with more credited plays."""
     by_profile: dict[str, list[ServedPage]] = defaultdict(list)

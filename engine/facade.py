@@ -77,7 +77,7 @@ class Engine:
             history=self.profiles.stored_history,
             segment=self.profiles.segment,
         )
-        self._page_log = PageLog(settings.dataset_state(dataset.name) / EXPERIMENTS_FILE, stage2)
+        self.page_log = PageLog(settings.dataset_state(dataset.name) / EXPERIMENTS_FILE, stage2)
         self.homepage = Homepage(
             titles=dataset.titles,
             stage2=stage2,
@@ -86,7 +86,7 @@ class Engine:
             artwork=artwork,
             row_order=row_order,
             segment=self.profiles.segment,
-            page_log=self._page_log,
+            page_log=self.page_log,
             seed=settings.seed,
         )
 
@@ -239,4 +239,4 @@ class Engine:
         self.artwork.close()
         self.row_order.close()
         self.store.close()
-        self._page_log.close()
+        self.page_log.close()

@@ -87,6 +87,25 @@ def test_events_round_trip_oldest_first_with_filters(store: EventStore) -> None:
     assert store.events(profile.id)[2].context == {"device": "tv", "pos": 3}
 
 
+def test_all_events_across_profiles_and_read_only_opening(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    with EventStore(path) as store:
+        ada, bo = make_profile(store), make_profile(store, "Bo")
+        shown = Event(new_id(), bo.id, 3, EventKind.IMPRESSION, ts=2.0, variant="ranker")
+        played = play(ada, ts=3.0, variant="candidate_order")
+        plain = play(bo, ts=1.0)
+        store.append([played, shown, plain])
+        assert store.all_events() == [plain, shown, played]
+        assert store.all_events(with_variant=True) == [shown, played]
+        assert store.all_events(kinds=["impression"]) == [shown]
+        with EventStore(path, readonly=True) as reader:  # beside the writer, as a report beside a server
+            assert reader.all_events(kinds=[EventKind.PLAY], with_variant=True) == [played]
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                reader.append([play(ada, ts=9.0)])
+    with pytest.raises(sqlite3.OperationalError):
+        EventStore(tmp_path / "missing.db", readonly=True)
+
+
 def test_file_store_uses_wal_and_persists(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "events.db"
     with EventStore(path) as store:
