@@ -8,11 +8,15 @@ assistant answers that turn with the offline policy instead.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages.tool import InvalidToolCall, invalid_tool_call
+from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 
 from assistant.preferences import Preferences
@@ -33,13 +37,59 @@ class LLMUnavailable(RuntimeError):
     """The model could not answer this turn (error, timeout, or no final answer within the bounds)."""
 
 
+class _ChatModel(ChatOpenAI):
+    """ChatOpenAI that reads a tool call whose arguments are JSON but not an object ("[1]", "\"x\"") as
+    an invalid call. langchain-openai (1.7) rejects the whole response then, which would end the turn; as
+    an invalid call it goes back to the model as a tool error, like malformed JSON does."""
+
+    def _create_chat_result(self, response: Any, generation_info: dict[str, Any] | None = None) -> ChatResult:
+        data = response.model_dump(warnings=False) if hasattr(response, "model_dump") else response
+        set_aside: dict[int, list[InvalidToolCall]] = {}
+        choices = (data.get("choices") or []) if isinstance(data, dict) else []
+        for n, choice in enumerate(choices):
+            calls = (choice.get("message") or {}).get("tool_calls") or []
+            if any(_not_an_object(c) for c in calls):
+                set_aside[n] = [
+                    invalid_tool_call(
+                        name=c["function"].get("name"),
+                        args=c["function"]["arguments"],
+                        id=c.get("id"),
+                        error="the arguments must be a JSON object",
+                    )
+                    for c in calls
+                    if _not_an_object(c)
+                ]
+        if not set_aside:
+            return super()._create_chat_result(response, generation_info)
+        data = copy.deepcopy(data)
+        for n in set_aside:
+            message = data["choices"][n]["message"]
+            message["tool_calls"] = [c for c in message["tool_calls"] if not _not_an_object(c)] or None
+        result = super()._create_chat_result(data, generation_info)
+        for n, invalid in set_aside.items():
+            message = result.generations[n].message
+            if isinstance(message, AIMessage):
+                message.invalid_tool_calls.extend(invalid)
+        return result
+
+
+def _not_an_object(call: dict[str, Any]) -> bool:
+    arguments = (call.get("function") or {}).get("arguments")
+    if not arguments or not isinstance(arguments, str):
+        return False  # no arguments is {} to langchain; a non-string is langchain's to reject
+    try:
+        return not isinstance(json.loads(arguments, strict=False), dict)
+    except json.JSONDecodeError:
+        return False  # langchain reports malformed JSON as an invalid call itself
+
+
 class LLMAgent:
     def __init__(self, settings: LLMSettings) -> None:
         if not settings.base_url:
             raise ValueError("LLMAgent needs MARQUEE_LLM__BASE_URL (or OPENAI_BASE_URL)")
         self.settings = settings
         key = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-        self._model = ChatOpenAI(
+        self._model = _ChatModel(
             model=settings.model,
             base_url=settings.base_url,
             api_key=key,
@@ -93,7 +143,9 @@ class LLMAgent:
         try:
             answer = model.invoke(messages, timeout=min(left, self.settings.timeout_s))  # type: ignore[attr-defined]
         except Exception as exc:  # any client, HTTP or parsing failure: the offline policy takes the turn
-            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+            # The class names the failure (APITimeoutError, APIConnectionError); its text may hold URLs and
+            # server bodies that are not the viewer's to read, so it stays in the chained exception.
+            raise LLMUnavailable(f"the model call failed: {type(exc).__name__}") from exc
         if not isinstance(answer, AIMessage):
             raise LLMUnavailable(f"unexpected model output {type(answer).__name__}")
         return answer

@@ -1,8 +1,9 @@
 """Grounding an LLM's reply: every title it names must be a catalog title this viewer may be offered.
 
 A named title that resolves to nothing in the catalog is invented: its line is dropped and counted. A real
-title the viewer has seen or turned down is dropped too. What remains becomes the reply's cards, each with
-the explanation its tool gave (or the engine's reason for this viewer).
+title the viewer has seen or turned down is dropped too, and so is one no tool offered that this viewer may
+not be shown at all (above the profile's maturity limit, or not available in its region). What remains
+becomes the reply's cards, each with the explanation its tool gave (or the engine's reason for this viewer).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from assistant.titles import normalize
 from assistant.tools import TitleCard, Toolbox
+from engine import Context
 
 # **Name** (1999), **Name (1999)** or **Name**: how the system prompt asks models to name titles.
 _NAMED = re.compile(
@@ -32,6 +34,7 @@ class Grounded:
 def ground(text: str, tools: Toolbox) -> Grounded:
     excluded = tools.excluded()
     offered = {normalize(c.name): c for c in tools.offered.values()}
+    context = tools.context(exclude_shown=False)
     cards: dict[int, TitleCard] = {}
     invented = blocked = 0
     lines = []
@@ -40,7 +43,11 @@ def ground(text: str, tools: Toolbox) -> Grounded:
         for m in list(_NAMED.finditer(line)):
             year = m.group("year") or m.group("inner")
             card = _resolve(m.group("name"), int(year) if year else None, offered, tools)
-            if card is not None and card.title_id not in excluded:
+            if (
+                card is not None
+                and card.title_id not in excluded
+                and (card.title_id in tools.offered or _may_see(card.title_id, context, tools))
+            ):
                 cards.setdefault(card.title_id, card)
                 continue
             invented += card is None
@@ -71,4 +78,16 @@ def _resolve(name: str, year: int | None, offered: dict[str, TitleCard], tools: 
         genres=list(title.genres),
         runtime=title.runtime,
         explanation=tools.explanation(title),
+    )
+
+
+def _may_see(title_id: int, context: Context, tools: Toolbox) -> bool:
+    """Whether the viewer may be shown this title at all: the maturity and region filters the engine
+    applies to everything it offers, applied to a title the model named on its own."""
+    business = tools.engine.stage2.business.get(title_id)
+    if business is None:
+        return not context.constraints.maturity and context.region is None
+    maturity = context.constraints.maturity
+    return (not maturity or business.maturity in maturity) and (
+        context.region is None or context.region in business.regions
     )

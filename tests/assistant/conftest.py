@@ -1,0 +1,50 @@
+"""The scripted OpenAI-compatible server the LLM path talks to, and stored profiles on the session's
+engine (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from engine import Engine, Event, EventKind, new_id
+from tests.assistant.openai_stub import OpenAIStub
+
+
+@pytest.fixture(scope="session")
+def openai_stub() -> Iterator[OpenAIStub]:
+    with OpenAIStub() as stub:
+        yield stub
+
+
+def title_id(engine: Engine, name: str) -> int:
+    """The catalog id of the title called exactly `name`."""
+    found = [t.id for t in engine.dataset.titles.values() if t.name == name]
+    assert len(found) == 1, f"{name!r} is not one title of the slice"
+    return found[0]
+
+
+def stored_profile(
+    engine: Engine,
+    name: str,
+    *,
+    maturity_limit: str | None = None,
+    finished: Sequence[int] = (),
+    started: Sequence[int] = (),
+    liked: Sequence[int] = (),
+) -> str:
+    """A new account with one profile whose history holds these titles; returns the profile id."""
+    account = engine.store.create_account(name)
+    profile = engine.store.create_profile(account.id, name, maturity_limit=maturity_limit)
+    at = time.time() - 3600
+    events = [Event(new_id(), profile.id, t, EventKind.COMPLETE, ts=at + i) for i, t in enumerate(finished)]
+    events += [
+        Event(new_id(), profile.id, t, EventKind.PROGRESS, 0.4, ts=at + 60 + i) for i, t in enumerate(started)
+    ]
+    events += [
+        Event(new_id(), profile.id, t, EventKind.THUMB_UP, ts=at + 120 + i) for i, t in enumerate(liked)
+    ]
+    if events:
+        engine.record(events)
+    return profile.id
