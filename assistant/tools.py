@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from assistant.lexicon import Lexicon
 from assistant.preferences import PreferenceUpdate
 from assistant.state import DialogueState
-from engine import Context, Engine, EngineError, Event, EventKind, Recommendation, Title, new_id
+from engine import Context, Engine, EngineError, Event, EventKind, Recommendation, Title
 
 MAX_PICKS = 10
 TitleRef = Annotated[int | str, Field(description="a catalog title id, or a title's name and year")]
@@ -290,7 +290,9 @@ class Toolbox:
             self.viewer.record(
                 [
                     Event(
-                        event_id=f"chat-{new_id()}",
+                        # One id per (conversation, title, feedback): saying it twice, or a failed LLM
+                        # turn followed by the offline policy, stores it once.
+                        event_id=f"chat-{self.state.id}-{kind}-{title_id}",
                         profile_id=self.viewer.profile_id,
                         title_id=title_id,
                         kind=event[kind],

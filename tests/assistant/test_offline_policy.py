@@ -146,3 +146,10 @@ def test_tools_refuse_unknown_names_and_bad_arguments(helper: Assistant, viewer:
     found = tools.call("recommend", {"genres": ["comedies"], "k": 3})
     assert found.ok and len(found.titles) == 3
     assert {s["function"]["name"] for s in Toolbox.specs()} == set(tools._tools)
+
+
+def test_feedback_said_twice_is_stored_once(helper: Assistant, viewer: Viewer, engine: Engine) -> None:
+    first = helper.respond(viewer, "I've seen The Matrix, a thriller please")
+    helper.respond(viewer, "I've seen The Matrix!", conversation_id=first.conversation_id)
+    kinds = [e.kind for e in engine.store.events(viewer.profile_id) if e.title_id == MATRIX]
+    assert kinds == [EventKind.COMPLETE]
