@@ -242,6 +242,11 @@ class MarqueeClient:
         raw = self._call("GET", f"/v1/profiles/{profile_id}/search", params=params).json()
         return [_card(p) for p in raw["results"]]
 
+    def recommendations(self, profile_id: str, *, k: int = 10) -> list[Card]:
+        """One ranked list (no rows); each pick carries its genres."""
+        raw = self._call("GET", f"/v1/profiles/{profile_id}/recommendations", params={"k": k}).json()
+        return [_card(p) for p in raw["results"]]
+
     def similar(self, title_id: int, *, profile_id: str | None = None, k: int = 12) -> list[Card]:
         params: dict[str, Any] = {"k": k}
         if profile_id:
