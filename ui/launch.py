@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
     api_url = f"http://{args.host}:{args.api_port}"
     ui_url = f"http://{args.host}:{args.ui_port}"
+    # Both signals stop both servers, even where SIGINT came in ignored (a background job of a script).
     signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGINT, _raise_stop)
     procs: list[subprocess.Popen[bytes]] = []
     try:
         serve = [marquee(), "serve", "--dataset", args.dataset, "--host", args.host]
