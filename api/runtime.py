@@ -34,13 +34,15 @@ class Runtime:
         return self.engine
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    """Async on purpose: FastAPI runs a sync dependency on a worker thread, a hop every request paid."""
     rt: Runtime = request.app.state.runtime
     return rt
 
 
-def engine(request: Request) -> Engine:
-    return runtime(request).ready_engine()
+async def engine(request: Request) -> Engine:
+    rt: Runtime = request.app.state.runtime
+    return rt.ready_engine()
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]

@@ -194,11 +194,17 @@ class ArtworkBandit(_Persisted):
         if not all(variants):
             raise ValueError("every title needs at least one artwork variant to choose from")
         width = max(len(v) for v in variants)
+        # The segment's pooled prior is the same for every title of the page: looked up once per variant.
+        priors = {
+            v: self._prior(segment, v) for v in dict.fromkeys(v for options in variants for v in options)
+        }
         alpha = np.ones((len(title_ids), width))
         beta = np.ones((len(title_ids), width))
         for row, (title_id, options) in enumerate(zip(title_ids, variants, strict=True)):
             for col, variant in enumerate(options):
-                alpha[row, col], beta[row, col] = self.posterior(title_id, segment, variant)
+                s, f = self._store.counts(_title_scope(title_id, segment, None), variant)
+                prior_s, prior_f = priors[variant]
+                alpha[row, col], beta[row, col] = 1.0 + s + prior_s, 1.0 + f + prior_f
         draws = rng.beta(alpha, beta)
         for row, options in enumerate(variants):
             draws[row, len(options) :] = -np.inf  # a title with fewer variants: its empty slots never win
@@ -216,9 +222,14 @@ class ArtworkBandit(_Persisted):
     ) -> tuple[float, float]:
         """The Beta(alpha, beta) that `choose` samples: prior, scaled segment pool, then own counts."""
         s, f = self._store.counts(_title_scope(title_id, segment, cluster), variant)
+        prior_s, prior_f = self._prior(segment, variant)
+        return 1.0 + s + prior_s, 1.0 + f + prior_f
+
+    def _prior(self, segment: str, variant: str) -> tuple[float, float]:
+        """The segment's pooled counts for a variant, scaled to at most POOL_STRENGTH pseudo-counts."""
         pool_s, pool_f = self._store.counts(_pool_scope(segment), variant)
         scale = min(1.0, POOL_STRENGTH / (pool_s + pool_f)) if pool_s + pool_f else 0.0
-        return 1.0 + s + scale * pool_s, 1.0 + f + scale * pool_f
+        return scale * pool_s, scale * pool_f
 
 
 class RowOrderBandit(_Persisted):

@@ -98,6 +98,7 @@ class RowBuilder:
         rows: list[Row] = []
         used: set[int] = set()
         by_source = _positions_by_source(scored)
+        unseen = _unseen(scored)
         history = by_source.get("history", {})
         rows += self._row(
             scored,
@@ -108,16 +109,11 @@ class RowBuilder:
             used=used,
             mmr_on=False,
         )
-        rows += self._row(
-            scored, "top_picks", "top_picks", "Top Picks for You", picks=_unseen(scored), used=used
-        )
-        for anchor in self._anchors(scored):
-            from_anchor = {
-                i: c
-                for i, p in enumerate(scored.provenance)
-                for c in p
-                if c.source == "similar" and c.anchor == anchor
-            }
+        rows += self._row(scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used)
+        by_anchor, first_rank = _similar_by_anchor(scored)
+        # Distinct anchors, most recent first (the similar source ranks them that way).
+        for anchor in sorted(set(first_rank), key=first_rank.__getitem__)[: self.config.anchors]:
+            from_anchor = by_anchor[anchor]
             name = self.titles[anchor].name if anchor in self.titles else str(anchor)
             rows += self._row(
                 scored,
@@ -130,7 +126,7 @@ class RowBuilder:
             )
         rows += self._source_row(scored, by_source, "trending", "trending", "Trending Now", used)
         for genre in favourite_genres[: self.config.genre_rows]:
-            in_genre = [i for i in _unseen(scored) if genre in self.titles[int(scored.ids[i])].genres]
+            in_genre = [i for i in unseen if genre in self.titles[int(scored.ids[i])].genres]
             explain = {i: _genre_reason(scored.provenance[i], genre) for i in in_genre}
             rows += self._row(
                 scored,
@@ -142,7 +138,7 @@ class RowBuilder:
                 explain=explain,
             )
         rows += self._source_row(scored, by_source, "new", "new", "New Releases", used)
-        rows += self._hidden_gems(scored, used)
+        rows += self._hidden_gems(scored, unseen, used)
         rows += self._row(
             scored,
             "watch_again",
@@ -153,19 +149,6 @@ class RowBuilder:
             mmr_on=False,
         )
         return rows
-
-    def _anchors(self, scored: Scored) -> list[int]:
-        """Distinct anchors of the similar source, most recent first (the source lists them that way)."""
-        anchors = [
-            c.anchor for p in scored.provenance for c in p if c.source == "similar" and c.anchor is not None
-        ]
-        ordered = sorted(
-            set(anchors),
-            key=lambda a: min(
-                c.rank for p in scored.provenance for c in p if c.source == "similar" and c.anchor == a
-            ),
-        )
-        return ordered[: self.config.anchors]
 
     def _source_row(
         self,
@@ -193,8 +176,7 @@ class RowBuilder:
             slot=self.config.explore_slot,
         )
 
-    def _hidden_gems(self, scored: Scored, used: set[int]) -> list[Row]:
-        unseen = _unseen(scored)
+    def _hidden_gems(self, scored: Scored, unseen: list[int], used: set[int]) -> list[Row]:
         if not unseen:
             return []
         cutoff = self.head_popularity
@@ -260,6 +242,18 @@ def _positions_by_source(scored: Scored) -> dict[str, dict[int, Candidate]]:
         for c in provenance:
             out.setdefault(c.source, {}).setdefault(i, c)
     return out
+
+
+def _similar_by_anchor(scored: Scored) -> tuple[dict[int, dict[int, Candidate]], dict[int, int]]:
+    """The similar source's candidates per anchor (position -> candidate), and each anchor's best rank."""
+    by_anchor: dict[int, dict[int, Candidate]] = {}
+    first_rank: dict[int, int] = {}
+    for i, provenance in enumerate(scored.provenance):
+        for c in provenance:
+            if c.source == "similar" and c.anchor is not None:
+                by_anchor.setdefault(c.anchor, {})[i] = c
+                first_rank[c.anchor] = min(first_rank.get(c.anchor, c.rank), c.rank)
+    return by_anchor, first_rank
 
 
 def _unseen(scored: Scored) -> list[int]:
