@@ -24,6 +24,7 @@ from assistant.state import DialogueState
 from engine import Context, Engine, EngineError, Event, EventKind, Recommendation, Title
 
 MAX_PICKS = 10
+WIDEN = 10  # picks drawn per pick shown when a soft preference (all genres, people) reorders them
 TitleRef = Annotated[int | str, Field(description="a catalog title id, or a title's name and year")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Names = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)]
@@ -220,10 +221,18 @@ class Toolbox:
     def recommendations(self, k: int) -> ToolResult:
         """Picks under everything the conversation knows; never a title seen, rejected or shown before."""
         context = self.context()
-        people = [p.lower() for p in self.state.preferences.people]
-        found = self.engine.recommend(context, k=k * 4 if people else k)
-        if people:  # people are not an index filter; titles with them go first
-            found = sorted(found, key=lambda r: not _features(r.title, people))[:k]
+        prefs = self.state.preferences
+        people = [p.lower() for p in prefs.people]
+        genres = set(prefs.genres)
+        widen = bool(people) or len(genres) > 1
+        found = self.engine.recommend(context, k=k * WIDEN if widen else k)
+        if widen:
+            # The index filter keeps any wanted genre; "a funny animated film" means both, so titles with
+            # more of the wanted genres, and with the people named, go first (in the engine's order).
+            def fit(r: Recommendation) -> tuple[int, bool]:
+                return -len(genres.intersection(r.title.genres)), not _features(r.title, people)
+
+            found = sorted(found, key=fit)[:k]
         return self._listing(found, offer=True)
 
     def _similar(self, args: SimilarArgs) -> ToolResult:

@@ -153,3 +153,12 @@ def test_feedback_said_twice_is_stored_once(helper: Assistant, viewer: Viewer, e
     helper.respond(viewer, "I've seen The Matrix!", conversation_id=first.conversation_id)
     kinds = [e.kind for e in engine.store.events(viewer.profile_id) if e.title_id == MATRIX]
     assert kinds == [EventKind.COMPLETE]
+
+
+def test_several_genres_in_one_request_prefer_titles_with_all_of_them(
+    helper: Assistant, viewer: Viewer, engine: Engine
+) -> None:
+    both = [t for t in engine.dataset.titles.values() if {"Comedy", "Animation"} <= set(t.genres)]
+    assert len(both) >= 3  # the slice has enough animated comedies for the first three picks
+    reply = helper.respond(viewer, "a funny animated movie for tonight")
+    assert all({"Comedy", "Animation"} <= set(t.genres) for t in _titles(engine, reply)[:3])
