@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.models import Artwork
+from assistant import TitleCard
 
 MAX_MESSAGES = 100
 MAX_CHARS = 4000
@@ -52,13 +53,7 @@ class ChatRequest(BaseModel):
     conversation_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
 
 
-class ChatCard(BaseModel):
-    title_id: int
-    name: str
-    year: int | None
-    genres: list[str]
-    runtime: int | None
-    explanation: str
+class ChatCard(TitleCard):
     artwork: Artwork
 
 

@@ -71,14 +71,7 @@ def _resolve(name: str, year: int | None, offered: dict[str, TitleCard], tools: 
     title = tools.engine.dataset.titles[title_id]
     if year is not None and title.year is not None and abs(title.year - year) > YEAR_SLACK:
         return None  # a real name with the wrong year is a film that does not exist
-    return TitleCard(
-        title_id=title.id,
-        name=title.name,
-        year=title.year,
-        genres=list(title.genres),
-        runtime=title.runtime,
-        explanation=tools.explanation(title),
-    )
+    return TitleCard.of(title, tools.explanation(title))
 
 
 def _may_see(title_id: int, context: Context, tools: Toolbox) -> bool:

@@ -108,6 +108,17 @@ class TitleCard(BaseModel):
     runtime: int | None
     explanation: str
 
+    @classmethod
+    def of(cls, title: Title, why: str) -> TitleCard:
+        return cls(
+            title_id=title.id,
+            name=title.name,
+            year=title.year,
+            genres=list(title.genres),
+            runtime=title.runtime,
+            explanation=why,
+        )
+
 
 class ToolResult(BaseModel):
     ok: bool
@@ -242,7 +253,7 @@ class Toolbox:
 
     def _explain(self, args: ExplainArgs) -> ToolResult:
         title = self.title(args.title)
-        card = _card(title, self.explanation(title))
+        card = TitleCard.of(title, self.explanation(title))
         return ToolResult(ok=True, content={"title": card.model_dump()}, titles=[])
 
     def _rows(self, args: RowsArgs) -> ToolResult:
@@ -354,7 +365,7 @@ class Toolbox:
         return out
 
     def _listing(self, found: list[Recommendation], *, offer: bool) -> ToolResult:
-        cards = [_card(r.title, r.explanation) for r in found]
+        cards = [TitleCard.of(r.title, r.explanation) for r in found]
         content = {"titles": [c.model_dump() for c in cards]}
         if not cards:
             content["note"] = "nothing in the catalog fits; relax a constraint"
@@ -370,17 +381,6 @@ TOOL_ARGS: dict[str, type[Args]] = {
     "update_preferences": PreferencesArgs,
     "record_feedback": FeedbackArgs,
 }
-
-
-def _card(title: Title, why: str) -> TitleCard:
-    return TitleCard(
-        title_id=title.id,
-        name=title.name,
-        year=title.year,
-        genres=list(title.genres),
-        runtime=title.runtime,
-        explanation=why,
-    )
 
 
 def _features(title: Title, people: list[str]) -> bool:
