@@ -1,9 +1,10 @@
 """Grounding an LLM's reply: every title it names must be a catalog title this viewer may be offered.
 
 A named title that resolves to nothing in the catalog is invented: its line is dropped and counted. A real
-title the viewer has seen or turned down is dropped too, and so is one no tool offered that this viewer may
-not be shown at all (above the profile's maturity limit, or not available in its region). What remains
-becomes the reply's cards, each with the explanation its tool gave (or the engine's reason for this viewer).
+title the viewer has seen or turned down is dropped too, and so is one no tool offered that the engine
+would not offer (above the profile's maturity limit, outside its region, or outside what this
+conversation asked for: genres, era, runtime). What remains becomes the reply's cards, each with the
+explanation its tool gave (or the engine's reason for this viewer).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 
 from assistant.titles import normalize
 from assistant.tools import TitleCard, Toolbox
-from engine import Context
 
 # **Name** (1999), **Name (1999)** or **Name**: how the system prompt asks models to name titles.
 _NAMED = re.compile(
@@ -46,7 +46,7 @@ def ground(text: str, tools: Toolbox) -> Grounded:
             if (
                 card is not None
                 and card.title_id not in excluded
-                and (card.title_id in tools.offered or _may_see(card.title_id, context, tools))
+                and (card.title_id in tools.offered or tools.engine.allowed(card.title_id, context))
             ):
                 cards.setdefault(card.title_id, card)
                 continue
@@ -72,15 +72,3 @@ def _resolve(name: str, year: int | None, offered: dict[str, TitleCard], tools: 
     if year is not None and title.year is not None and abs(title.year - year) > YEAR_SLACK:
         return None  # a real name with the wrong year is a film that does not exist
     return TitleCard.of(title, tools.explanation(title))
-
-
-def _may_see(title_id: int, context: Context, tools: Toolbox) -> bool:
-    """Whether the viewer may be shown this title at all: the maturity and region filters the engine
-    applies to everything it offers, applied to a title the model named on its own."""
-    business = tools.engine.stage2.business.get(title_id)
-    if business is None:
-        return not context.constraints.maturity and context.region is None
-    maturity = context.constraints.maturity
-    return (not maturity or business.maturity in maturity) and (
-        context.region is None or context.region in business.regions
-    )

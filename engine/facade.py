@@ -203,6 +203,11 @@ class Engine:
         new_trace()
         return self.lists.search(query, context, k)
 
+    def allowed(self, title_id: int, context: Context) -> bool:
+        """Whether this title may be offered under the context: its maturity, region, constraints and
+        exclusions. Seen titles pass; whether to offer a rewatch is the caller's choice."""
+        return self.lists.allowed(title_id, context)
+
     def similar(self, title_id: int, context: Context | None = None, k: int = 20) -> list[Recommendation]:
         """More like one title: its ALS neighbours and its content neighbours, personalized when a profile
         is given (its seen and disliked titles left out)."""

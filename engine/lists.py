@@ -96,10 +96,17 @@ class Lists:
         if not query:
             return []
         open_context = replace(context, history=History(), query=query)
-        by_name = self._names.matches(query, k)
+        # Names are matched in memory, so the filter the index applies to themes applies here by hand.
+        where = title_filter(open_context)
+        by_name = [c for c in self._names.matches(query, k) if self._fallback.passes(c.title_id, where)]
         by_theme = self._content.candidates(context=open_context, k=k * 3)
         candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
         return self._personalized(context, candidates, k, text_weight=0.7)
+
+    def allowed(self, title_id: int, context: Context) -> bool:
+        return title_id in self._dataset.titles and self._fallback.passes(
+            title_id, title_filter(context, allow_seen=True)
+        )
 
     def similar(self, title_id: int, context: Context | None, k: int) -> list[Recommendation]:
         anchor = self.title(title_id)

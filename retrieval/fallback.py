@@ -33,12 +33,13 @@ class PopularityFallback:
         for title_id in self._order:
             if len(out) >= k:
                 break
-            if self._passes(title_id, where):
+            if self.passes(title_id, where):
                 score = self.popularity.get(title_id, 0.0)
                 out.append(Candidate(title_id, self.name, score, len(out), "Popular on Marquee"))
         return out
 
-    def _passes(self, title_id: int, where: TitleFilter) -> bool:
+    def passes(self, title_id: int, where: TitleFilter) -> bool:
+        """Whether a title meets the filter, judged in memory exactly as the index would judge it."""
         title, business = self.titles[title_id], self.business.get(title_id)
         genres = set(title.genres)
         checks = (

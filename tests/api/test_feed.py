@@ -178,3 +178,16 @@ def test_titles_search_next_and_similar(client: TestClient, signup: Signup) -> N
     )
     mine = client.get(f"/v1/titles/1/similar?k=5&profile_id={profile}", headers=headers).json()["results"]
     assert seen not in [p["title_id"] for p in mine]
+
+
+def test_search_by_name_keeps_the_profiles_maturity_limit(client: TestClient, signup: Signup) -> None:
+    headers, _ = signup()
+    kid = client.post("/v1/profiles", json={"name": "kid", "maturity_limit": "PG"}, headers=headers).json()[
+        "id"
+    ]
+    adult = client.post("/v1/profiles", json={"name": "adult"}, headers=headers).json()["id"]
+    pulp = 296  # Pulp Fiction, rated R
+    assert client.get(f"/v1/titles/{pulp}", headers=headers).json()["maturity"] == "R"
+    search = lambda who: client.get(f"/v1/profiles/{who}/search?q=pulp fiction", headers=headers)  # noqa: E731
+    assert pulp in [r["title_id"] for r in search(adult).json()["results"]]
+    assert pulp not in [r["title_id"] for r in search(kid).json()["results"]]
