@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from assistant.titles import TitleResolver
 from engine import Engine
 
 # Everyday words for MovieLens genres; a genre the catalog lacks is dropped when the lexicon is built.
+# Only words that name a kind of film: plot words ("detective", "fight", "magic") describe a story.
 GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "Action": ("action", "action-packed", "explosions", "fight", "fighting"),
-    "Adventure": ("adventure", "adventures", "adventurous", "quest"),
+    "Action": ("action", "action-packed", "explosions"),
+    "Adventure": ("adventure", "adventures", "adventurous"),
     "Animation": ("animation", "animated", "cartoon", "cartoons", "anime", "pixar"),
     "Children": ("children", "children's", "kids movie", "kid movie", "for kids"),
     "Comedy": ("comedy", "comedies", "funny", "hilarious", "laugh", "humor", "humour", "comic"),
     "Crime": ("crime", "gangster", "gangsters", "mafia"),
     "Documentary": ("documentary", "documentaries", "docs", "true story doc"),
     "Drama": ("drama", "dramas", "dramatic"),
-    "Fantasy": ("fantasy", "magic", "magical", "fairy tale", "wizards", "dragons"),
+    "Fantasy": ("fantasy", "magical", "fairy tale"),
     "Film-Noir": ("film noir", "film-noir", "noir"),
     "Horror": ("horror", "scary", "spooky", "slasher", "frightening", "terrifying"),
     "Musical": ("musical", "musicals", "singing"),
-    "Mystery": ("mystery", "mysteries", "whodunit", "detective"),
+    "Mystery": ("mystery", "mysteries", "whodunit", "whodunnit"),
     "Romance": ("romance", "romantic", "rom-com", "romcom", "love story", "date night"),
     "Sci-Fi": ("sci-fi", "scifi", "sci fi", "science fiction", "science-fiction", "futuristic"),
     "Thriller": ("thriller", "thrillers", "suspense", "suspenseful", "tense", "gripping"),
-    "War": ("war", "wartime", "battle", "soldiers", "military"),
+    "War": ("war", "wartime"),
     "Western": ("western", "westerns", "cowboy", "cowboys"),
     "IMAX": ("imax",),
 }
@@ -35,31 +37,36 @@ GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class Lexicon:
     genres: tuple[str, ...]  # the catalog's own genre names
+    genre_sizes: dict[str, int]  # titles per genre
     synonyms: dict[str, str]  # lower-case phrase -> genre
     titles: TitleResolver
 
     @classmethod
     def for_engine(cls, engine: Engine) -> Lexicon:
         titles = engine.dataset.titles
-        genres = tuple(sorted({g for t in titles.values() for g in t.genres}))
+        sizes = Counter(g for t in titles.values() for g in t.genres)
+        genres = tuple(sorted(sizes))
         synonyms = {g.lower(): g for g in genres}
         for genre, words in GENRE_SYNONYMS.items():
             if genre in genres:
                 synonyms |= {w: genre for w in words}
         resolver = TitleResolver.for_catalog(titles, engine.dataset.interactions.items)
-        return cls(genres=genres, synonyms=synonyms, titles=resolver)
+        return cls(genres=genres, genre_sizes=dict(sizes), synonyms=synonyms, titles=resolver)
 
     def genre(self, name: str) -> str | None:
         """The catalog genre a word names ("scifi", "Comedies", "film noir"), or None."""
         key = re.sub(r"\s+", " ", name.strip().lower())
         return self.synonyms.get(key) or self.synonyms.get(key.rstrip("s"))
 
-    def genres_in(self, text: str) -> list[tuple[str, int]]:
-        """(genre, position) for every genre word in a sentence, in order."""
+    def genres_in(self, text: str) -> list[tuple[str, int, int]]:
+        """(genre, start, end) for every genre word in a sentence, in order, longest phrases first where
+        they overlap ("science fiction" before "fiction")."""
         lowered = text.lower()
-        found: dict[str, int] = {}
+        found: list[tuple[str, int, int]] = []
+        taken: set[int] = set()
         for phrase in sorted(self.synonyms, key=len, reverse=True):
             for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", lowered):
-                genre = self.synonyms[phrase]
-                found.setdefault(genre, m.start())
-        return sorted(found.items(), key=lambda item: item[1])
+                if taken.isdisjoint(range(m.start(), m.end())):
+                    found.append((self.synonyms[phrase], m.start(), m.end()))
+                    taken.update(range(m.start(), m.end()))
+        return sorted(found, key=lambda item: item[1])

@@ -65,13 +65,19 @@ class OfflinePolicy:
         if reading.reject_last:
             for title_id in state.last_shown:
                 tools.feedback(title_id, "not_interested")
-        if reading.update.genres:  # naming genres starts a fresh request; moods alone refine the last one
-            state.preferences = state.preferences.model_copy(update={"genres": [], "moods": []})
+        update = reading.update
+        if update.genres:
+            # Genres replace genres ("make it an action movie"); genres with an era, a length or a mood
+            # are a fresh request, so the last request's moods go too.
+            fresh = bool(update.moods or update.year_min or update.year_max or update.max_runtime)
+            state.preferences = state.preferences.model_copy(
+                update={"genres": [], **({"moods": []} if fresh else {})}
+            )
         state.preferences = state.preferences.merged(reading.update.model_copy(update={"seen_titles": []}))
         return [f"I couldn't find “{name}” in the catalog." for name in reading.unknown[:2]]
 
     def _recommend(self, tools: Toolbox, notes: list[str]) -> Reply:
-        found = tools.recommendations(PICKS)
+        found = tools.call("recommend", {"k": PICKS})  # under the preferences already applied
         prefs = tools.state.preferences
         if not found.titles:
             return self._nothing_fits(tools, notes)

@@ -64,13 +64,23 @@ class Preferences(BaseModel):
             value = getattr(update, name)
             if value is not None:
                 data[name] = value
+        # The newest word on the era wins: "from the 60s" then "something after 2000" is 2000 on.
+        if (
+            data["year_min"] is not None
+            and data["year_max"] is not None
+            and data["year_min"] > data["year_max"]
+        ):
+            stale = "year_max" if update.year_min is not None else "year_min"
+            data[stale] = None
         return Preferences.model_validate(data)
 
     def mood_text(self) -> str:
-        """What the content index searches for: the moods, framed by the genres ("dark, comedy")."""
-        if not self.moods:
+        """What the content index searches for: the moods, framed by the genres ("dark, comedy"), and the
+        people asked for (title documents name directors and stars)."""
+        if not self.moods and not self.people:
             return ""
-        return ", ".join([*self.moods[-3:], *(g.lower() for g in self.genres)])
+        people = [f"with {p}" for p in self.people[-2:]]
+        return ", ".join([*self.moods[-3:], *(g.lower() for g in self.genres), *people])
 
     def constraints(self, base: Constraints, *, exclude: frozenset[int] = frozenset()) -> Constraints:
         """The profile's own constraints (its maturity limit) narrowed by these preferences."""

@@ -16,10 +16,15 @@ FUZZY_CUTOFF = 88.0  # a typo ("Incepton") passes; a different film ("Insomnia")
 MAX_NAME_WORDS = 8
 # One-word names that are also everyday words ("Her", "Up", "Heat") count only when capitalized mid-text.
 COMMON_NAME_CHARS = 5
+# "like" as in "something like X", not as in "I'd like a war film".
 _CUE = re.compile(
-    r"\b(seen|saw|watched|like|liked|likes|loved|enjoyed|hated|disliked|than|similar to|such as|"
-    r"finished|rewatched)\s*[\"“']?$",
+    r"(\b(seen|saw|watched|liked|likes|loved|enjoyed|hated|disliked|than|similar to|such as|finished|"
+    r"rewatched)|(?<!'d )(?<!would )\blike)\s*[\"“']?$",
     re.IGNORECASE,
+)
+# A name followed by "film", "movie"... is a description ("a war film"), unless written as a name.
+_GENERIC_AFTER = re.compile(
+    r"\s*(film|films|movie|movies|flick|flicks|one|ones|story|stories)\b", re.IGNORECASE
 )
 _WORD = re.compile(r"[\w'’&:-]+|[^\w\s]")
 
@@ -108,22 +113,31 @@ class TitleResolver:
                 phrase = text[start:end]
                 key = normalize(phrase)
                 ids = self._by_name.get(key, [])[:1] or self._series.get(key)
-                if not ids or not self._plausible(phrase, text[:start]):
+                if not ids or not self._plausible(phrase, text[:start], text[end:]):
                     continue
                 found.append(Mention(tuple(ids), start, end))
                 taken.update(range(i, i + size))
         return sorted(found, key=lambda m: m.start)
 
     @staticmethod
-    def _plausible(phrase: str, before: str) -> bool:
-        """Long names are distinctive; shorter ones are often plain words ("the game") and count after a cue
-        such as "seen" or "like", or written as a name mid-text; the shortest must also be capitalized."""
-        words = phrase.split()
-        if len(normalize(phrase)) < 2:
+    def _plausible(phrase: str, before: str, after: str) -> bool:
+        """Whether a phrase that equals a title's name is meant as that title.
+
+        Long names are distinctive. Shorter ones are often plain words ("the game", "an english teacher",
+        "a war film"): they count after a cue such as "seen" or "like", or when written as a name
+        (capitalized) anywhere but the start of a sentence; the shortest ("It", "Her") need both.
+        """
+        key = normalize(phrase)
+        words = key.split()
+        if len(key) < 2 or _GENERIC_AFTER.match(after) and not phrase[:1].isupper():
             return False
-        if len(words) >= 3 or len(phrase) > 12:
+        if len(words) >= 4 or len(key) > 18:
             return True
-        capitalized = phrase[:1].isupper() and not phrase.isupper()
-        if len(words) == 1 and len(phrase) <= COMMON_NAME_CHARS:  # "it", "her", "up": only when so written
-            return capitalized and (bool(_CUE.search(before)) or bool(before.strip()))
-        return bool(_CUE.search(before)) or capitalized and bool(before.strip())
+        first = next((w for w in phrase.split() if w.lower() not in ("the", "a", "an")), phrase)
+        capitalized = first[:1].isupper() and not phrase.isupper()
+        mid_text = bool(before.strip()) and before.rstrip()[-1] not in ".!?\n"
+        cued = bool(_CUE.search(before))
+        if len(words) == 1 and len(key) <= COMMON_NAME_CHARS:  # "it", "her", "up": only when so written
+            return capitalized and cued
+        articled = phrase.split()[0].lower() in ("the", "a", "an")
+        return cued and (capitalized or articled or len(words) >= 2) or capitalized and mid_text

@@ -237,6 +237,11 @@ class Toolbox:
         genres = set(prefs.genres)
         widen = bool(people) or len(genres) > 1
         found = self.engine.recommend(context, k=k * WIDEN if widen else k)
+        if len(genres) > 1:  # also ask within the rarest genre, where titles with all of them gather
+            rarest = min(genres, key=lambda g: self.lexicon.genre_sizes.get(g, 0))
+            narrow = replace(context, constraints=replace(context.constraints, genres=(rarest,)))
+            known = {r.title.id for r in found}
+            found += [r for r in self.engine.recommend(narrow, k=k * WIDEN) if r.title.id not in known]
         if widen:
             # The index filter keeps any wanted genre; "a funny animated film" means both, so titles with
             # more of the wanted genres, and with the people named, go first (in the engine's order).

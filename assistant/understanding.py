@@ -41,12 +41,14 @@ _STOP = frozenset((
     "just", "really", "very", "too", "kind", "sort", "type", "bit", "good", "great", "nice", "one",
     "ones", "thing", "stuff", "loved", "liked", "enjoyed", "why", "about", "starring", "directed", "by",
     "featuring", "night", "hmm", "ok", "okay", "yes", "yeah", "sure", "thanks", "how", "also", "more",
-    "hi", "hello", "hey", "evening", "morning", "whatever", "again", "now", "else", "other",
+    "hi", "hello", "hey", "evening", "morning", "whatever", "again", "now", "else", "other", "mood",
+    "i'm", "make", "should", "where", "who", "whose", "which", "while", "when", "after", "until",
 ))  # fmt: skip
 _NEGATION = re.compile(
     r"\b(no|not|without|nothing|never|don'?t|do not|doesn'?t|hate|hates|avoid|skip|except|anything but|"
     r"no more|not into|sick of|tired of|less)\b[^,.;!?]*$"
 )
+_PLOT = re.compile(r"\b(about|where|who|whose|which|while|when|after|until)\b")
 _CLAUSE = re.compile(r"[,.;!?]|\bbut\b|\bthough\b|\balthough\b")
 _SEEN_CUE = re.compile(r"\b(seen|saw|watched|finished|already (watched|seen))\b[^,.;!?]*$")
 _DISLIKED_CUE = re.compile(
@@ -76,8 +78,15 @@ _DECADE_WORDS = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties"
 _BEFORE = re.compile(r"\b(?:before|pre|older than|until|up to)\s+((?:18|19|20)\d\d)\b")
 _AFTER = re.compile(r"\b(?:after|since|from|post|newer than|later than)\s+((?:18|19|20)\d\d)\b")
 _BETWEEN = re.compile(r"\bbetween\s+((?:18|19|20)\d\d)\s+and\s+((?:18|19|20)\d\d)\b")
-_RECENT = re.compile(r"\b(recent|recently|latest|newer|modern|new releases?)\b")
-_OLD = re.compile(r"\b(classic|classics|old|older|oldie|oldies|vintage|golden age)\b")
+# Era words only where they qualify the film: "recently graduated" and "a 26 year old" are story.
+_RECENT = re.compile(
+    r"\b(more recent|something recent|recent (films?|movies?|ones?|stuff|releases?)|newer|"
+    r"latest (films?|movies?|releases?)|new releases?|modern (films?|movies?))\b"
+)
+_OLD = re.compile(
+    r"\b(classic|classics|oldies|vintage|golden age|something old(er)?|(?<!year )(?<!years )old(er)?"
+    r"(?= (films?|movies?|ones?|stuff|classics?|westerns?|comed(y|ies)|dramas?|musicals?|horror|black)\b))\b"
+)
 _RUNTIME = re.compile(
     r"\b(?:under|less than|shorter than|at most|no more than|max|within|no longer than|below)\s+"
     r"(\d+(?:\.\d+)?|an?|one|two|three)\s*(?:and a half\s*)?(hours?|hrs?|h|minutes?|mins?|m)\b"
@@ -128,6 +137,8 @@ class Understanding:
         update: dict[str, list] = {k: [] for k in ("liked", "disliked", "seen", "genres", "excluded")}
         residual = lowered
         for mention in self.lexicon.titles.mentions(text):
+            if lowered[mention.start : mention.end] in self._people:
+                continue  # "by Stanley Kubrick" names him, not "Stanley Kubrick: A Life in Pictures"
             before = lowered[: mention.start]
             clause = _CLAUSE.split(before)[-1]
             if _SEEN_CUE.search(clause):
@@ -141,11 +152,15 @@ class Understanding:
                 if re.search(r"\bmore like\s*$|\bsimilar to\s*$", clause):
                     reading.similar_to = mention.title_id
             residual = _blank(residual, mention.start, mention.end)
-        for genre, position in self.lexicon.genres_in(residual):
-            clause = _CLAUSE.split(residual[:position])[-1]
-            update["excluded" if _NEGATION.search(clause) else "genres"].append(genre)
-        residual = self._blank_genres(residual)
-        years, residual = self._years(residual)
+        years, residual = self._years(residual)  # before genres: "an old western" keeps its genre
+        for genre, start, end in self.lexicon.genres_in(residual):
+            clause = _CLAUSE.split(residual[:start])[-1]
+            if _PLOT.search(clause):
+                continue  # "a film about a war", "where a detective...": the story, kept for the mood query
+            kind = "excluded" if _NEGATION.search(clause) else "genres"
+            if genre not in update[kind]:
+                update[kind].append(genre)
+            residual = _blank(residual, start, end)
         runtime, residual = _runtime(residual)
         people = [name for key, name in self._people.items() if key in lowered]
         for name in people:
@@ -187,11 +202,6 @@ class Understanding:
         )
         return reading
 
-    def _blank_genres(self, text: str) -> str:
-        for phrase in sorted(self.lexicon.synonyms, key=len, reverse=True):
-            text = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " " * len(phrase), text)
-        return text
-
     def _years(self, text: str) -> tuple[tuple[int | None, int | None], str]:
         low: int | None = None
         high: int | None = None
@@ -210,7 +220,7 @@ class Understanding:
             high = int(m.group(1)) - 1
             text = _blank(text, m.start(), m.end())
         if m := _AFTER.search(text):
-            low = int(m.group(1))
+            low = int(m.group(1)) + (not m.group(0).startswith(("from", "since")))  # "after 1970": 1971 on
             text = _blank(text, m.start(), m.end())
         if m := _RECENT.search(text):
             low = self._latest_year - 5
@@ -226,17 +236,18 @@ class Understanding:
         for part in re.split(r"[,.;!?]|\band\b|\bbut\b|\bwith\b|\bor\b", residual):
             if _NEGATION.search(part):  # "less violent" is not a query for violence
                 continue
+            topical = bool(_PLOT.search(part))  # "about moses": a topic, however short
             words = [w for w in re.findall(r"[a-z][a-z'-]+", part) if w not in _STOP]
             if words:
-                phrases.append(" ".join(words))
+                phrases.append((" ".join(words), topical))
         if not phrases:
             return []
-        vectors = self.embedder.encode(phrases)
+        vectors = self.embedder.encode([p for p, _ in phrases])
         best = (vectors @ self._vocabulary_vectors().T).max(axis=1)
         return [
             p
-            for p, s in zip(phrases, best, strict=True)
-            if s >= MOOD_SIMILARITY or len(p.split()) >= DESCRIPTIVE_WORDS
+            for (p, topical), s in zip(phrases, best, strict=True)
+            if topical or s >= MOOD_SIMILARITY or len(p.split()) >= DESCRIPTIVE_WORDS
         ]
 
     def _vocabulary_vectors(self) -> np.ndarray:
