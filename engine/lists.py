@@ -101,7 +101,10 @@ class Lists:
         by_name = [c for c in self._names.matches(query, k) if self._fallback.passes(c.title_id, where)]
         by_theme = self._content.candidates(context=open_context, k=k * 3)
         candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
-        return self._personalized(context, candidates, k, text_weight=0.7)
+        found = self._personalized(context, candidates, k, text_weight=0.7)
+        # Whoever types a title's whole name wants that title first, whatever taste says about it.
+        exact = {c.title_id for c in by_name if c.score >= 1.0}
+        return sorted(found, key=lambda r: r.title.id not in exact)
 
     def allowed(self, title_id: int, context: Context) -> bool:
         return title_id in self._dataset.titles and self._fallback.passes(
