@@ -1,25 +1,76 @@
 """Load on the HTTP API: rows p50/p95/p99 and throughput at 1, 4 and 16 concurrent clients, mixed with
 event posts, against `marquee serve` on 127.0.0.1 (started and stopped here). Prints figures only.
 
-    .venv/bin/python bench/api_load.py [--requests 400] [--profiles 40] [--event-share 0.1]
+    .venv/bin/python bench/api_load.py [--requests 2000] [--profiles 200] [--event-share 0.1]
+        [--impression-share 0.5] [--history 5] [--zipf 1.1]
+
+Each client is a closed loop (the next request goes out when the last one is answered). A request is an
+event post with probability --event-share (one event: an impression with probability --impression-share,
+else a play or a thumbs up, which change the profile's history and so drop its cached page), otherwise a
+rows request. Profiles are picked Zipf-like (--zipf; 0 = uniform), so some are read again and again, as
+on a real service; each starts with --history finished titles. Latency is also split by the answer's
+X-Cache header: hit (a cached page), miss (computed for this request), shared (computed by a concurrent
+request for the same page).
 
 Needs `marquee build` first. Traffic stays on loopback and every loop is bounded by a request count.
+The client runs on the same machine as the server and takes CPU from it: it speaks HTTP/1.1 over one
+keep-alive connection per client with a few lines of asyncio (httpx costs about as much CPU per request
+as the server spends on a cached page), and each level prints the CPU both sides used.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
+import shlex
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import httpx
 import numpy as np
+
+LEVELS = (1, 4, 16)
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends a request and reads its whole answer."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self._address = (host, port)
+        self._head = f"Host: {host}:{port}\r\nX-API-Key: {key}\r\n"
+
+    async def __aenter__(self) -> Connection:
+        self._reader, self._writer = await asyncio.open_connection(*self._address)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._writer.close()
+        await self._writer.wait_closed()
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str]]:
+        head = f"{method} {path} HTTP/1.1\r\n{self._head}"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self._writer.write(head.encode() + b"\r\n" + (body or b""))
+        status = int((await self._reader.readline()).split()[1])
+        headers = {}
+        while (line := await self._reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            await self._reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            while size := int((await self._reader.readline()).strip(), 16):
+                await self._reader.readexactly(size + 2)
+            await self._reader.readline()
+        return status, headers
 
 
 def free_port() -> int:
@@ -28,117 +79,158 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(base: str, timeout: float = 120.0) -> None:
+async def wait_ready(base: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and server.poll() is None:
             try:
                 if (await client.get(f"{base}/readyz")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.5)
-    raise SystemExit("the API did not become ready")
+    tail = log.read_text(errors="replace").splitlines()[-15:]
+    raise SystemExit("the API did not become ready; its log ends:\n" + "\n".join(tail))
 
 
-async def setup(client: httpx.AsyncClient, profiles: int) -> tuple[dict[str, str], list[int]]:
+async def setup(client: httpx.AsyncClient, profiles: int, history: int) -> tuple[str, list[str], list[int]]:
     key = (await client.post("/v1/accounts", json={"name": "load"})).json()["api_key"]
-    headers = {"X-API-Key": key}
-    ids = [
-        (await client.post("/v1/profiles", json={"name": f"p{i}"}, headers=headers)).json()["id"]
-        for i in range(profiles)
-    ]
-    page = (await client.get(f"/v1/profiles/{ids[0]}/rows", headers=headers)).json()
-    titles = [item["title_id"] for row in page["rows"] for item in row["items"]]
-    return {"key": key, **{str(i): p for i, p in enumerate(ids)}}, titles
+    client.headers["X-API-Key"] = key
+    ids = [(await client.post("/v1/profiles", json={"name": f"p{i}"})).json()["id"] for i in range(profiles)]
+    page = (await client.get(f"/v1/profiles/{ids[0]}/rows")).json()
+    titles = sorted({item["title_id"] for row in page["rows"] for item in row["items"]})
+    rng = random.Random(0)
+    for n, profile in enumerate(ids):
+        events = [
+            {"event_id": f"seed-{n}-{j}", "title_id": t, "kind": "complete"}
+            for j, t in enumerate(rng.sample(titles, min(history, len(titles))))
+        ]
+        if events:
+            (await client.post(f"/v1/profiles/{profile}/events", json={"events": events})).raise_for_status()
+    return key, ids, titles
+
+
+def percentiles(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return f"p50 {p50:6.1f}  p95 {p95:6.1f}  p99 {p99:6.1f} ms"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(
-    base: str,
-    concurrency: int,
-    requests: int,
-    ids: list[str],
+    host: str,
+    port: int,
+    server: int,
     key: str,
+    concurrency: int,
+    args: argparse.Namespace,
+    ids: list[str],
     titles: list[int],
-    event_share: float,
-) -> dict[str, float]:
+) -> None:
     rng = random.Random(concurrency)
+    weights = [1.0 / (rank + 1) ** args.zipf for rank in range(len(ids))]
     latencies: list[float] = []
-    errors = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(requests):
-        queue.put_nowait(i)
+    by_cache: dict[str, list[float]] = {}
+    errors = posts = 0
+    remaining = args.requests
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        nonlocal errors
-        while not queue.empty():
-            i = queue.get_nowait()
-            profile = rng.choice(ids)
-            if rng.random() < event_share:
-                body = {
-                    "events": [
-                        {
-                            "event_id": f"c{concurrency}-{i}",
-                            "title_id": rng.choice(titles),
-                            "kind": rng.choice(["play", "impression", "thumb_up"]),
-                        }
-                    ]
-                }
-                response = await client.post(f"/v1/profiles/{profile}/events", json=body)
-                errors += response.status_code >= 400
-                continue
-            started = time.perf_counter()
-            response = await client.get(f"/v1/profiles/{profile}/rows")
-            latencies.append((time.perf_counter() - started) * 1000)
-            errors += response.status_code >= 400
+    async def worker() -> None:
+        nonlocal errors, posts, remaining
+        async with Connection(host, port, key) as connection:
+            while remaining > 0:
+                remaining -= 1
+                profile = rng.choices(ids, weights)[0]
+                if rng.random() < args.event_share:
+                    played = rng.choice(["play", "thumb_up"])
+                    kind = "impression" if rng.random() < args.impression_share else played
+                    event = {
+                        "event_id": f"c{concurrency}-{remaining}",
+                        "title_id": rng.choice(titles),
+                        "kind": kind,
+                    }
+                    if kind == "impression":
+                        event |= {"row": "top_picks", "artwork": "title_card"}
+                    body = json.dumps({"events": [event]}).encode()
+                    status, _ = await connection.request("POST", f"/v1/profiles/{profile}/events", body)
+                    errors += status >= 400
+                    posts += 1
+                    continue
+                started = time.perf_counter()
+                status, headers = await connection.request("GET", f"/v1/profiles/{profile}/rows")
+                elapsed = (time.perf_counter() - started) * 1000
+                latencies.append(elapsed)
+                by_cache.setdefault(headers.get("x-cache", "?"), []).append(elapsed)
+                errors += status >= 400
 
-    started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key}, timeout=60) as client:
-        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server), time.process_time()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return {
-        "p50": float(np.percentile(latencies, 50)),
-        "p95": float(np.percentile(latencies, 95)),
-        "p99": float(np.percentile(latencies, 99)),
-        "rps": requests / elapsed,
-        "errors": errors,
-    }
+    server_share = (cpu_seconds(server) - server_cpu) / elapsed
+    client_share = (time.process_time() - client_cpu) / elapsed
+    print(
+        f"  {concurrency:>2} clients: rows {percentiles(latencies)}  {args.requests / elapsed:6.1f} req/s  "
+        f"({len(latencies)} rows, {posts} event posts, errors {errors}; CPU: server {server_share:.0%}, "
+        f"client {client_share:.0%} of a core)"
+    )
+    for outcome in ("hit", "miss", "shared"):
+        found = by_cache.get(outcome, [])
+        if found:
+            share = len(found) / len(latencies)
+            print(f"      {outcome:<6} {share:5.0%}  {percentiles(found)}")
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--profiles", type=int, default=40)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per concurrency level")
+    parser.add_argument("--profiles", type=int, default=200)
     parser.add_argument("--event-share", type=float, default=0.1)
+    parser.add_argument("--impression-share", type=float, default=0.5, help="of the event posts")
+    parser.add_argument(
+        "--history", type=int, default=5, help="titles each profile has finished at the start"
+    )
+    parser.add_argument("--zipf", type=float, default=1.1, help="profile popularity skew; 0 = uniform")
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
+    parser.add_argument(
+        "--server",
+        default="{marquee} serve --port {port}",
+        help="the command that serves the API ({marquee} and {port} filled in), e.g. another checkout's",
+    )
     args = parser.parse_args()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     marquee = Path(sys.executable).with_name("marquee")
-    server = subprocess.Popen(
-        [str(marquee), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "MARQUEE_API__RATE_LIMIT_PER_MINUTE": "1000000"},
-    )
-    try:
-        await wait_ready(base)
-        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            made, titles = await setup(client, args.profiles)
-        key = made.pop("key")
-        ids = list(made.values())
-        print(
-            f"API load: {args.requests} requests per level, {args.profiles} profiles, "
-            f"{args.event_share:.0%} event posts, uvicorn single process on 127.0.0.1"
-        )
-        for concurrency in (1, 4, 16):
-            r = await run(base, concurrency, args.requests, ids, key, titles, args.event_share)
+    command = shlex.split(args.server.format(marquee=marquee, port=port))
+    with tempfile.TemporaryDirectory(prefix="marquee-load-") as state:
+        env = {
+            **os.environ,
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
+            "MARQUEE_API__RATE_LIMIT_PER_MINUTE": "1000000",
+            "MARQUEE_STATE_DIR": state,  # a fresh event store and bandits, removed afterwards
+        }
+        log = Path(state) / "server.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        try:
+            await wait_ready(base, server, log)
+            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                key, ids, titles = await setup(client, args.profiles, args.history)
             print(
-                f"  {concurrency:>2} clients: rows p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-                f"p99 {r['p99']:6.1f} ms  {r['rps']:6.1f} req/s  errors {int(r['errors'])}"
+                f"API load: {args.requests} requests per level, {args.profiles} profiles (Zipf {args.zipf}, "
+                f"{args.history} titles finished each), {args.event_share:.0%} event posts "
+                f"({args.impression_share:.0%} impressions), uvicorn single process on 127.0.0.1, "
+                f"{os.cpu_count()} CPUs"
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            for concurrency in args.levels:
+                await run("127.0.0.1", port, server.pid, key, concurrency, args, ids, titles)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
