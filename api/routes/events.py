@@ -90,9 +90,17 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
     seeds = eng.popular_in_genres(eng.profile_context(profile.id), wanted, ONBOARDING_SEEDS)
     liked = list(dict.fromkeys([*body.titles, *(t for ids in seeds.values() for t in ids)]))
     now = time.time()
-    # Stable ids: onboarding twice with the same picks stores them once.
+    # Titles the viewer picked are the latest likes, genre seeds a second older: the picks anchor the
+    # Because You Watched rows first. Stable ids: onboarding twice with the same picks stores them once.
     events = [
-        Event(f"onboarding-{t}", profile.id, t, EventKind.THUMB_UP, ts=now, context={"source": "onboarding"})
+        Event(
+            f"onboarding-{t}",
+            profile.id,
+            t,
+            EventKind.THUMB_UP,
+            ts=now if t in body.titles else now - 1.0,
+            context={"source": "onboarding"},
+        )
         for t in liked
     ]
     stored = eng.record(events) if events else []

@@ -191,3 +191,17 @@ def test_search_by_name_keeps_the_profiles_maturity_limit(client: TestClient, si
     search = lambda who: client.get(f"/v1/profiles/{who}/search?q=pulp fiction", headers=headers)  # noqa: E731
     assert pulp in [r["title_id"] for r in search(adult).json()["results"]]
     assert pulp not in [r["title_id"] for r in search(kid).json()["results"]]
+
+
+def test_onboarding_picks_anchor_because_you_watched_before_genre_seeds(
+    client: TestClient, signup: Signup, engine: Engine
+) -> None:
+    headers, profile = signup()
+    picked = client.get("/v1/titles/110", headers=headers).json()
+    assert "Comedy" not in picked["genres"]  # so naming Comedy adds popular comedies beside it
+    body = {"genres": ["Comedy"], "titles": [110]}
+    assert client.post(f"/v1/profiles/{profile}/onboarding", json=body, headers=headers).json()["stored"] > 1
+    assert engine.profile_context(profile).history.items[-1] == 110  # the pick is the latest like
+    rows = client.get(f"/v1/profiles/{profile}/rows", headers=headers).json()["rows"]
+    anchors = [r["heading"] for r in rows if r["kind"] == "because_you_watched"]
+    assert anchors and anchors[0] == f"Because You Watched {picked['name']}", anchors
