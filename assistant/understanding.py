@@ -55,7 +55,7 @@ _DISLIKED_CUE = re.compile(
     r"\b(hated|hate|disliked|didn'?t like|did not like|not a fan of|can'?t stand|couldn'?t stand|boring|"
     r"awful|terrible|not|no|nothing like|unlike|except)\b[^,.;!?]*$"
 )
-_SIMILAR_CUE = re.compile(r"\b(more like|similar to|like|such as|in the vein of|same vibe as)\s*$")
+_SIMILAR_CUE = re.compile(r"\b(more like|similar to|in the vein of|same vibe as)\s*$")  # "more like X"
 _EXPLAIN_CUE = re.compile(r"\b(why|how come|tell me (more )?about|what'?s|what is)\b[^,.;!?]*$")
 _SEEN_LAST = re.compile(
     r"\b(i'?ve |i have |already )?(seen|watched|saw) (it|that|this|them|those|these|both|all( of them)?|"
@@ -149,7 +149,7 @@ class Understanding:
                 update["disliked"].extend(mention.title_ids)
             else:
                 update["liked"].append(mention.title_id)
-                if re.search(r"\bmore like\s*$|\bsimilar to\s*$", clause):
+                if _SIMILAR_CUE.search(clause):
                     reading.similar_to = mention.title_id
             residual = _blank(residual, mention.start, mention.end)
         years, residual = self._years(residual)  # before genres: "an old western" keeps its genre

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
+from assistant import Assistant
+from assistant.state import ConversationStore
 from engine import Engine, Event, EventKind, new_id
 from tests.assistant.openai_stub import OpenAIStub
 
@@ -48,3 +50,11 @@ def stored_profile(
     if events:
         engine.record(events)
     return profile.id
+
+
+@pytest.fixture(scope="module")
+def assistant(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
+    """An assistant over the session engine (offline policy; tests add an LLM agent where they need one)."""
+    found = Assistant(engine, ConversationStore(tmp_path_factory.mktemp("chat") / "conversations.sqlite"))
+    yield found
+    found.close()

@@ -19,7 +19,7 @@ from langchain_openai import ChatOpenAI
 
 from assistant import Assistant, Viewer
 from assistant.agent import LLMAgent
-from assistant.state import ConversationStore, DialogueState
+from assistant.state import DialogueState
 from assistant.tools import TOOL_ARGS, Toolbox
 from engine import Engine
 from engine.config import LLMSettings
@@ -29,13 +29,6 @@ from tests.assistant.openai_stub import Answer, ChatRequest, OpenAIStub, call, s
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
 Chat = Callable[..., Assistant]
-
-
-@pytest.fixture(scope="module")
-def assistant(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    a = Assistant(engine, ConversationStore(tmp_path_factory.mktemp("chat") / "conversations.sqlite"))
-    yield a
-    a.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,6 @@ MATRIX, TOY_STORY = 2571, 1
 STAR_WARS = {260, 1196, 1210}
 
 
-@pytest.fixture(scope="module")
-def helper(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    found = Assistant(engine, ConversationStore(tmp_path_factory.mktemp("chat") / "c.sqlite"))
-    yield found
-    found.close()
-
-
 @pytest.fixture
 def viewer(engine: Engine) -> Viewer:
     account = engine.store.create_account("chat")
@@ -37,11 +29,11 @@ def _titles(engine: Engine, reply: Reply) -> list[Title]:
 
 
 def test_hard_constraints_are_read_and_every_pick_keeps_them(
-    helper: Assistant, viewer: Viewer, engine: Engine
+    assistant: Assistant, viewer: Viewer, engine: Engine
 ) -> None:
     assert set(engine.dataset.titles) >= STAR_WARS  # the slice holds them, so the exclusion is tested
-    reply = helper.respond(viewer, "90s sci-fi under 2 hours, not Star Wars")
-    state = helper.store.get(reply.conversation_id, viewer.profile_id)
+    reply = assistant.respond(viewer, "90s sci-fi under 2 hours, not Star Wars")
+    state = assistant.store.get(reply.conversation_id, viewer.profile_id)
     assert state is not None
     prefs = state.preferences
     assert (prefs.genres, prefs.year_min, prefs.year_max, prefs.max_runtime) == (["Sci-Fi"], 1990, 1999, 120)
@@ -56,31 +48,35 @@ def test_hard_constraints_are_read_and_every_pick_keeps_them(
 
 
 def test_a_vague_request_gets_one_question_then_picks(
-    helper: Assistant, viewer: Viewer, engine: Engine
+    assistant: Assistant, viewer: Viewer, engine: Engine
 ) -> None:
-    first = helper.respond(viewer, "hi, what should I watch?")
+    first = assistant.respond(viewer, "hi, what should I watch?")
     assert first.question and not first.titles and "mood" in first.text
-    second = helper.respond(viewer, "something funny", conversation_id=first.conversation_id)
+    second = assistant.respond(viewer, "something funny", conversation_id=first.conversation_id)
     assert not second.question and second.titles
     assert all("Comedy" in t.genres for t in _titles(engine, second))
-    third = helper.respond(viewer, "whatever", conversation_id=first.conversation_id)
+    third = assistant.respond(viewer, "whatever", conversation_id=first.conversation_id)
     assert not third.question  # one question per conversation at most
 
 
-def test_seen_and_rejected_titles_never_come_back(helper: Assistant, viewer: Viewer, engine: Engine) -> None:
-    first = helper.respond(viewer, "I've seen The Matrix. A thriller please")
+def test_seen_and_rejected_titles_never_come_back(
+    assistant: Assistant, viewer: Viewer, engine: Engine
+) -> None:
+    first = assistant.respond(viewer, "I've seen The Matrix. A thriller please")
     assert MATRIX not in {c.title_id for c in first.titles}
     shown = {c.title_id for c in first.titles}
-    second = helper.respond(viewer, "I've seen it. Something else?", conversation_id=first.conversation_id)
+    second = assistant.respond(viewer, "I've seen it. Something else?", conversation_id=first.conversation_id)
     assert second.titles and not shown & {c.title_id for c in second.titles}
     # "seen it" is the first pick, stored in the profile's history: its rows will not offer it either.
     seen = [(e.title_id, e.kind) for e in engine.store.events(viewer.profile_id)]
     assert (first.titles[0].title_id, EventKind.COMPLETE) in seen and (MATRIX, EventKind.COMPLETE) in seen
-    third = helper.respond(viewer, "more thrillers", conversation_id=first.conversation_id)
+    third = assistant.respond(viewer, "more thrillers", conversation_id=first.conversation_id)
     assert not (shown | {MATRIX}) & {c.title_id for c in third.titles}
 
 
-def test_the_profiles_history_is_never_recommended(helper: Assistant, viewer: Viewer, engine: Engine) -> None:
+def test_the_profiles_history_is_never_recommended(
+    assistant: Assistant, viewer: Viewer, engine: Engine
+) -> None:
     popular = [TOY_STORY, 260, 296, 318, 356]
     engine.record(
         [
@@ -94,30 +90,32 @@ def test_the_profiles_history_is_never_recommended(helper: Assistant, viewer: Vi
             for t in popular
         ]
     )
-    reply = helper.respond(viewer, "popular classics everyone loves, like Toy Story")
+    reply = assistant.respond(viewer, "popular classics everyone loves, like Toy Story")
     assert reply.titles and not set(popular) & {c.title_id for c in reply.titles}
 
 
-def test_moods_runtime_and_unknown_titles(helper: Assistant, viewer: Viewer) -> None:
-    reply = helper.respond(viewer, "something dark and funny, not too long, I've seen Fleabag")
+def test_moods_runtime_and_unknown_titles(assistant: Assistant, viewer: Viewer) -> None:
+    reply = assistant.respond(viewer, "something dark and funny, not too long, I've seen Fleabag")
     assert "Fleabag" in reply.text  # said plainly: it is not in the catalog
-    state = helper.store.get(reply.conversation_id, viewer.profile_id)
+    state = assistant.store.get(reply.conversation_id, viewer.profile_id)
     assert state is not None
     prefs = state.preferences
     assert prefs.genres == ["Comedy"] and "dark" in prefs.moods and prefs.max_runtime == SHORT_RUNTIME
     assert all(c.runtime is not None and c.runtime <= SHORT_RUNTIME for c in reply.titles)
 
 
-def test_explain_similar_and_relaxing_a_constraint(helper: Assistant, viewer: Viewer, engine: Engine) -> None:
-    like = helper.respond(viewer, "more like Toy Story")
+def test_explain_similar_and_relaxing_a_constraint(
+    assistant: Assistant, viewer: Viewer, engine: Engine
+) -> None:
+    like = assistant.respond(viewer, "more like Toy Story")
     assert like.titles and TOY_STORY not in {c.title_id for c in like.titles}
-    why = helper.respond(viewer, "why that one?", conversation_id=like.conversation_id)
+    why = assistant.respond(viewer, "why that one?", conversation_id=like.conversation_id)
     assert like.titles[0].name in why.text
     # Nothing in the slice is a western from before 1930 under 60 minutes: the policy offers to relax.
-    empty = helper.respond(viewer, "a western from before 1930 under 60 minutes")
+    empty = assistant.respond(viewer, "a western from before 1930 under 60 minutes")
     assert empty.question and not empty.titles and "drop the runtime limit" in empty.text
-    relaxed = helper.respond(viewer, "yes", conversation_id=empty.conversation_id)
-    state = helper.store.get(empty.conversation_id, viewer.profile_id)
+    relaxed = assistant.respond(viewer, "yes", conversation_id=empty.conversation_id)
+    state = assistant.store.get(empty.conversation_id, viewer.profile_id)
     assert state is not None and state.preferences.max_runtime is None
     assert state.preferences.genres == ["Western"] and state.preferences.year_max == 1929
     assert relaxed.titles or "drop the era" in relaxed.text  # still nothing? the next constraint is offered
@@ -134,10 +132,10 @@ def test_a_conversation_survives_a_restart(engine: Engine, viewer: Viewer, tmp_p
     assert all(1980 <= (t.year or 0) <= 1989 and "Comedy" in t.genres for t in _titles(engine, more))
 
 
-def test_tools_refuse_unknown_names_and_bad_arguments(helper: Assistant, viewer: Viewer) -> None:
+def test_tools_refuse_unknown_names_and_bad_arguments(assistant: Assistant, viewer: Viewer) -> None:
     from assistant.state import DialogueState
 
-    tools = Toolbox(helper.engine, viewer, DialogueState(profile_id=viewer.profile_id), helper.lexicon)
+    tools = Toolbox(assistant.engine, viewer, DialogueState(profile_id=viewer.profile_id), assistant.lexicon)
     assert not tools.call("drop_tables", {}).ok
     assert "profile_id" in tools.call("homepage_rows", {"profile_id": "someone-else"}).content["error"]
     assert not tools.call("recommend", "{not json").ok
@@ -148,17 +146,17 @@ def test_tools_refuse_unknown_names_and_bad_arguments(helper: Assistant, viewer:
     assert {s["function"]["name"] for s in Toolbox.specs()} == set(tools._tools)
 
 
-def test_feedback_said_twice_is_stored_once(helper: Assistant, viewer: Viewer, engine: Engine) -> None:
-    first = helper.respond(viewer, "I've seen The Matrix, a thriller please")
-    helper.respond(viewer, "I've seen The Matrix!", conversation_id=first.conversation_id)
+def test_feedback_said_twice_is_stored_once(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:
+    first = assistant.respond(viewer, "I've seen The Matrix, a thriller please")
+    assistant.respond(viewer, "I've seen The Matrix!", conversation_id=first.conversation_id)
     kinds = [e.kind for e in engine.store.events(viewer.profile_id) if e.title_id == MATRIX]
     assert kinds == [EventKind.COMPLETE]
 
 
 def test_several_genres_in_one_request_prefer_titles_with_all_of_them(
-    helper: Assistant, viewer: Viewer, engine: Engine
+    assistant: Assistant, viewer: Viewer, engine: Engine
 ) -> None:
     both = [t for t in engine.dataset.titles.values() if {"Comedy", "Animation"} <= set(t.genres)]
     assert len(both) >= 3  # the slice has enough animated comedies for the first three picks
-    reply = helper.respond(viewer, "a funny animated movie for tonight")
+    reply = assistant.respond(viewer, "a funny animated movie for tonight")
     assert all({"Comedy", "Animation"} <= set(t.genres) for t in _titles(engine, reply)[:3])

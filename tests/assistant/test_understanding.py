@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from assistant import Assistant
-from assistant.state import ConversationStore
 from assistant.titles import TitleResolver
 from assistant.understanding import SHORT_RUNTIME, Understanding
-from engine import Engine, Title
+from engine import Title
 
 NAMES = {
     1: "It",
@@ -58,10 +55,8 @@ def test_names_resolve_with_typos_and_years(resolver: TitleResolver) -> None:
 
 
 @pytest.fixture(scope="module")
-def understanding(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Understanding]:
-    helper = Assistant(engine, ConversationStore(tmp_path_factory.mktemp("u") / "c.sqlite"))
-    yield helper.understanding
-    helper.close()
+def understanding(assistant: Assistant) -> Understanding:
+    return assistant.understanding
 
 
 @pytest.mark.parametrize(
