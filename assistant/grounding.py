@@ -32,9 +32,9 @@ class Grounded:
 
 
 def ground(text: str, tools: Toolbox) -> Grounded:
-    excluded = tools.excluded()
+    context = tools.context(exclude_shown=False)  # read once: the profile's history is a store query
+    excluded = tools.excluded(context)
     offered = {normalize(c.name): c for c in tools.offered.values()}
-    context = tools.context(exclude_shown=False)
     cards: dict[int, TitleCard] = {}
     invented = blocked = 0
     lines = []

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
+import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.agent import LLMAgent, LLMUnavailable
@@ -21,11 +21,12 @@ from assistant.reply import Reply
 from assistant.state import ConversationStore, DialogueState
 from assistant.tools import Toolbox, Viewer
 from assistant.understanding import Understanding
-from engine import Engine, TextEmbedder
+from engine import Engine
 from engine.config import LLMSettings
 
 CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
+CONVERSATION_LOCKS = 64
 log = logging.getLogger("marquee.assistant")
 
 
@@ -41,28 +42,22 @@ class Assistant:
         *,
         llm: LLMSettings | None = None,
         agent: LLMAgent | None = None,
-        guard: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> None:
         self.engine = engine
         self.store = store
-        self.guard = guard  # serializes engine calls with the rest of the process, when it must
         self.lexicon = Lexicon.for_engine(engine)
-        self.understanding = Understanding(self.lexicon, dict(engine.dataset.titles), TextEmbedder())
+        self.understanding = Understanding(self.lexicon, dict(engine.dataset.titles), engine.embedder)
         self.policy = OfflinePolicy(self.understanding)
         self.agent = agent or (LLMAgent(llm) if llm is not None and llm.base_url else None)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
+        # Striped: a fixed set of locks, so serving many conversations does not grow a lock per id.
+        self._locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
 
     @classmethod
-    def open(
-        cls, engine: Engine, *, guard: Callable[[], AbstractContextManager[object]] = nullcontext
-    ) -> Assistant:
+    def open(cls, engine: Engine) -> Assistant:
         """The assistant for a loaded engine, its conversations beside the engine's other state."""
         folder = engine.settings.dataset_state(engine.dataset.name)
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(
-            engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings.llm, guard=guard
-        )
+        return cls(engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings.llm)
 
     @property
     def models(self) -> list[str]:
@@ -96,11 +91,10 @@ class Assistant:
         """The state after the turn and the reply; a failed LLM turn leaves no half-applied tool calls."""
         if self.agent is not None:
             before = state.model_copy(deep=True)
-            tools = Toolbox(self.engine, viewer, state, self.lexicon, guard=self.guard)
+            tools = Toolbox(self.engine, viewer, state, self.lexicon)
             try:
                 answer = self.agent.turn(text, tools, transcript=state.transcript)
-                with self.guard():
-                    grounded = ground(answer, tools)
+                grounded = ground(answer, tools)
                 reply = Reply(
                     text=grounded.text,
                     titles=grounded.titles,
@@ -119,8 +113,7 @@ class Assistant:
 
     def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
         tools = Toolbox(self.engine, viewer, state, self.lexicon)
-        with self.guard():
-            reply = self.policy.turn(text, tools)
+        reply = self.policy.turn(text, tools)
         return reply.model_copy(update={"tool_calls": tools.calls})
 
     def _state(self, viewer: Viewer, conversation_id: str | None, earlier: Sequence[str]) -> DialogueState:
@@ -141,9 +134,8 @@ class Assistant:
     def _conversation_lock(self, conversation_id: str | None) -> threading.Lock:
         """Turns of one conversation take turns; different conversations run side by side."""
         if conversation_id is None:
-            return threading.Lock()
-        with self._locks_guard:
-            return self._locks.setdefault(conversation_id, threading.Lock())
+            return threading.Lock()  # a new conversation: nobody else can know its id yet
+        return self._locks[zlib.crc32(conversation_id.encode()) % len(self._locks)]
 
     def close(self) -> None:
         self.store.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
@@ -149,17 +148,8 @@ class ToolError(ValueError):
 class Toolbox:
     """The tools of one conversation turn, bound to its viewer and dialogue state."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        viewer: Viewer,
-        state: DialogueState,
-        lexicon: Lexicon,
-        *,
-        guard: Callable[[], AbstractContextManager[object]] = nullcontext,
-    ) -> None:
+    def __init__(self, engine: Engine, viewer: Viewer, state: DialogueState, lexicon: Lexicon) -> None:
         self.engine = engine
-        self.guard = guard  # held around each engine call when calls come from a slow driver (the LLM)
         self.viewer = viewer
         self.state = state
         self.lexicon = lexicon
@@ -202,8 +192,7 @@ class Toolbox:
         except (json.JSONDecodeError, ValidationError) as exc:
             return _error(f"invalid arguments for {name}: {_brief(exc)}")
         try:
-            with self.guard():
-                result = run(args)
+            result = run(args)
         except (ToolError, EngineError, LookupError) as exc:
             return _error(str(exc))
         for card in result.titles:
@@ -336,11 +325,11 @@ class Toolbox:
         reasons = [c.reason for i, _, prov in candidates if i == title.id for c in prov]
         return reasons[0] if reasons else _plain_reason(title, self.state.preferences.genres)
 
-    def excluded(self) -> frozenset[int]:
-        """Titles never to recommend: seen, rejected or disliked here, or in the profile's history."""
+    def excluded(self, context: Context) -> frozenset[int]:
+        """Titles never to recommend: seen, rejected or disliked here, or in the history of `context`."""
         prefs = self.state.preferences
         said = set(prefs.seen_titles) | set(prefs.disliked_titles)
-        return frozenset(said) | self.viewer.context().history.seen()
+        return frozenset(said) | context.history.seen()
 
     def context(self, *, exclude_shown: bool = True) -> Context:
         """The viewer's context narrowed by the conversation; titles already shown left out by default."""

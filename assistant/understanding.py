@@ -110,11 +110,6 @@ class Reading:
     moods: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)  # names that look like titles but are not in the catalog
 
-    def says_anything(self) -> bool:
-        return not self.update.empty() or bool(
-            self.seen_last or self.reject_last or self.similar_to or self.explain or self.wants_rows
-        )
-
 
 class Understanding:
     def __init__(self, lexicon: Lexicon, titles: dict[int, Title], embedder: TextEmbedder) -> None:
@@ -168,7 +163,7 @@ class Understanding:
             residual = _blank(residual, at, at + len(name)) if at >= 0 else residual
         reading.unknown = [
             m.group(2)
-            for m in _NAMED.finditer(_blank(text, 0, 0))
+            for m in _NAMED.finditer(text)
             if residual[m.start(2) : m.end(2)].strip() and m.group(2).lower() not in _STOP
         ]
         if m := _SEEN_LAST.search(residual):

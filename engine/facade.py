@@ -57,8 +57,11 @@ class Engine:
         artwork: ArtworkBandit,
         row_order: RowOrderBandit,
         store: EventStore,
+        embedder: TextEmbedder | None = None,
     ) -> None:
         self.settings = settings
+        # The one copy of the text model in the process: the content source's and the assistant's.
+        self.embedder = embedder or TextEmbedder()
         self.dataset = dataset
         self.index = index
         self.sources = sources
@@ -143,6 +146,7 @@ class Engine:
             artwork=ArtworkBandit.open(state / BANDITS_FILE),
             row_order=RowOrderBandit.open(state / BANDITS_FILE),
             store=EventStore(state / EVENTS_FILE),
+            embedder=embedder,
         )
 
     # -- what the caller's latest request noted (per thread or task) --------------------------------

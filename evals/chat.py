@@ -28,7 +28,7 @@ from assistant.state import ConversationStore
 from assistant.tools import Viewer
 from catalog import Dataset, Interactions, Title, load_dataset
 from catalog.splitting import Split, make_split
-from engine import Engine, Settings, TextEmbedder
+from engine import Engine, Settings
 from engine.commands import checked_dataset, clean_errors, settings
 from engine.progress import Bars, Reporter, Silent
 from evals.chat_suite import generate, run_suite
@@ -99,13 +99,11 @@ def run_chat_eval(
     dataset = dataset or load_dataset(dataset_name, settings.data_dir)
     kind = "temporal" if dataset.interactions.timed else "random"
     split = make_split(dataset.interactions, kind, seed=settings.seed)
-    embedder = TextEmbedder()
     with (
-        training_engine(settings, dataset, split, reporter=reporter, embedder=embedder) as engine,
+        training_engine(settings, dataset, split, reporter=reporter) as engine,
         tempfile.TemporaryDirectory(prefix="marquee-chat-") as tmp,
     ):
         assistant = Assistant(engine, ConversationStore(Path(tmp) / "conversations.sqlite"))
-        assistant.understanding.embedder = embedder  # one copy of the text model for both, not two
         try:
             result = evaluate(
                 assistant,

@@ -35,11 +35,10 @@ def training_engine(
     split: Split,
     *,
     reporter: Reporter | None = None,
-    embedder: TextEmbedder | None = None,
 ) -> Iterator[Engine]:
     """An `Engine` over `split.train` only; its index and state live in a temporary folder."""
     reporter = reporter or Silent()
-    embedder = embedder or TextEmbedder()
+    embedder = TextEmbedder()  # the engine keeps it: the assistant over it reuses the same model
     content = content_vectors(settings, dataset, reporter, embedder)  # the build's cache of catalog text
     period = replace(dataset, interactions=split.train)
     now = data_now(period)
@@ -80,6 +79,7 @@ def training_engine(
             artwork=ArtworkBandit.open(),
             row_order=RowOrderBandit.open(),
             store=EventStore(folder / "events.sqlite"),
+            embedder=embedder,
         )
         try:
             yield engine
