@@ -41,26 +41,33 @@ def mmr(
         primary = _primary_genre_codes(genres)
 
     gain = trade_off * _min_max(np.asarray(relevance, dtype=np.float64))
+    penalty = 1.0 - trade_off
+    # `eligible` is available and not genre-capped, kept up to date with its count rather than rebuilt
+    # and tested each step: a call makes up to k steps over a small pool, so per-step numpy calls dominate.
     available = np.ones(n, dtype=bool)
-    blocked = np.zeros(n, dtype=bool)
+    eligible = np.ones(n, dtype=bool)
+    n_eligible = n
     genre_counts: dict[int, int] = {}
     # Running max similarity to the picks: one mat-vec per pick instead of an n×n matrix up front.
     max_sim: np.ndarray | None = None
     picks: list[int] = []
     for _ in range(min(k, n)):
-        score = gain if max_sim is None else gain - (1.0 - trade_off) * max_sim
-        eligible = available & ~blocked
-        if not eligible.any():
-            eligible = available  # only capped genres remain: relax the cap
-        best = int(np.argmax(np.where(eligible, score, -np.inf)))
+        score = gain if max_sim is None else gain - penalty * max_sim
+        # No eligible candidate left means only capped genres remain: relax the cap.
+        best = int(np.where(eligible if n_eligible else available, score, -np.inf).argmax())
         picks.append(best)
         available[best] = False
+        if eligible[best]:
+            eligible[best] = False
+            n_eligible -= 1
         sim = vectors @ vectors[best]
-        max_sim = sim if max_sim is None else np.maximum(max_sim, sim)
-        if primary is not None and genre_cap is not None and (code := int(primary[best])) >= 0:
-            genre_counts[code] = genre_counts.get(code, 0) + 1
-            if genre_counts[code] >= genre_cap:
-                blocked |= primary == code
+        max_sim = sim if max_sim is None else np.maximum(max_sim, sim, out=max_sim)
+        if primary is not None and (code := int(primary[best])) >= 0:
+            genre_counts[code] = count = genre_counts.get(code, 0) + 1
+            if count == genre_cap:
+                capped = eligible & (primary == code)
+                n_eligible -= int(np.count_nonzero(capped))
+                eligible[capped] = False
     return np.asarray(picks, dtype=np.int64)
 
 

@@ -99,6 +99,53 @@ def test_titles_without_genres_are_never_capped() -> None:
     assert picks.tolist() == [0, 1, 2]
 
 
+def _reference_mmr(
+    relevance: np.ndarray, vectors: np.ndarray, k: int, trade_off: float, primary: list[str | None], cap: int
+) -> list[int]:
+    """MMR as its definition reads: every step rescores all candidates from scratch."""
+    span = relevance.max() - relevance.min()
+    gain = trade_off * ((relevance - relevance.min()) / span if span > 0 else np.ones_like(relevance))
+    picks: list[int] = []
+    for _ in range(min(k, len(relevance))):
+        left = [i for i in range(len(relevance)) if i not in picks]
+        counts = {g: sum(primary[p] == g for p in picks) for g in set(primary) if g is not None}
+        uncapped = [i for i in left if primary[i] is None or counts[primary[i]] < cap]
+        score = gain.copy()
+        if picks:
+            # One mat-vec per pick, as in mmr: a matrix product may round differently and flip ties.
+            score = gain - (1.0 - trade_off) * np.max([vectors @ vectors[p] for p in picks], axis=0)
+        best = max(uncapped or left, key=lambda i: (score[i], -i))  # first of equals, as argmax
+        picks.append(best)
+    return picks
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mmr_matches_a_from_scratch_reference(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 60))
+    # Few distinct relevances and duplicated vectors, so ties (first index wins) are common.
+    relevance = rng.integers(0, 4, n).astype(np.float64)
+    vectors = _unit(rng.integers(-1, 2, (n, 3)).astype(np.float64) + 0.5)
+    names = [("A",), ("B", "A"), ("C",), ()]
+    genres = [names[int(g)] for g in rng.integers(0, len(names), n)]
+    primary = [g[0] if g else None for g in genres]
+    k, cap, trade_off = (
+        int(rng.integers(0, n + 3)),
+        int(rng.integers(1, 5)),
+        float(rng.choice([0.0, 0.5, 0.7])),
+    )
+    picks = mmr(
+        ids=_ids(n),
+        relevance=relevance,
+        vectors=vectors,
+        k=k,
+        trade_off=trade_off,
+        genres=genres,
+        genre_cap=cap,
+    )
+    assert picks.tolist() == _reference_mmr(relevance, vectors, k, trade_off, primary, cap)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
