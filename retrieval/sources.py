@@ -18,11 +18,8 @@ from retrieval.index import CF, CONTENT, Hit, TitleIndex
 DAY = 86_400.0
 
 
-def _listed(
-    hits: list[Hit], source: str, reason: str | Callable[[Hit], str], anchor: int | None = None
-) -> list[Candidate]:
-    explain = reason if callable(reason) else (lambda _h: reason)
-    return [Candidate(h.id, source, h.score, rank, explain(h), anchor) for rank, h in enumerate(hits)]
+def _listed(hits: list[Hit], source: str, reason: str) -> list[Candidate]:
+    return [Candidate(h.id, source, h.score, rank, reason) for rank, h in enumerate(hits)]
 
 
 @dataclass
@@ -144,16 +141,16 @@ class GenreSource:
         return sorted(lift, key=lambda g: -lift[g])[: self.genres]
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
-        out: list[Candidate] = []
         favourites = self.favourite_genres(context)
         wanted = context.constraints.genres
         if wanted:  # a request's genres are a hard limit: a favourite outside them would widen the filter
             favourites = [g for g in favourites if g in wanted]
+        lists: list[_Listing] = []
         for genre in favourites:
             where = title_filter(context, extra_genres=(genre,))
             hits = self.index.top_by(field="popularity", k=k // len(favourites), where=where)
-            out.extend(_listed(hits, self.name, f"Popular in {genre}, a genre you watch often"))
-        return _reranked(out)
+            lists.append((hits, f"Popular in {genre}, a genre you watch often", None))
+        return _interleaved(lists, self.name)
 
 
 @dataclass
@@ -173,14 +170,14 @@ class SimilarSource:
         if not anchors:
             return []
         where = title_filter(context)
-        out: list[Candidate] = []
+        lists: list[_Listing] = []
         for anchor in anchors:
             hits = self.index.search(
                 vector=CF, query=_unit(vectors[anchor]), k=k // len(anchors), where=where
             )
             name = self.titles[anchor].name if anchor in self.titles else f"title {anchor}"
-            out.extend(_listed(hits, self.name, f"Because you watched {name}", anchor=anchor))
-        return _reranked(out)
+            lists.append((hits, f"Because you watched {name}", anchor))
+        return _interleaved(lists, self.name)
 
 
 @dataclass
@@ -213,12 +210,21 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n else v.astype(np.float32)
 
 
-def _reranked(candidates: list[Candidate]) -> list[Candidate]:
-    """Interleave per-anchor or per-genre lists by rank, dropping repeats, and renumber ranks."""
+# One per-anchor or per-genre hit list, with the reason and anchor its candidates carry.
+_Listing = tuple[list[Hit], str, int | None]
+
+
+def _interleaved(lists: list[_Listing], source: str) -> list[Candidate]:
+    """Interleave hit lists by rank (higher score first within a rank, then list order), dropping repeats;
+    ranks are renumbered. Works on hits so that each candidate is built once."""
+    ordered = sorted(
+        (rank, -h.score, i, h) for i, (hits, _, _) in enumerate(lists) for rank, h in enumerate(hits)
+    )
     seen: set[int] = set()
     out: list[Candidate] = []
-    for c in sorted(candidates, key=lambda c: (c.rank, -c.score)):
-        if c.title_id not in seen:
-            seen.add(c.title_id)
-            out.append(Candidate(c.title_id, c.source, c.score, len(out), c.reason, c.anchor))
+    for _, _, i, h in ordered:
+        if h.id not in seen:
+            seen.add(h.id)
+            _, reason, anchor = lists[i]
+            out.append(Candidate(h.id, source, h.score, len(out), reason, anchor))
     return out
