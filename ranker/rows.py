@@ -97,8 +97,8 @@ class RowBuilder:
         may explore: one slot goes to the least-known candidate, explained as such."""
         rows: list[Row] = []
         used: set[int] = set()
-        by_source = _positions_by_source(scored)
-        unseen = _unseen(scored)
+        index = _index(scored)
+        by_source, unseen = index.by_source, index.unseen
         history = by_source.get("history", {})
         rows += self._row(
             scored,
@@ -110,10 +110,10 @@ class RowBuilder:
             mmr_on=False,
         )
         rows += self._row(scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used)
-        by_anchor, first_rank = _similar_by_anchor(scored)
+        first_rank = index.first_rank
         # Distinct anchors, most recent first (the similar source ranks them that way).
         for anchor in sorted(set(first_rank), key=first_rank.__getitem__)[: self.config.anchors]:
-            from_anchor = by_anchor[anchor]
+            from_anchor = index.by_anchor[anchor]
             name = self.titles[anchor].name if anchor in self.titles else str(anchor)
             rows += self._row(
                 scored,
@@ -125,8 +125,9 @@ class RowBuilder:
                 explain=from_anchor,
             )
         rows += self._source_row(scored, by_source, "trending", "trending", "Trending Now", used)
+        ids = scored.ids.tolist()
         for genre in favourite_genres[: self.config.genre_rows]:
-            in_genre = [i for i in unseen if genre in self.titles[int(scored.ids[i])].genres]
+            in_genre = [i for i in unseen if genre in self.titles[ids[i]].genres]
             explain = {i: _genre_reason(scored.provenance[i], genre) for i in in_genre}
             rows += self._row(
                 scored,
@@ -203,7 +204,8 @@ class RowBuilder:
         explore: np.random.Generator | None = None,
     ) -> list[Row]:
         """One row from candidate positions `picks`: drop titles an earlier row showed, diversify, explain."""
-        pool = np.array([i for i in picks if int(scored.ids[i]) not in used], dtype=np.int64)
+        ids = scored.ids.tolist()  # Python ints: far cheaper to look up one by one than numpy scalars
+        pool = np.array([i for i in picks if ids[i] not in used], dtype=np.int64)
         if len(pool) < self.config.min_items and kind not in PINNED:
             return []
         if not len(pool):
@@ -211,7 +213,7 @@ class RowBuilder:
         # MMR only reorders the head: a row never reaches past its best few multiples of its length.
         pool = pool[np.argsort(-scored.scores[pool], kind="stable")][: self.config.row_length * MMR_POOL]
         if mmr_on:
-            genres = [self.titles[int(scored.ids[i])].genres for i in pool]
+            genres = [self.titles[ids[i]].genres for i in pool.tolist()]
             order = mmr(
                 ids=scored.ids[pool],
                 relevance=scored.scores[pool],
@@ -227,38 +229,45 @@ class RowBuilder:
                 explain = {**(explain or {}), **{int(i): EXPLORED for i in head if i not in pool[order]}}
             pool = head
         items = []
-        for i in pool[: self.config.row_length]:
-            title = self.titles[int(scored.ids[i])]
-            given = (explain or {}).get(int(i)) or _strongest(scored.provenance[i])
+        explain = explain or {}
+        shown = pool[: self.config.row_length]
+        for i, score in zip(shown.tolist(), scored.scores[shown].tolist(), strict=True):
+            title = self.titles[ids[i]]
+            given = explain.get(i) or _strongest(scored.provenance[i])
             text, reason = given if isinstance(given, tuple) else _from_candidate(given)
-            items.append(RowItem(title.id, title.name, title.year, text, reason, float(scored.scores[i])))
+            items.append(RowItem(title.id, title.name, title.year, text, reason, score))
             used.add(title.id)
         return [Row(row_id, heading, kind, tuple(items))]
 
 
-def _positions_by_source(scored: Scored) -> dict[str, dict[int, Candidate]]:
-    out: dict[str, dict[int, Candidate]] = {}
-    for i, provenance in enumerate(scored.provenance):
-        for c in provenance:
-            out.setdefault(c.source, {}).setdefault(i, c)
-    return out
+@dataclass(frozen=True)
+class _Index:
+    """Candidate positions by what proposed them, gathered in one pass over the provenance."""
+
+    by_source: dict[str, dict[int, Candidate]]  # source -> position -> its first candidate there
+    unseen: list[int]  # positions some source other than the profile's history proposed
+    by_anchor: dict[int, dict[int, Candidate]]  # the similar source's candidates per anchor
+    first_rank: dict[int, int]  # each anchor's best rank in the similar source
 
 
-def _similar_by_anchor(scored: Scored) -> tuple[dict[int, dict[int, Candidate]], dict[int, int]]:
-    """The similar source's candidates per anchor (position -> candidate), and each anchor's best rank."""
+def _index(scored: Scored) -> _Index:
+    by_source: dict[str, dict[int, Candidate]] = {}
+    unseen: list[int] = []
     by_anchor: dict[int, dict[int, Candidate]] = {}
     first_rank: dict[int, int] = {}
     for i, provenance in enumerate(scored.provenance):
+        history_only = True
         for c in provenance:
+            by_source.setdefault(c.source, {}).setdefault(i, c)
+            if c.source == "history":
+                continue
+            history_only = False
             if c.source == "similar" and c.anchor is not None:
                 by_anchor.setdefault(c.anchor, {})[i] = c
                 first_rank[c.anchor] = min(first_rank.get(c.anchor, c.rank), c.rank)
-    return by_anchor, first_rank
-
-
-def _unseen(scored: Scored) -> list[int]:
-    """Positions of candidates that are not the profile's own history (history only feeds its rows)."""
-    return [i for i, p in enumerate(scored.provenance) if any(c.source != "history" for c in p)]
+        if not history_only:
+            unseen.append(i)
+    return _Index(by_source, unseen, by_anchor, first_rank)
 
 
 def _strongest(provenance: tuple[Candidate, ...]) -> Candidate:
