@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -21,7 +22,12 @@ class History:
         return len(self.items)
 
     def seen(self) -> frozenset[int]:
-        return frozenset(int(i) for i in self.items) | frozenset(self.in_progress) | self.disliked
+        return self._seen
+
+    @cached_property
+    def _seen(self) -> frozenset[int]:
+        # Once per history (it is frozen): every candidate query of a request leaves these titles out.
+        return frozenset(self.items.tolist()) | frozenset(self.in_progress) | self.disliked
 
     def liked(self, threshold: float = 4.0) -> np.ndarray:
         """Items with a positive signal; for implicit histories (NaN weights) every item."""

@@ -11,11 +11,14 @@ def title_filter(
 ) -> TitleFilter:
     """Seen and disliked titles, explicit exclusions and the hard constraints, as one filter."""
     c = context.constraints
-    excluded = set(c.exclude_titles) | set(context.history.disliked)
+    excluded = frozenset(c.exclude_titles) | context.history.disliked
     if not allow_seen:
-        excluded |= context.history.seen()
+        # Usually nothing else is excluded: then the history's own seen set, not a copy, whose hash is
+        # computed once however many queries of the request hash this filter.
+        seen = context.history.seen()
+        excluded = seen if excluded <= seen else excluded | seen
     return TitleFilter(
-        exclude_ids=frozenset(excluded),
+        exclude_ids=excluded,
         genres_any=tuple(dict.fromkeys(c.genres + extra_genres)),
         genres_none=c.exclude_genres,
         year_min=c.year_min,
