@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -65,8 +66,14 @@ _SCHEMA = {
 }
 
 
+@lru_cache(maxsize=64)
 def edge_filter(where: TitleFilter | None) -> Filter | None:
-    """TitleFilter -> Qdrant Edge Filter (None when there is no condition)."""
+    """TitleFilter -> Qdrant Edge Filter (None when there is no condition).
+
+    Cached: most of a request's ~10 queries share one filter, and converting its seen ids costs more
+    than the rest of a query's Python side. A Filter is immutable, so requests may share one; 64 covers
+    the few distinct filters of each request in flight.
+    """
     if where is None or where.empty:
         return None
     must: list[Any] = []
@@ -196,7 +203,7 @@ class EdgeIndex:
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(int(p.id), float(p.score)) for p in self._ready().query(request)]
+        return [Hit(p.id, p.score) for p in self._ready().query(request)]
 
     def _params(self, exact: bool, k: int) -> SearchParams:
         if exact or self.exact:
@@ -216,7 +223,7 @@ class EdgeIndex:
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(int(p.id), float(p.order_value)) for p in self._ready().query(request)]
+        return [Hit(p.id, p.order_value) for p in self._ready().query(request)]
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
