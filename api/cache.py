@@ -59,7 +59,9 @@ class ProfileCache:
             self._store(profile_id, key, value)
             return True
 
-    def invalidate(self, profile_id: str) -> None:
+    def invalidate(self, profile_id: str) -> set[Hashable]:
+        """Drop the profile's pages; the keys of those it had, cached or being computed, come back (the
+        pages its viewer is likely to ask for next)."""
         with self._lock:
             self._writes += 1
             self._written[profile_id] = self._writes
@@ -67,8 +69,10 @@ class ProfileCache:
             while len(self._written) > self.max_profiles:
                 _, oldest = self._written.popitem(last=False)
                 self._horizon = max(self._horizon, oldest)
-            for key in self._keys.pop(profile_id, ()):
+            keys = self._keys.pop(profile_id, set())
+            for key in keys:
                 self._entries.pop((profile_id, key), None)
+            return keys | {key for (profile, key, _) in self._flights if profile == profile_id}
 
     def get_or_compute(
         self, profile_id: str, key: Hashable, compute: Callable[[], tuple[Any, bool]]

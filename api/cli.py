@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -15,6 +16,15 @@ def register(app: typer.Typer) -> None:
         dataset: Annotated[
             str | None, typer.Option("--dataset", "-d", help="default: MARQUEE_API__DATASET")
         ] = None,
+        page_workers: Annotated[
+            int | None,
+            typer.Option(
+                min=0,
+                max=16,
+                help="processes making homepage drafts beside the server; "
+                "default: MARQUEE_PAGE_WORKERS, else 1 on a machine with two or more cores",
+            ),
+        ] = None,
     ) -> None:
         """Serve the HTTP API (docs at /docs, metrics at /metrics)."""
         import uvicorn  # here, so other commands do not pay for the import
@@ -27,7 +37,13 @@ def register(app: typer.Typer) -> None:
             settings = settings.model_copy(
                 update={"api": settings.api.model_copy(update={"dataset": dataset})}
             )
+        if page_workers is None and "MARQUEE_PAGE_WORKERS" not in os.environ:
+            page_workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+        if page_workers is not None:
+            settings = settings.model_copy(update={"page_workers": page_workers})
         print(
-            f"marquee API on http://{host}:{port} (dataset {settings.api.dataset}; docs at /docs)", flush=True
+            f"marquee API on http://{host}:{port} (dataset {settings.api.dataset}, "
+            f"{settings.page_workers} page workers; docs at /docs)",
+            flush=True,
         )
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     experiment: ExperimentSettings = ExperimentSettings()
     llm: LLMSettings = LLMSettings()
+    # Processes that make homepage drafts beside a serving process (engine/pages.py); 0: drafts are
+    # made in the serving process. `marquee serve` defaults to one on a machine with two or more cores.
+    page_workers: int = Field(0, ge=0, le=16)
     seed: int = 42
 
     def als_config(self) -> ALSConfig:

@@ -8,6 +8,7 @@ the experiment log) serialize their own writes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from catalog import Constraints, Context, Dataset, Event, EventStore, History, load_dataset
@@ -18,9 +19,10 @@ from engine.config import ExperimentSettings, Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError
 from engine.experiments import EXPERIMENTS_FILE
 from engine.feedback import Feedback
-from engine.homepage import Homepage
+from engine.homepage import Draft, Homepage
 from engine.indexes import open_index
 from engine.lists import Lists
+from engine.pages import PageWorkers
 from engine.profiles import Profiles
 from engine.progress import Silent
 from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
@@ -58,8 +60,10 @@ class Engine:
         row_order: RowOrderBandit,
         store: EventStore,
         embedder: TextEmbedder | None = None,
+        pages: PageWorkers | None = None,
     ) -> None:
         self.settings = settings
+        self.pages = pages  # None: drafts are made in this process
         # The one copy of the text model in the process: the content source's and the assistant's.
         self.embedder = embedder or TextEmbedder()
         self.dataset = dataset
@@ -94,7 +98,16 @@ class Engine:
         )
 
     @classmethod
-    def load(cls, settings: Settings, dataset_name: str, *, dataset: Dataset | None = None) -> Engine:
+    def load(
+        cls,
+        settings: Settings,
+        dataset_name: str,
+        *,
+        dataset: Dataset | None = None,
+        index: TitleIndex | None = None,
+    ) -> Engine:
+        """The engine over built artifacts; `index` replaces the configured one (a page worker's copy).
+        With `settings.page_workers`, that many processes start making page drafts."""
         folder = settings.dataset_artifacts(dataset_name)
         try:
             manifest = Manifest.read(folder)
@@ -116,7 +129,7 @@ class Engine:
                 f"run `marquee build --dataset {dataset_name}`"
             )
         als = ALSModel.load(folder / ALS_FILE)
-        index = open_index(settings, dataset_name)
+        index = index or open_index(settings, dataset_name)
         embedder = TextEmbedder()  # loads its model on the first free-text query only
         sources = make_sources(
             settings, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0]
@@ -147,6 +160,9 @@ class Engine:
             row_order=RowOrderBandit.open(state / BANDITS_FILE),
             store=EventStore(state / EVENTS_FILE),
             embedder=embedder,
+            pages=PageWorkers(settings, dataset_name, settings.page_workers)
+            if settings.page_workers
+            else None,
         )
 
     # -- what the caller's latest request noted (per thread or task) --------------------------------
@@ -230,7 +246,12 @@ class Engine:
         return self.lists.popular_in_genres(context, genres, k)
 
     def rows(
-        self, context: Context, arm: str | None = None, *, experiment: ExperimentSettings | None = None
+        self,
+        context: Context,
+        arm: str | None = None,
+        *,
+        experiment: ExperimentSettings | None = None,
+        ahead: bool = False,
     ) -> list[Row]:
         """The homepage: rows ordered for this profile, every item explained and given an artwork.
 
@@ -238,12 +259,33 @@ class Engine:
         that arm serves this call only (nothing shared changes) and the page is logged with its latency
         and Top Picks diversity for the experiment's guardrails. "interleaved" builds Top Picks as a
         team-draft interleaving of the experiment's two arms, each item's reason naming its team.
-        `experiment` defaults to the one in the engine's settings.
+        `experiment` defaults to the one in the engine's settings. A page built `ahead` of any request for
+        it (a cache refresh) is not logged: nobody was served it yet.
         """
         experiment = experiment or self.settings.experiment
-        return self.homepage.rows(context, arm=arm, experiment=experiment, trace=new_trace())
+        trace, started = new_trace(), time.perf_counter()
+
+        def here() -> Draft:
+            return self.homepage.draft(context, arm=arm, experiment=experiment, trace=trace)
+
+        draft = (
+            here()
+            if self.pages is None
+            else self.pages.draft(context, arm=arm, experiment=experiment, local=here)
+        )
+        trace.fallback = draft.fallback  # a worker's draft reports what its own trace noted
+        trace.timer.last.update(draft.stages)
+        return self.homepage.present(
+            context, draft, arm=arm, experiment=experiment, trace=trace, started=None if ahead else started
+        )
+
+    def draft(self, context: Context, arm: str | None = None, *, experiment: ExperimentSettings) -> Draft:
+        """A page's rows before presentation (no row order, no artwork): what a page worker makes."""
+        return self.homepage.draft(context, arm=arm, experiment=experiment, trace=new_trace())
 
     def close(self) -> None:
+        if self.pages is not None:
+            self.pages.close()
         self.index.close()
         self.artwork.close()
         self.row_order.close()

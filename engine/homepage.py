@@ -1,8 +1,13 @@
 """The homepage: ranked rows ordered for the profile, each item with an artwork variant.
 
-A request's random draws (bandit sampling, team-draft coin flips) come from a generator of its own,
-seeded by what the request is, so no generator is shared between threads and the same request (same
-profile, moment, history and arm, same bandit counts) gets the same page.
+A page is made in two steps. `draft` does the heavy, read-only part (candidates, ranking, row assembly)
+and may run in another process (engine/pages.py); `present` orders the rows and draws artwork with the
+bandits' live counts, where the events that teach them arrive.
+
+A request's random draws (exploration, team-draft coin flips, bandit sampling) come from generators of
+its own, one per step, seeded by what the request is, so no generator is shared between threads or
+processes and the same request (same profile, moment, history and arm, same bandit counts) gets the same
+page wherever its draft was made.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,9 +31,19 @@ from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowsConfig
 from retrieval import CandidateSet, GenreSource
 
 
-def request_rng(seed: int, context: Context, arm: str | None) -> np.random.Generator:
-    """The generator of one request, from the engine's seed and what the request is."""
-    key = f"{context.profile_id}|{context.now!r}|{len(context.history)}|{arm}".encode()
+@dataclass(frozen=True)
+class Draft:
+    """A page before presentation: rows in their default order, without artwork."""
+
+    rows: list[Row]
+    teams: dict[int, str]  # interleaving: the arm each Top Picks title came from
+    fallback: str | None = None  # why stage 1 served popular titles, if it did
+    stages: dict[str, float] = field(default_factory=dict, compare=False)  # milliseconds per stage
+
+
+def request_rng(seed: int, context: Context, arm: str | None, step: str) -> np.random.Generator:
+    """The generator of one step of one request, from the engine's seed and what the request is."""
+    key = f"{step}|{context.profile_id}|{context.now!r}|{len(context.history)}|{arm}".encode()
     words = np.frombuffer(hashlib.blake2b(key, digest_size=16).digest(), np.uint32)
     return np.random.default_rng([seed, *words.tolist()])
 
@@ -64,22 +80,45 @@ class Homepage:
         self, context: Context, *, arm: str | None, experiment: ExperimentSettings, trace: Trace
     ) -> list[Row]:
         started = time.perf_counter()
-        rng = request_rng(self._seed, context, arm)
+        draft = self.draft(context, arm=arm, experiment=experiment, trace=trace)
+        return self.present(context, draft, arm=arm, experiment=experiment, trace=trace, started=started)
+
+    def draft(
+        self, context: Context, *, arm: str | None, experiment: ExperimentSettings, trace: Trace
+    ) -> Draft:
+        """Candidates, ranking and rows: everything a page needs but the bandits' draws."""
+        rng = request_rng(self._seed, context, arm, "draft")
         candidates = self._lists.candidates(context, trace)
         teams: dict[int, str] = {}
         if arm == INTERLEAVED:
             rows, teams = self._interleaved(context, candidates, experiment, rng, trace)
         else:
             rows = self._ranked(context, candidates, arm, rng, trace)
+        return Draft(rows, teams, trace.fallback, dict(trace.timer.last))
+
+    def present(
+        self,
+        context: Context,
+        draft: Draft,
+        *,
+        arm: str | None,
+        experiment: ExperimentSettings,
+        trace: Trace,
+        started: float | None,
+    ) -> list[Row]:
+        """The draft's rows ordered for the profile's segment, each item with an artwork variant. A page
+        served under an experiment arm is logged with its latency since `started` (None: not logged)."""
+        rng = request_rng(self._seed, context, arm, "present")
         with trace.timer.stage("rows"):
             segment = self._segment(context)
+            rows = draft.rows
             kinds = list(dict.fromkeys(r.kind for r in rows))
             order = self._row_order.order(segment, kinds, rng, pinned=[k for k in PINNED if k in kinds])
             place = {kind: i for i, kind in enumerate(order)}
             rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (place[ir[1].kind], ir[0]))]
         with trace.timer.stage("artwork"):
             rows = self._with_artwork(rows, segment, rng)
-        if arm is not None:
+        if arm is not None and started is not None:
             elapsed = (time.perf_counter() - started) * 1000
             self._log.add(
                 context=context,
@@ -87,7 +126,7 @@ class Homepage:
                 arm=arm,
                 rows=rows,
                 latency_ms=elapsed,
-                teams=teams,
+                teams=draft.teams,
             )
         return rows
 

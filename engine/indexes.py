@@ -42,5 +42,15 @@ def open_index(settings: Settings, dataset: str) -> TitleIndex:
     return EdgeIndex.open(settings.dataset_artifacts(dataset) / EDGE_DIR)
 
 
+def open_replica(settings: Settings, dataset: str, folder: Path) -> TitleIndex:
+    """The index for another serving process: a Qdrant server is shared as it is; an Edge shard, which
+    one process holds at a time, is copied into `folder` first (serving never writes to it)."""
+    if settings.qdrant_url:
+        return open_index(settings, dataset)
+    copy = folder / EDGE_DIR
+    shutil.copytree(settings.dataset_artifacts(dataset) / EDGE_DIR, copy)
+    return EdgeIndex.open(copy)
+
+
 def _secret(settings: Settings) -> str | None:
     return settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None

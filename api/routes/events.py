@@ -10,6 +10,7 @@ from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
+from api.routes.feed import refresh_pages
 from api.runtime import RuntimeDep
 from engine import Engine, Event, EventKind
 from engine.feedback import changes_history
@@ -57,7 +58,8 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
         )
     stored = eng.record(events)
     if changes_history([e for e, new in zip(events, stored, strict=True) if new]):
-        rt.cache.invalidate(profile.id)  # the next page shows what was just watched, liked or disliked
+        # The next page shows what was just watched, liked or disliked; it is rebuilt right away.
+        refresh_pages(rt, profile.id, rt.cache.invalidate(profile.id))
     for event, new in zip(events, stored, strict=True):
         if new:
             rt.metrics.events.labels(event.kind.value).inc()
@@ -104,7 +106,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
         for t in liked
     ]
     stored = eng.record(events) if events else []
-    rt.cache.invalidate(profile.id)
+    refresh_pages(rt, profile.id, rt.cache.invalidate(profile.id))
     for new in stored:
         if new:
             rt.metrics.events.labels(EventKind.THUMB_UP.value).inc()

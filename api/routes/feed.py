@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,7 +15,7 @@ from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, PickList, RowsOut
-from api.runtime import RuntimeDep
+from api.runtime import Runtime, RuntimeDep
 from api.views import pick_out, row_out
 from engine import REGIONS, Context, Engine
 
@@ -28,6 +30,7 @@ ERRORS |= {503: {"model": ErrorOut}}
 Device = Annotated[str | None, Query(max_length=32, examples=["tv"], description="tv, mobile, web, ...")]
 Region = Annotated[str | None, Query(description=f"one of {', '.join(REGIONS)}; default: the profile's")]
 K = Annotated[int, Query(ge=1, le=100)]
+PageKey = tuple[str | None, str | None, int | None]  # device, region, hour: what a cached page varies by
 
 
 def at_hour(hour: int | None) -> float:
@@ -66,17 +69,30 @@ async def rows(
     Pages are cached per profile until a write for it; `X-Cache` says whether this one was (hit), was
     computed for this request (miss) or by a concurrent one for the same page (shared).
     """
-    eng = rt.ready_engine()
-    key = (device, region, hour)
+    rt.ready_engine()
+    key: PageKey = (device, region, hour)
     cached = rt.cache.get(profile.id, key)
     if cached is not None:  # answered here on the event loop: a hit never waits for a worker thread
         rt.metrics.cache.labels("hit").inc()
         return Response(cached, media_type="application/json", headers={"X-Cache": "hit"})
+    body, outcome = await run_in_threadpool(
+        rt.cache.get_or_compute, profile.id, key, page(rt, profile.id, key)
+    )
+    rt.metrics.cache.labels(outcome).inc()
+    return Response(body, media_type="application/json", headers={"X-Cache": outcome})
+
+
+def page(
+    rt: Runtime, profile_id: str, key: PageKey, *, ahead: bool = False
+) -> Callable[[], tuple[bytes, bool]]:
+    """What computes one homepage: (JSON body, whether the cache may keep it); `ahead` of a request for it."""
+    device, region, hour = key
 
     def compute() -> tuple[bytes, bool]:
-        arm = assign(rt.settings, profile.id)  # the arm that serves this page is the one reported
-        ctx = context(eng, profile.id, region=region, device=device, hour=hour)
-        found = eng.rows(ctx, arm=arm, experiment=rt.settings.experiment)
+        eng = rt.ready_engine()
+        arm = assign(rt.settings, profile_id)  # the arm that serves this page is the one reported
+        ctx = context(eng, profile_id, region=region, device=device, hour=hour)
+        found = eng.rows(ctx, arm=arm, experiment=rt.settings.experiment, ahead=ahead)
         index_down = eng.last_fallback is not None  # this request's own fallback, not another's
         if eng.degraded:
             rt.metrics.fallbacks.labels("ranker").inc()
@@ -87,9 +103,16 @@ async def rows(
         # once the index is back.
         return page.model_dump_json().encode(), not index_down
 
-    body, outcome = await run_in_threadpool(rt.cache.get_or_compute, profile.id, key, compute)
-    rt.metrics.cache.labels(outcome).inc()
-    return Response(body, media_type="application/json", headers={"X-Cache": outcome})
+    return compute
+
+
+def refresh_pages(rt: Runtime, profile_id: str, keys: Iterable[PageKey]) -> None:
+    """Rebuild, in the background, pages a write just dropped: the viewer who played or rated something
+    is about to look at the homepage again, and should find it ready rather than wait for it."""
+    for key in keys:
+        rt.background.submit(
+            partial(rt.cache.get_or_compute, profile_id, key, page(rt, profile_id, key, ahead=True))
+        )
 
 
 @router.get("/search", response_model=PickList, responses=ERRORS)

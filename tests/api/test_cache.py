@@ -75,3 +75,24 @@ def test_get_or_compute_computes_once_for_concurrent_misses_and_never_keeps_fail
         cache.get_or_compute("b", "k", broken)
     assert cache.get_or_compute("b", "k", lambda: ("fallback page", False)) == ("fallback page", "miss")
     assert cache.get("b", "k") is None  # computed but not worth keeping
+
+
+def test_invalidate_names_the_pages_a_profile_had_cached_or_being_computed() -> None:
+    cache = ProfileCache()
+    cache.put("a", ("tv", None), "page")
+    cache.put("b", ("web", None), "other")
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> tuple[str, bool]:
+        started.set()
+        release.wait(5)
+        return "late", True
+
+    with ThreadPoolExecutor(1) as pool:
+        computing = pool.submit(cache.get_or_compute, "a", ("web", None), slow)
+        assert started.wait(5)
+        assert cache.invalidate("a") == {("tv", None), ("web", None)}
+        release.set()
+        assert computing.result(5) == ("late", "miss")
+    assert cache.get("a", ("web", None)) is None  # built before the write: not kept
+    assert cache.invalidate("a") == set() and cache.get("b", ("web", None)) == "other"
