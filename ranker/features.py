@@ -153,6 +153,9 @@ class FeatureBuilder:
         self._overview = np.array([t.rich for t in ordered], np.float32)
         self._runtime = np.array([np.nan if t.runtime is None else t.runtime for t in ordered], np.float64)
         self._onehot = self._genre_matrix(ordered)
+        # Each title's genre set as an index into the distinct sets (sorted as np.unique sorts rows), so a
+        # profile's distinct sets come from a unique over ints rather than over rows.
+        self._genre_sets, self._genre_set_of = np.unique(self._onehot, axis=0, return_inverse=True)
         # Vectors, sorted by id so one searchsorted finds a batch of candidates.
         order = np.argsort(content_ids)
         self._content_ids = np.asarray(content_ids, np.int64)[order]
@@ -248,7 +251,7 @@ class FeatureBuilder:
         multiply against the candidates' factors."""
         h = context.history
         f, has_factor = _lookup(self._als.item_ids, ids)
-        cand = self._factors[f] * has_factor[:, None]
+        cand = self._factors[f]  # rows of titles without a factor are masked out of every column below
         user = self._als.user_vector(h.items, h.weights, h.timestamps, context.now) if len(h) else None
         a, a_known = _lookup(self._als.item_ids, liked[-RECENT_ALS:])
         anchors = self._factors[a[a_known]] / np.maximum(self._factor_norms[a[a_known]], 1e-12)[:, None]
@@ -267,14 +270,14 @@ class FeatureBuilder:
         """Cosine with the recency-weighted taste vector and with each of the last few liked titles, in
         one multiply; 0 where the profile or the candidate has no content vector."""
         c, has_content = _lookup(self._content_ids, ids)
-        cand = self._content[c] * has_content[:, None]
         p, p_known = _lookup(self._content_ids, liked[-PROFILE_RECENT:])
         taste = self._content[p[p_known]]
         recent = taste[-RECENT_CONTENT:]
         weights = (0.5 ** (np.arange(len(taste))[::-1] / PROFILE_HALF_LIFE)).astype(np.float32)
         profile = weights @ taste if len(taste) else np.zeros(self._content.shape[1], np.float32)
         profile = profile / max(float(np.linalg.norm(profile)), 1e-12)
-        sims = cand @ np.vstack([profile[None, :], recent]).T
+        # Zeroing after the multiply rather than before: each row's dot products are the same either way.
+        sims = np.where(has_content[:, None], self._content[c] @ np.vstack([profile[None, :], recent]).T, 0.0)
         return {
             "content_sim_profile": sims[:, 0],
             "content_sim_recent_max": sims[:, 1:].max(axis=1) if len(recent) else np.zeros(len(ids)),
@@ -287,7 +290,8 @@ class FeatureBuilder:
         """
         g, g_known = _lookup(self._title_ids, liked)
         liked_onehot = self._onehot[g[g_known]]
-        patterns, counts = np.unique(liked_onehot, axis=0, return_counts=True)
+        sets, counts = np.unique(self._genre_set_of[g[g_known]], return_counts=True)
+        patterns = self._genre_sets[sets]
         share = liked_onehot.mean(axis=0) if len(liked_onehot) else np.zeros(len(self._genres), np.float32)
         overlap = cand_onehot @ np.vstack([patterns, share[None, :]]).T
         match = (overlap[:, :-1] > 0).astype(np.float64) @ counts / max(len(liked_onehot), 1)
@@ -304,19 +308,22 @@ def _context_columns(context: Context) -> dict[str, float]:
 
 
 def _source_columns(candidates: CandidateSet) -> dict[str, np.ndarray]:
-    n = len(candidates)
-    flags = {s: np.zeros(n, np.float32) for s in SOURCES}
-    ranks = {s: np.zeros(n, np.float32) for s in SOURCES}
-    n_sources = np.zeros(n, np.float32)
+    # One flat pass over the provenance, then array work. Code j < len(SOURCES) is SOURCES[j]; any other
+    # source gets a code of its own, counted in n_sources but given no columns.
+    codes = {s: j for j, s in enumerate(SOURCES)}
+    flat: list[int] = []  # (position, code, rank) per proposal, flattened: a flat list converts fastest
     for i, proposals in enumerate(candidates.provenance):
-        n_sources[i] = len({c.source for c in proposals})
         for c in proposals:
-            if c.source in flags:
-                best = ranks[c.source][i]
-                flags[c.source][i] = 1.0
-                ranks[c.source][i] = c.rank + 1 if best == 0 else min(best, c.rank + 1)
-    cols = {f"src_{s}": flags[s] for s in SOURCES} | {f"src_{s}_rank": ranks[s] for s in SOURCES}
-    return cols | {"n_sources": n_sources}
+            flat += (i, codes.setdefault(c.source, len(codes)), c.rank)
+    position, code, rank = np.array(flat, np.int64).reshape(-1, 3).T
+    best = np.full((len(candidates), len(codes)), np.inf)
+    np.minimum.at(best, (position, code), rank + 1.0)  # a source's best (lowest) rank, + 1
+    proposed = best < np.inf
+    flags = proposed.astype(np.float32)
+    ranks = np.where(proposed, best, 0.0).astype(np.float32)
+    cols = {f"src_{s}": flags[:, j] for j, s in enumerate(SOURCES)}
+    cols |= {f"src_{s}_rank": ranks[:, j] for j, s in enumerate(SOURCES)}
+    return cols | {"n_sources": proposed.sum(axis=1).astype(np.float32)}
 
 
 def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -123,6 +123,21 @@ def test_source_flags_and_ranks_follow_the_provenance(builder: FeatureBuilder) -
     np.testing.assert_allclose(list(f["rrf_score"].values()), candidates.scores, rtol=1e-6)
 
 
+def test_a_repeated_source_keeps_its_best_rank_and_an_unknown_source_only_counts(
+    builder: FeatureBuilder,
+) -> None:
+    # Title 2 proposed twice by the similar source (two anchors) and once by a source with no columns.
+    similar = [Candidate(2, "similar", 0.5, 4, "a", anchor=1), Candidate(2, "similar", 0.9, 1, "b", anchor=3)]
+    candidates = CandidateSet(
+        ids=np.array([2, 4]),
+        scores=np.array([0.2, 0.1]),
+        provenance=((*similar, Candidate(2, "editorial", 1.0, 0, "c")), (Candidate(4, "new", 1.0, 7, "d"),)),
+    )
+    f = _frame(builder, _context(), candidates)
+    assert f["src_similar"][2] == 1.0 and f["src_similar_rank"][2] == 2.0 and f["n_sources"][2] == 2.0
+    assert f["src_new_rank"] == {2: 0.0, 4: 8.0} and f["n_sources"][4] == 1.0
+
+
 def test_genre_match_and_affinity(builder: FeatureBuilder) -> None:
     f = _frame(builder, _context(), _candidates())
     assert f["genre_match"] == {2: 1.0, 3: 1.0, 4: 0.0, DOC: 0.0, 999: 0.0}
