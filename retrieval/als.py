@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from implicit.cpu import _als
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
@@ -82,26 +81,29 @@ class ALSModel:
         weights = interaction_weights(np.asarray(ratings, np.float32)[known], self.config.weighting)
         if timestamps is not None and self.config.half_life_days:
             weights = weights * decay_factors(np.asarray(timestamps)[known], now, self.config.half_life_days)
-        row = sp.csr_matrix(
-            (weights, (np.zeros(known.sum(), int), cols[known])), shape=(1, len(self.item_ids))
-        )
-        row.sum_duplicates()
-        return self._fold_in(row)
+        # The one CSR row by hand (columns sorted, repeats summed, as scipy would build it): scipy's
+        # constructor costs more than the solve.
+        cols = cols[known]
+        order = np.argsort(cols, kind="stable")
+        cols, weights = cols[order], weights[order]
+        first = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
+        return self._fold_in(cols[first].astype(np.int32), np.add.reduceat(weights, first))
 
-    def _fold_in(self, row: sp.csr_matrix) -> np.ndarray:
-        """implicit's `recalculate_user` for one row, on the calling thread only.
+    def _fold_in(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """implicit's `recalculate_user` for one row (sorted int32 columns and their weights), on the
+        calling thread only.
 
         One user's solve is tiny: implicit's OpenMP threads cost ~15 ms here, a single thread ~0.1 ms.
         Asking for one thread in the call, rather than limiting OpenMP process-wide around it, keeps
         concurrent requests from flipping each other's (and XGBoost's) thread limits.
         """
         model = self._model
-        data = row.data * model.alpha if model.alpha != 1.0 else row.data
+        data = values * model.alpha if model.alpha != 1.0 else values
         factors = np.zeros((1, model.factors), dtype=model.dtype)
         _als._least_squares(
             self._yty,
-            row.indptr,
-            row.indices,
+            np.array([0, len(columns)], np.int32),
+            columns,
             data.astype(np.float32),
             factors,
             model.item_factors,
