@@ -198,17 +198,20 @@ class ArtworkBandit(_Persisted):
         priors = {
             v: self._prior(segment, v) for v in dict.fromkeys(v for options in variants for v in options)
         }
-        alpha = np.ones((len(title_ids), width))
-        beta = np.ones((len(title_ids), width))
+        # Filled as flat lists and converted once: element writes into numpy arrays cost far more.
+        alpha = [1.0] * (len(title_ids) * width)
+        beta = [1.0] * (len(title_ids) * width)
         for row, (title_id, options) in enumerate(zip(title_ids, variants, strict=True)):
-            for col, variant in enumerate(options):
-                s, f = self._store.counts(_title_scope(title_id, segment, None), variant)
+            scope = _title_scope(title_id, segment, None)
+            for at, variant in enumerate(options, start=row * width):
+                s, f = self._store.counts(scope, variant)
                 prior_s, prior_f = priors[variant]
-                alpha[row, col], beta[row, col] = 1.0 + s + prior_s, 1.0 + f + prior_f
-        draws = rng.beta(alpha, beta)
-        for row, options in enumerate(variants):
-            draws[row, len(options) :] = -np.inf  # a title with fewer variants: its empty slots never win
-        return [options[int(col)] for options, col in zip(variants, np.argmax(draws, axis=1), strict=True)]
+                alpha[at], beta[at] = 1.0 + s + prior_s, 1.0 + f + prior_f
+        shape = (len(title_ids), width)
+        draws = rng.beta(np.reshape(alpha, shape), np.reshape(beta, shape))
+        # A title with fewer variants: its empty slots never win.
+        draws[np.arange(width) >= np.array([len(v) for v in variants])[:, None]] = -np.inf
+        return [options[col] for options, col in zip(variants, draws.argmax(axis=1).tolist(), strict=True)]
 
     def update(
         self, *, title_id: int, segment: str, variant: str, reward: bool, cluster: int | None = None
