@@ -101,7 +101,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         try:
             yield
         finally:
-            await anyio.to_thread.run_sync(rt.background.close)  # its jobs use the engine
             chat_assistant = getattr(app.state, "assistant", None)
             if chat_assistant is not None:  # made on the first chat turn, if there was one
                 chat_assistant.close()

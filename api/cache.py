@@ -1,8 +1,8 @@
 """A per-profile cache of homepage responses: a page stays put while nothing about the profile changes.
 
-Any write for a profile (events that change its history, onboarding, profile edits) drops its entries,
-so the next request reflects it at once; a short time-to-live lets the bandits' exploration move pages
-along anyway.
+Any write for a profile (events that change its history, onboarding, profile edits) replaces or drops
+its entries before it is acknowledged, so the next request reflects it at once; a short time-to-live
+lets the bandits' exploration move pages along anyway.
 
 Safe under concurrent requests: a page is kept only if no write for its profile came while it was being
 computed, so a page built before a write can never be stored after it. Requests that miss on the same
@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,18 +29,42 @@ class _Flight:
 
 
 @dataclass
+class _Latest:
+    """The latest token per profile for the `limit` most recently set profiles; a forgotten profile
+    counts as at the latest token among the forgotten, which errs on the side of refusing a page."""
+
+    limit: int
+    _tokens: OrderedDict[str, int] = field(default_factory=OrderedDict)
+    _horizon: int = 0
+
+    def set(self, profile_id: str, token: int) -> None:
+        self._tokens[profile_id] = token
+        self._tokens.move_to_end(profile_id)
+        while len(self._tokens) > self.limit:
+            _, oldest = self._tokens.popitem(last=False)
+            self._horizon = max(self._horizon, oldest)
+
+    def get(self, profile_id: str) -> int:
+        return self._tokens.get(profile_id, self._horizon)
+
+
+@dataclass
 class ProfileCache:
     ttl_seconds: float = 60.0
     max_entries: int = 10_000
     clock: Callable[[], float] = time.monotonic
     _entries: OrderedDict[tuple[str, Hashable], tuple[float, Any]] = field(default_factory=OrderedDict)
     _keys: dict[str, set[Hashable]] = field(default_factory=dict)  # per profile, for invalidate
-    max_profiles: int = 100_000  # writes remembered per profile; older ones count as at `_horizon`
-    _writes: int = 0  # a clock of writes: every invalidate advances it
-    _written: OrderedDict[str, int] = field(default_factory=OrderedDict)  # profile -> its latest write
-    _horizon: int = 0  # the latest write among profiles no longer remembered
+    max_profiles: int = 100_000  # profiles whose latest writes are remembered one by one
+    _writes: int = 0  # a clock of writes: every write advances it
+    _written: _Latest = field(init=False)  # per profile, its latest write begun
+    _ended: _Latest = field(init=False)  # per profile, its latest write ended
     _flights: dict[tuple[str, Hashable, int], _Flight] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._written = _Latest(self.max_profiles)
+        self._ended = _Latest(self.max_profiles)
 
     def get(self, profile_id: str, key: Hashable) -> Any | None:
         with self._lock:
@@ -59,20 +83,32 @@ class ProfileCache:
             self._store(profile_id, key, value)
             return True
 
-    def invalidate(self, profile_id: str) -> set[Hashable]:
-        """Drop the profile's pages; the keys of those it had, cached or being computed, come back (the
-        pages its viewer is likely to ask for next)."""
+    def invalidate(self, profile_id: str) -> None:
+        """Drop the profile's pages: the next request for each computes it anew."""
         with self._lock:
-            self._writes += 1
-            self._written[profile_id] = self._writes
-            self._written.move_to_end(profile_id)
-            while len(self._written) > self.max_profiles:
-                _, oldest = self._written.popitem(last=False)
-                self._horizon = max(self._horizon, oldest)
-            keys = self._keys.pop(profile_id, set())
-            for key in keys:
-                self._entries.pop((profile_id, key), None)
-            return keys | {key for (profile, key, _) in self._flights if profile == profile_id}
+            # Also a write that ended: pages of a write begun before it must not come back after it.
+            self._ended.set(profile_id, self._mark_write(profile_id))
+            self._drop_profile(profile_id)
+
+    def begin_write(self, profile_id: str) -> tuple[int, set[Hashable]]:
+        """A write for the profile starts: pages computed before it can no longer be kept, but the cached
+        ones are served until `end_write` (the write is not acknowledged yet). Returns the write's token
+        and the keys of the profile's pages, cached or being computed: the ones to rebuild."""
+        with self._lock:
+            token = self._mark_write(profile_id)
+            being_computed = {key for (profile, key, _) in self._flights if profile == profile_id}
+            return token, set(self._keys.get(profile_id, ())) | being_computed
+
+    def end_write(self, profile_id: str, pages: Mapping[Hashable, Any], token: int) -> None:
+        """The write of `token` is done: the profile's pages become `pages` (built after it began), any
+        other page of it is dropped. Unless a later write ended first: its pages, built later, stay."""
+        with self._lock:
+            if self._ended.get(profile_id) > token:
+                return
+            self._ended.set(profile_id, token)
+            self._drop_profile(profile_id)
+            for key, value in pages.items():
+                self._store(profile_id, key, value)
 
     def get_or_compute(
         self, profile_id: str, key: Hashable, compute: Callable[[], tuple[Any, bool]]
@@ -113,8 +149,17 @@ class ProfileCache:
                 self._flights.pop(ticket, None)
             flight.done.set()
 
+    def _mark_write(self, profile_id: str) -> int:
+        self._writes += 1
+        self._written.set(profile_id, self._writes)
+        return self._writes
+
+    def _drop_profile(self, profile_id: str) -> None:
+        for key in self._keys.pop(profile_id, ()):
+            self._entries.pop((profile_id, key), None)
+
     def _last_write(self, profile_id: str) -> int:
-        return self._written.get(profile_id, self._horizon)
+        return self._written.get(profile_id)
 
     def _fresh(self, profile_id: str, key: Hashable) -> Any | None:
         found = self._entries.get((profile_id, key))

@@ -10,7 +10,8 @@ else a play or a thumbs up, which change the profile's history and so drop its c
 rows request. Profiles are picked Zipf-like (--zipf; 0 = uniform), so some are read again and again, as
 on a real service; each starts with --history finished titles. Latency is also split by the answer's
 X-Cache header: hit (a cached page), miss (computed for this request), shared (computed by a concurrent
-request for the same page).
+request for the same page). Event posts are timed too: one that changes a profile's history rebuilds its
+cached pages before it is acknowledged, so it costs what a page does.
 
 Needs `marquee build` first. Traffic stays on loopback and every loop is bounded by a request count.
 The client runs on the same machine as the server and takes CPU from it: it speaks HTTP/1.1 over one
@@ -118,9 +119,18 @@ def percentiles(values: list[float]) -> str:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its running children (its page workers), from
+    Linux /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        # Children are listed per thread that started them (the pool starts its workers from a thread).
+        children = [
+            c for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()
+        ]
+    except FileNotFoundError:  # a process or thread that just exited
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 async def run(
@@ -137,6 +147,7 @@ async def run(
     weights = [1.0 / (rank + 1) ** args.zipf for rank in range(len(ids))]
     latencies: list[float] = []
     by_cache: dict[str, list[float]] = {}
+    posted: dict[bool, list[float]] = {}  # event post latencies: impressions (True) or history changes
     errors = posts = 0
     remaining = args.requests
 
@@ -157,7 +168,9 @@ async def run(
                     if kind == "impression":
                         event |= {"row": "top_picks", "artwork": "title_card"}
                     body = json.dumps({"events": [event]}).encode()
+                    started = time.perf_counter()
                     status, _ = await connection.request("POST", f"/v1/profiles/{profile}/events", body)
+                    posted.setdefault(kind == "impression", []).append((time.perf_counter() - started) * 1000)
                     errors += status >= 400
                     posts += 1
                     continue
@@ -183,6 +196,12 @@ async def run(
         if found:
             share = len(found) / len(latencies)
             print(f"      {outcome:<6} {share:5.0%}  {percentiles(found)}")
+    for impression, label in (
+        (False, "posts that change the history (pages rebuilt)"),
+        (True, "impressions"),
+    ):
+        if posted.get(impression):
+            print(f"      events: {label}: {percentiles(posted[impression])}")
 
 
 async def main() -> None:
@@ -223,7 +242,8 @@ async def main() -> None:
             print(
                 f"API load: {args.requests} requests per level, {args.profiles} profiles (Zipf {args.zipf}, "
                 f"{args.history} titles finished each), {args.event_share:.0%} event posts "
-                f"({args.impression_share:.0%} impressions), uvicorn single process on 127.0.0.1, "
+                f"({args.impression_share:.0%} impressions), uvicorn on 127.0.0.1 "
+                f"(page workers: {os.environ.get('MARQUEE_PAGE_WORKERS', 'the serve default')}), "
                 f"{os.cpu_count()} CPUs"
             )
             for concurrency in args.levels:

@@ -10,7 +10,7 @@ from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
-from api.routes.feed import refresh_pages
+from api.routes.feed import rebuild_pages
 from api.runtime import RuntimeDep
 from engine import Engine, Event, EventKind
 from engine.feedback import changes_history
@@ -58,8 +58,7 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
         )
     stored = eng.record(events)
     if changes_history([e for e, new in zip(events, stored, strict=True) if new]):
-        # The next page shows what was just watched, liked or disliked; it is rebuilt right away.
-        refresh_pages(rt, profile.id, rt.cache.invalidate(profile.id))
+        rebuild_pages(rt, profile.id)  # the next page shows what was just watched, liked or disliked
     for event, new in zip(events, stored, strict=True):
         if new:
             rt.metrics.events.labels(event.kind.value).inc()
@@ -106,7 +105,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
         for t in liked
     ]
     stored = eng.record(events) if events else []
-    refresh_pages(rt, profile.id, rt.cache.invalidate(profile.id))
+    rebuild_pages(rt, profile.id)
     for new in stored:
         if new:
             rt.metrics.events.labels(EventKind.THUMB_UP.value).inc()

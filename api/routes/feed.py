@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -30,6 +30,8 @@ ERRORS |= {503: {"model": ErrorOut}}
 Device = Annotated[str | None, Query(max_length=32, examples=["tv"], description="tv, mobile, web, ...")]
 Region = Annotated[str | None, Query(description=f"one of {', '.join(REGIONS)}; default: the profile's")]
 K = Annotated[int, Query(ge=1, le=100)]
+MAX_REBUILT = 4  # pages rebuilt per write (one per device, region and hour asked for); others dropped
+log = logging.getLogger("marquee.api")
 PageKey = tuple[str | None, str | None, int | None]  # device, region, hour: what a cached page varies by
 
 
@@ -106,13 +108,26 @@ def page(
     return compute
 
 
-def refresh_pages(rt: Runtime, profile_id: str, keys: Iterable[PageKey]) -> None:
-    """Rebuild, in the background, pages a write just dropped: the viewer who played or rated something
-    is about to look at the homepage again, and should find it ready rather than wait for it."""
-    for key in keys:
-        rt.background.submit(
-            partial(rt.cache.get_or_compute, profile_id, key, page(rt, profile_id, key, ahead=True))
-        )
+def rebuild_pages(rt: Runtime, profile_id: str) -> None:
+    """After a write that changes what a profile is shown, before it is acknowledged: build the profile's
+    cached pages anew and swap them in. Readers get the pages from before the write until the swap (the
+    write is not acknowledged yet) and never wait for a page build; once the write is acknowledged, the
+    new ones. A page that fails to build is dropped, and built on its next request instead."""
+    token, keys = rt.cache.begin_write(profile_id)
+    pages: dict[PageKey, bytes] = {}
+    try:
+        for key in sorted(keys, key=repr)[:MAX_REBUILT]:
+            try:
+                body, keep = page(rt, profile_id, key, ahead=True)()
+            except Exception as exc:  # the write stands; only the page is not ready
+                log.warning(
+                    "page of %s not rebuilt after a write: %s: %s", profile_id, type(exc).__name__, exc
+                )
+                continue
+            if keep:
+                pages[key] = body
+    finally:
+        rt.cache.end_write(profile_id, pages, token)
 
 
 @router.get("/search", response_model=PickList, responses=ERRORS)

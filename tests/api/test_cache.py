@@ -77,22 +77,46 @@ def test_get_or_compute_computes_once_for_concurrent_misses_and_never_keeps_fail
     assert cache.get("b", "k") is None  # computed but not worth keeping
 
 
-def test_invalidate_names_the_pages_a_profile_had_cached_or_being_computed() -> None:
+def test_a_write_serves_the_old_pages_until_it_ends_then_only_pages_built_after_it() -> None:
     cache = ProfileCache()
-    cache.put("a", ("tv", None), "page")
-    cache.put("b", ("web", None), "other")
+    cache.put("a", ("tv", None), "old tv")
+    cache.put("a", ("web", None), "old web")
+    before = cache.generation()
     started, release = threading.Event(), threading.Event()
 
     def slow() -> tuple[str, bool]:
         started.set()
         release.wait(5)
-        return "late", True
+        return "built before the write", True
 
     with ThreadPoolExecutor(1) as pool:
-        computing = pool.submit(cache.get_or_compute, "a", ("web", None), slow)
+        computing = pool.submit(cache.get_or_compute, "a", ("phone", None), slow)
         assert started.wait(5)
-        assert cache.invalidate("a") == {("tv", None), ("web", None)}
+        token, keys = cache.begin_write("a")
+        assert keys == {("tv", None), ("web", None), ("phone", None)}  # cached, and being computed
         release.set()
-        assert computing.result(5) == ("late", "miss")
-    assert cache.get("a", ("web", None)) is None  # built before the write: not kept
-    assert cache.invalidate("a") == set() and cache.get("b", ("web", None)) == "other"
+        assert computing.result(5) == ("built before the write", "miss")
+    assert cache.get("a", ("phone", None)) is None  # computed before the write: not kept
+    assert cache.get("a", ("tv", None)) == "old tv"  # the write is not acknowledged yet
+    assert cache.put("a", ("tv", None), "stale", generation=before) is False
+    cache.end_write("a", {("tv", None): "new tv"}, token)
+    assert cache.get("a", ("tv", None)) == "new tv" and cache.get("a", ("web", None)) is None
+
+
+def test_overlapping_writes_end_with_the_pages_of_the_later_one() -> None:
+    cache = ProfileCache()
+    cache.put("a", None, "old")
+    first, _ = cache.begin_write("a")
+    second, _ = cache.begin_write("a")
+    cache.end_write("a", {None: "after the first write"}, first)
+    assert cache.get("a", None) == "after the first write"  # the first write is acknowledged now
+    cache.end_write("a", {None: "after both"}, second)
+    assert cache.get("a", None) == "after both"
+    third, fourth = cache.begin_write("a")[0], cache.begin_write("a")[0]
+    cache.end_write("a", {None: "after all four"}, fourth)
+    cache.end_write("a", {None: "older: built before the fourth write"}, third)
+    assert cache.get("a", None) == "after all four"
+    fifth, _ = cache.begin_write("a")
+    cache.invalidate("a")  # e.g. a new maturity limit, while the fifth write rebuilds
+    cache.end_write("a", {None: "built under the old limit"}, fifth)
+    assert cache.get("a", None) is None
