@@ -43,7 +43,7 @@ class Stage2:
         relevance = self.relevance(context=context, candidates=candidates)
         popularity = self._lookup(self.stats.ids, self.stats.popularity["all"], ids)
         horizon = context.now + LEAVING_SOON_DAYS * 86_400.0
-        business = [self.business.get(int(t)) for t in ids]
+        business = [self.business.get(t) for t in ids.tolist()]
         final = (
             blend(
                 relevance=relevance,
@@ -61,7 +61,7 @@ class Stage2:
         return Scored(
             ids=ids[order],
             scores=final[order],
-            provenance=tuple(candidates.provenance[i] for i in order),
+            provenance=tuple(candidates.provenance[i] for i in order.tolist()),
             vectors=self.vectors(ids[order]),
             popularity=popularity[order],
         )
@@ -80,7 +80,9 @@ class Stage2:
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         pos = np.minimum(np.searchsorted(self.content_ids, ids), len(self.content_ids) - 1)
         found = self.content_ids[pos] == ids
-        return np.where(found[:, None], self.content[pos], 0.0).astype(np.float32)
+        out = self.content[pos].astype(np.float32, copy=False)  # the gather is a fresh array already
+        out[~found] = 0.0
+        return out
 
     @staticmethod
     def _lookup(sorted_ids: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
