@@ -72,10 +72,12 @@ class Profiles:
         profile = self._store.profile(profile_id)
         if profile is None:
             raise UnknownProfileError(f"unknown profile {profile_id!r}")
+        # No limit is no condition, rather than one every title meets: each Qdrant query would pay for it.
+        limit = profile.maturity_limit
         return Context(
             profile_id=profile_id,
             history=history_from_events(self._store.events(profile_id)),
-            constraints=Constraints(maturity=allowed_maturity(profile.maturity_limit)),
+            constraints=Constraints(maturity=allowed_maturity(limit) if limit is not None else ()),
             now=time.time() if now is None else now,
             region=region or profile.region,
             device=device,
