@@ -16,6 +16,8 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import shutil
 import tempfile
 import threading
@@ -128,10 +130,19 @@ def _load(settings: Settings, dataset: str, root: Path) -> None:
     from engine.indexes import open_replica
 
     global _engine
+    # A worker outlives its server only as a leak: leave as soon as the serving process is gone.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     folder = Path(tempfile.mkdtemp(dir=root))
     atexit.register(shutil.rmtree, folder, True)
     local = settings.model_copy(update={"state_dir": folder / "state", "page_workers": 0})
     _engine = Engine.load(local, dataset, index=open_replica(settings, dataset, folder))
+
+
+def _exit_with(parent: int) -> None:
+    multiprocessing.connection.wait([parent])
+    os._exit(0)
 
 
 def _warm() -> None:

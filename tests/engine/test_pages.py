@@ -4,6 +4,9 @@ every request while workers start, fail or die."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,7 @@ from engine.homepage import Draft
 from engine.indexes import open_replica
 from engine.pages import PageWorkers
 from engine.trace import Trace
-from tests.conftest import DATASET
+from tests.conftest import DATASET, REPO_ROOT
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -102,3 +105,42 @@ def test_workers_that_cannot_start_leave_every_draft_to_the_serving_process(
         assert drafted == expected
     finally:
         pages.close()
+
+
+SERVER = """
+import multiprocessing, sys, time
+from engine import Settings
+from engine.pages import PageWorkers
+
+if __name__ == "__main__":
+    pages = PageWorkers(Settings(), sys.argv[1], 1)
+    while pages.status == "starting":
+        time.sleep(0.1)
+    print(pages.status, *[child.pid for child in multiprocessing.active_children()], flush=True)
+    time.sleep(600)
+"""
+
+
+def test_workers_leave_when_their_serving_process_dies(api_settings: Settings, tmp_path: Path) -> None:
+    script = tmp_path / "serve.py"
+    script.write_text(SERVER)
+    env = {
+        **os.environ,
+        "MARQUEE_DATA_DIR": str(api_settings.data_dir),
+        "MARQUEE_ARTIFACTS_DIR": str(api_settings.artifacts_dir),
+        "MARQUEE_STATE_DIR": str(tmp_path / "state"),
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    with subprocess.Popen(
+        [sys.executable, str(script), DATASET], stdout=subprocess.PIPE, text=True, env=env
+    ) as server:
+        try:
+            assert server.stdout is not None
+            status, *pids = server.stdout.readline().split()
+            assert status == "ready" and pids
+        finally:
+            server.kill()  # no shutdown, no cleanup: as if the server crashed
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in pids):
+        assert time.monotonic() < deadline, f"page workers {pids} outlived their server"
+        time.sleep(0.1)
