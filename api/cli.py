@@ -22,9 +22,13 @@ def register(app: typer.Typer) -> None:
                 min=0,
                 max=16,
                 help="processes making homepage drafts beside the server; "
-                "default: MARQUEE_PAGE_WORKERS, else 1 on a machine with two or more cores",
+                "default: MARQUEE_PAGE_WORKERS, else one per core but one (at most 4)",
             ),
         ] = None,
+        access_log: Annotated[
+            bool,
+            typer.Option(help="a log line per request (~0.1 ms of CPU each; /metrics counts them anyway)"),
+        ] = False,
     ) -> None:
         """Serve the HTTP API (docs at /docs, metrics at /metrics)."""
         import uvicorn  # here, so other commands do not pay for the import
@@ -38,7 +42,7 @@ def register(app: typer.Typer) -> None:
                 update={"api": settings.api.model_copy(update={"dataset": dataset})}
             )
         if page_workers is None and "MARQUEE_PAGE_WORKERS" not in os.environ:
-            page_workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+            page_workers = min((os.cpu_count() or 1) - 1, 4)  # a core for the server, the rest drafting
         if page_workers is not None:
             settings = settings.model_copy(update={"page_workers": page_workers})
         print(
@@ -46,4 +50,4 @@ def register(app: typer.Typer) -> None:
             f"{settings.page_workers} page workers; docs at /docs)",
             flush=True,
         )
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from catalog import (
+    HISTORY_KINDS,
     Constraints,
     Context,
     Dataset,
@@ -76,7 +77,7 @@ class Profiles:
         limit = profile.maturity_limit
         return Context(
             profile_id=profile_id,
-            history=history_from_events(self._store.events(profile_id)),
+            history=self.stored_history(profile_id),
             constraints=Constraints(maturity=allowed_maturity(limit) if limit is not None else ()),
             now=time.time() if now is None else now,
             region=region or profile.region,
@@ -84,7 +85,8 @@ class Profiles:
         )
 
     def stored_history(self, profile_id: str) -> History:
-        return history_from_events(self._store.events(profile_id))
+        # Only the kinds a history is folded from: impressions, the most numerous, would be read for nothing.
+        return history_from_events(self._store.events(profile_id, kinds=HISTORY_KINDS))
 
     def segment(self, context: Context) -> str:
         """The profile's taste segment: the genre group its liked titles lean to ("new" without any)."""
