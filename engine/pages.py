@@ -23,6 +23,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,11 +68,15 @@ class PageWorkers:
             return local()
         try:
             return pool.submit(_draft, context, arm, experiment).result(timeout=WAIT_S)
-        except Exception as exc:  # a crashed or stuck worker: serve this page here, start fresh workers
+        except (BrokenProcessPool, TimeoutError) as exc:
+            # A crashed or stuck worker: serve this page here and start fresh workers (a stuck one is left
+            # to finish, or to leave with this process).
             log.warning(
                 "page worker failed (%s: %s); drafting in the serving process", type(exc).__name__, exc
             )
             self._restart(pool)
+            return local()
+        except Exception:  # the draft failed there: here, its error surfaces as it would without workers
             return local()
 
     @property
@@ -102,9 +107,12 @@ class PageWorkers:
         # One warm-up task per worker; while any is pending, drafts are made here.
         warming = [pool.submit(_warm) for _ in range(self._workers)]
         ready: Future[list[None]] = Future()
+        settling = threading.Lock()  # callbacks may run on different threads
 
         def settle(_: Future[None]) -> None:
-            if all(f.done() for f in warming) and not ready.done():
+            with settling:
+                if ready.done() or not all(f.done() for f in warming):
+                    return
                 failed = next((f.exception() for f in warming if f.exception() is not None), None)
                 if failed is not None:
                     log.error("page workers did not start: %s", failed)

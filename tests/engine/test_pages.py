@@ -86,6 +86,21 @@ def test_a_dead_worker_is_replaced_and_meanwhile_pages_are_drafted_here(served: 
     assert served.pages.draft(context, arm=None, experiment=experiment, local=_not_here) == expected
 
 
+def test_a_draft_that_fails_in_a_worker_is_made_here_and_the_workers_stay(served: Engine) -> None:
+    assert served.pages is not None
+    _until(served.pages, "ready")
+    context = served.context_for(int(served.dataset.interactions.user_ids()[0]))
+    # "interleaved" needs an interleave experiment: the worker's draft raises, as one made here would.
+    with pytest.raises(ValueError, match="interleave experiment"):
+        served.pages.draft(
+            context,
+            arm="interleaved",
+            experiment=served.settings.experiment,
+            local=lambda: served.draft(context, "interleaved", experiment=served.settings.experiment),
+        )
+    assert served.pages.status == "ready"  # an error of the draft, not of the worker: no restart
+
+
 def test_workers_that_cannot_start_leave_every_draft_to_the_serving_process(
     served: Engine, tmp_path: Path
 ) -> None:
