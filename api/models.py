@@ -229,3 +229,5 @@ class Health(BaseModel):
     reason: str | None = None
     dataset: str | None = None
     degraded: bool | None = None
+    # "starting", "ready" or "failed" (pages are then drafted in the server); None without page workers.
+    page_workers: Literal["starting", "ready", "failed"] | None = None

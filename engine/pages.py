@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from catalog import Context
 from engine.config import ExperimentSettings, Settings
@@ -80,7 +80,7 @@ class PageWorkers:
             return local()
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["starting", "ready", "failed"]:
         """ "starting", "ready" (drafts go to the workers) or "failed" (they did not start; drafts are
         made in the serving process)."""
         with self._lock:

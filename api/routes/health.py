@@ -33,7 +33,10 @@ def readyz(rt: RuntimeDep) -> Health | JSONResponse:
         )
         return JSONResponse(body.model_dump(), status_code=503)
     reason = "ranker unavailable: rows in candidate order" if eng.degraded else None
-    return Health(status="ok", reason=reason, dataset=eng.dataset.name, degraded=eng.degraded)
+    workers = eng.pages.status if eng.pages is not None else None
+    return Health(
+        status="ok", reason=reason, dataset=eng.dataset.name, degraded=eng.degraded, page_workers=workers
+    )
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})

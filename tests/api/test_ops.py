@@ -21,6 +21,7 @@ def test_livez_readyz_and_metrics(client: TestClient, signup: Signup) -> None:
     assert client.get("/livez").json()["status"] == "ok"
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["degraded"] is False
+    assert ready.json()["page_workers"] is None  # pages drafted in the server
     headers, profile = signup()
     client.get(f"/v1/profiles/{profile}/rows", headers=headers)
     client.post(

@@ -12,7 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from engine import Engine, Settings
 from engine.homepage import Draft
 from engine.indexes import open_replica
@@ -58,6 +60,8 @@ def test_worker_drafts_are_the_drafts_made_here(served: Engine) -> None:
         here = served.homepage.draft(context, arm=arm, experiment=experiment, trace=Trace())
         assert there == here and there.rows
         assert set(there.stages) >= {"candidates", "rank", "rows"}  # the worker's timings come back
+    with TestClient(create_app(engine=served)) as client:
+        assert client.get("/readyz").json()["page_workers"] == "ready"
     # A whole page, drafted by the worker and presented here, is the page made here from start to end.
     context = served.context_for(int(users[0]))
     assert served.rows(context) == served.homepage.rows(
