@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
+from api.rebuilds import Rebuilds
 from api.routes import accounts, chat, events, feed, health, titles
 from api.runtime import Runtime
 from assistant import Assistant
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings=settings,
         metrics=Metrics(),
         limiter=RateLimiter(settings.api.rate_limit_per_minute),
+        rebuilds=Rebuilds(settings.page_workers + 1),
         engine=engine,
     )
 

@@ -1,4 +1,5 @@
-"""What the app holds while it serves: the engine (loaded once), the page cache, metrics and rate limiter."""
+"""What the app holds while it serves: the engine (loaded once), the page cache and its rebuilds, metrics
+and rate limiter."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from api.cache import ProfileCache
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from api.rebuilds import Rebuilds
 from engine import Engine, Settings
 
 
@@ -19,6 +21,7 @@ class Runtime:
     settings: Settings
     metrics: Metrics
     limiter: RateLimiter
+    rebuilds: Rebuilds  # pages rebuilt after writes, as many at a time as there are page workers
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
     cache: ProfileCache = field(default_factory=ProfileCache)

@@ -112,13 +112,14 @@ def rebuild_pages(rt: Runtime, profile_id: str) -> None:
     """After a write that changes what a profile is shown, before it is acknowledged: build the profile's
     cached pages anew and swap them in. Readers get the pages from before the write until the swap (the
     write is not acknowledged yet) and never wait for a page build; once the write is acknowledged, the
-    new ones. A page that fails to build is dropped, and built on its next request instead."""
+    new ones. Concurrent writes to one page share a rebuild that starts after both (api/rebuilds.py). A
+    page that fails to build is dropped, and built on its next request instead."""
     token, keys = rt.cache.begin_write(profile_id)
     pages: dict[PageKey, bytes] = {}
     try:
         for key in sorted(keys, key=repr)[:MAX_REBUILT]:
             try:
-                body, keep = page(rt, profile_id, key, ahead=True)()
+                body, keep = rt.rebuilds.run(profile_id, key, page(rt, profile_id, key, ahead=True))
             except Exception as exc:  # the write stands; only the page is not ready
                 log.warning(
                     "page of %s not rebuilt after a write: %s: %s", profile_id, type(exc).__name__, exc
