@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     experiment: ExperimentSettings = ExperimentSettings()
     llm: LLMSettings = LLMSettings()
     # Processes that make homepage drafts beside a serving process (engine/pages.py); 0: drafts are
-    # made in the serving process. `marquee serve` defaults to one on a machine with two or more cores.
+    # made in the serving process. `marquee serve` defaults to one per core but one (at most 4).
     page_workers: int = Field(0, ge=0, le=16)
     seed: int = 42
 
