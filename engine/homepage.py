@@ -76,13 +76,6 @@ class Homepage:
         self._seed = seed
         self._variants = {t: variants_for(title) for t, title in titles.items()}  # fixed per title
 
-    def rows(
-        self, context: Context, *, arm: str | None, experiment: ExperimentSettings, trace: Trace
-    ) -> list[Row]:
-        started = time.perf_counter()
-        draft = self.draft(context, arm=arm, experiment=experiment, trace=trace)
-        return self.present(context, draft, arm=arm, experiment=experiment, trace=trace, started=started)
-
     def draft(
         self, context: Context, *, arm: str | None, experiment: ExperimentSettings, trace: Trace
     ) -> Draft:

@@ -100,10 +100,10 @@ def page(
             rt.metrics.fallbacks.labels("ranker").inc()
         if index_down:
             rt.metrics.fallbacks.labels("index").inc()
-        page = RowsOut(rows=[row_out(r) for r in found], variant=arm, degraded=eng.degraded or index_down)
+        out = RowsOut(rows=[row_out(r) for r in found], variant=arm, degraded=eng.degraded or index_down)
         # Kept serialized: a hit costs no validation or encoding. A fallback page is not worth keeping
         # once the index is back.
-        return page.model_dump_json().encode(), not index_down
+        return out.model_dump_json().encode(), not index_down
 
     return compute
 
