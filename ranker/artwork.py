@@ -243,8 +243,10 @@ def _chars(box_width: float, size: float) -> int:
 
 
 def _wrap(text: str, max_chars: int, max_lines: int) -> list[str]:
-    """Word-wrap to at most `max_lines`, ending in an ellipsis when the text does not fit."""
-    lines = textwrap.wrap(" ".join(text.split()), max_chars, break_long_words=True) or [""]
+    """Word-wrap at word boundaries to at most `max_lines`, ending in an ellipsis when the text does not
+    fit. A word longer than a line is cut only here, as a last resort; `_fit` shrinks the type first."""
+    lines = textwrap.wrap(" ".join(text.split()), max_chars, break_long_words=False) or [""]
+    lines = [line if len(line) <= max_chars else line[: max_chars - 1] + "…" for line in lines]
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         lines[-1] = lines[-1][: max_chars - 1].rstrip() + "…"
@@ -254,13 +256,16 @@ def _wrap(text: str, max_chars: int, max_lines: int) -> list[str]:
 def _fit(
     text: str, box_width: float, box_height: float, sizes: tuple[float, ...], max_lines: int = 4
 ) -> tuple[float, list[str]]:
-    """The largest font size whose wrapped text fits the box; else the smallest, truncated."""
-    for size in sizes:
+    """The largest font size whose wrapped text fits the box whole. A word too long for every size's line
+    ("SCHINDLER'S") gets a smaller size of its own rather than a break in the middle."""
+    longest = max((len(word) for word in text.split()), default=1)
+    shrunk = box_width / ((longest + 0.5) * _CHAR_WIDTH)  # the longest word just fits one line
+    for size in (*sizes, min(sizes[-1], shrunk)):
         fits = min(max_lines, max(1, int(box_height / (size * 1.1))))
         lines = _wrap(text, _chars(box_width, size), fits)
-        if not lines[-1].endswith("…"):
+        if not any(line.endswith("…") for line in lines):
             return size, lines
-    return sizes[-1], lines
+    return size, lines
 
 
 def _lines(

@@ -68,6 +68,22 @@ def test_long_titles_are_wrapped_to_fit_the_poster(variant: str) -> None:
     assert "…" in lines or LONG.split()[-1] in lines.split()
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    "name", ["Groundhog Day", "Schindler's List", "Supercalifragilisticexpialidocious Returns"]
+)
+def test_names_wrap_at_word_boundaries_and_long_words_shrink_instead_of_breaking(
+    variant: str, name: str
+) -> None:
+    root = _parse(render(_title(name=name, cast=()), variant))
+    words = set(name.upper().split()) | set(name.split())
+    name_lines = [t.text or "" for t in _texts(root) if t.text and set(t.text.split()) <= words]
+    assert " ".join(name_lines).upper() == name.upper(), name_lines  # every word whole, none cut in two
+    for text in _texts(root):
+        width = len(text.text or "") * float(text.get("font-size", 0)) * 0.6
+        assert width <= 300, text.text
+
+
 def test_rendering_is_deterministic_and_differs_by_variant_and_title() -> None:
     title = _title()
     rendered = [render(title, v) for v in VARIANTS]
