@@ -109,7 +109,9 @@ class RowBuilder:
             used=used,
             mmr_on=False,
         )
-        rows += self._row(scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used)
+        rows += self._row(
+            scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used, explore=rng
+        )
         first_rank = index.first_rank
         # Distinct anchors, most recent first (the similar source ranks them that way).
         for anchor in sorted(set(first_rank), key=first_rank.__getitem__)[: self.config.anchors]:

@@ -75,3 +75,25 @@ def test_thin_rows_are_dropped_but_pinned_rows_stay() -> None:
     rows = RowBuilder(TITLES, RowsConfig(min_items=4)).build(scored=scored, favourite_genres=[])
     assert [r.kind for r in rows] == ["continue_watching", "top_picks"]
     assert len(rows[1].items) == 2  # the two trending titles, shown once: in Top Picks
+
+
+def test_top_picks_explore_at_the_configured_rate_and_say_so() -> None:
+    scored = _scored([_source("als", range(1, 61), "Viewers with tastes like yours rated it highly")])
+    rng = np.random.default_rng(7)
+    for epsilon, low, high in ((0.0, 0, 0), (0.3, 40, 80), (1.0, 200, 200)):
+        builder = RowBuilder(TITLES, RowsConfig(row_length=10, min_items=3, explore_epsilon=epsilon))
+        explored = 0
+        for _ in range(200):
+            top = next(
+                r for r in builder.build(scored=scored, favourite_genres=[], rng=rng) if r.kind == "top_picks"
+            )
+            marked = [item for item in top.items if item.reason.get("source") == "explore"]
+            assert len(marked) <= 1
+            if marked:
+                explored += 1
+                assert marked[0].explanation.startswith("Something a little different")
+                assert top.items.index(marked[0]) == builder.config.explore_slot
+        assert low <= explored <= high, (epsilon, explored)  # 0.3 x 200 = 60, binomial sd ~6.5
+    plain = RowBuilder(TITLES, RowsConfig(row_length=10, min_items=3, explore_epsilon=1.0))
+    top = plain.build(scored=scored, favourite_genres=[])[0]
+    assert all(item.reason.get("source") != "explore" for item in top.items)  # no rng: no exploration
