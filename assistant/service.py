@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.agent import LLMAgent, LLMUnavailable
+from assistant.comentions import CoMentions
+from assistant.dialogue_ranking import DialogueRanker, Turn
 from assistant.grounding import ground
 from assistant.lexicon import Lexicon
 from assistant.policy import OfflinePolicy
@@ -42,12 +44,20 @@ class Assistant:
         *,
         llm: LLMSettings | None = None,
         agent: LLMAgent | None = None,
+        comentions: CoMentions | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.lexicon = Lexicon.for_engine(engine)
         self.understanding = Understanding(self.lexicon, dict(engine.dataset.titles), engine.embedder)
         self.policy = OfflinePolicy(self.understanding)
+        # What real recommenders suggest after the titles a conversation names (ReDial, when present).
+        known = engine.dataset.titles
+        self.ranking = DialogueRanker(
+            engine,
+            self.lexicon.titles,
+            comentions if comentions is not None else CoMentions.for_settings(engine.settings, known),
+        )
         self.agent = agent or (LLMAgent(llm) if llm is not None and llm.base_url else None)
         # Striped: a fixed set of locks, so serving many conversations does not grow a lock per id.
         self._locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
@@ -67,6 +77,11 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the text model and the mood vocabulary now, not on the first viewer's turn."""
         self.understanding.read("something dark and funny")
+
+    def rank(self, viewer: Viewer, messages: Sequence[Turn], k: int = 10) -> list[int]:
+        """The catalog ranked for a conversation so far (user and assistant messages, oldest first):
+        title ids, best first, none the conversation named or the viewer has seen."""
+        return self.ranking.rank(messages, viewer.context(), k)
 
     def respond(
         self,

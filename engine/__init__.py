@@ -16,6 +16,8 @@ from catalog import (
     new_id,
     normalize_maturity,
 )
+from catalog.redial import Dialogue, ReDial, load_redial
+from catalog.redial import available as redial_available
 from engine.artifacts import Manifest
 from engine.build import build
 from engine.config import Settings
@@ -38,6 +40,7 @@ __all__ = [
     "REGIONS",
     "VARIANTS",
     "ArtifactsMissingError",
+    "Dialogue",
     "CatalogError",
     "Constraints",
     "Context",
@@ -48,6 +51,7 @@ __all__ = [
     "IndexUnavailableError",
     "Manifest",
     "Profile",
+    "ReDial",
     "Recommendation",
     "Row",
     "RowItem",
@@ -61,7 +65,9 @@ __all__ = [
     "allowed_maturity",
     "build",
     "new_id",
+    "load_redial",
     "normalize_maturity",
+    "redial_available",
     "render_artwork",
     "variants_for",
 ]

@@ -1,0 +1,195 @@
+"""Rank the catalog for a conversation: what real recommenders suggest after the titles it names.
+
+Each signal scores every catalog title, scaled to [0, 1] within the turn, and a weighted sum ranks them:
+- `comention`: ReDial recommenders' next suggestions after the titles named (assistant.comentions);
+- `suggested`: how often ReDial recommenders suggest a title at all;
+- `popularity`: how often the catalog's viewers watched it (well-known titles for generic requests);
+- `neighbours`: the named titles' item-item neighbours (the engine's "more like this");
+- `engine`: the engine's own ranked list for the viewer with the named titles as references.
+Weights were tuned on a fold of ReDial's train dialogues (`marquee eval-redial --tune`); the
+validation dialogues only measure them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+
+import numpy as np
+
+from assistant.comentions import CoMentions
+from assistant.titles import TitleResolver
+from engine import Constraints, Context, Engine
+
+Turn = tuple[str, str]  # (role: "user" or "assistant", text)
+NEIGHBOURS = 50  # item-item neighbours read per named title
+ENGINE_DEPTH = 100  # how far down the engine's own list counts
+NEIGHBOUR_CACHE = 4096
+# A title the viewer speaks badly of is excluded and lends no evidence.
+_DISLIKE = re.compile(
+    r"\b(hate[sd]?|dislike[sd]?|didn'?t (like|enjoy|care for)|did not (like|enjoy)|don'?t (like|want)|"
+    r"not (a|really a|much of a) fan|wasn'?t (good|great|a fan)|boring|awful|terrible|horrible|overrated|"
+    r"can'?t stand|couldn'?t stand|not into|sucked)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?;]|\bbut\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class BlendWeights:
+    comention: float = 1.0
+    suggested: float = 0.15
+    popularity: float = 0.1
+    neighbours: float = 0.3
+    engine: float = 0.1
+    assistant_named: float = 0.5  # evidence of a title the assistant's side named, relative to the viewer's
+
+    def without(self, component: str) -> BlendWeights:
+        return replace(self, **{component: 0.0})
+
+
+COMPONENTS = tuple(f.name for f in fields(BlendWeights) if f.name != "assistant_named")
+DEFAULT_WEIGHTS = BlendWeights()
+
+
+@dataclass(frozen=True)
+class DialogueSignals:
+    """One conversation's evidence: the titles named (id -> weight), those to leave out, and each
+    component's scores over the catalog (aligned with `DialogueRanker.ids`)."""
+
+    named: dict[int, float]
+    excluded: frozenset[int]
+    scores: dict[str, np.ndarray]
+
+
+class DialogueRanker:
+    def __init__(
+        self,
+        engine: Engine,
+        resolver: TitleResolver,
+        comentions: CoMentions,
+        weights: BlendWeights = DEFAULT_WEIGHTS,
+    ) -> None:
+        self.engine = engine
+        self.resolver = resolver
+        self.comentions = comentions
+        self.weights = weights
+        self.ids = np.array(sorted(engine.dataset.titles), dtype=np.int64)
+        self._row = {int(t): i for i, t in enumerate(self.ids)}
+        watched = engine.dataset.interactions.items
+        counts = np.zeros(len(self.ids))
+        known, n = np.unique(watched, return_counts=True)
+        for title, c in zip(known.tolist(), n.tolist(), strict=True):
+            if title in self._row:
+                counts[self._row[title]] = c
+        self._popularity = _scaled(np.log1p(counts))
+        suggested = np.zeros(len(self.ids))
+        for title, c in comentions.suggested.items():
+            if title in self._row:
+                suggested[self._row[title]] = c
+        self._suggested = _scaled(np.log1p(suggested))
+        self._neighbours = lru_cache(maxsize=NEIGHBOUR_CACHE)(self._neighbours_of)
+
+    def named(self, turns: Sequence[Turn]) -> dict[int, float]:
+        """Titles the conversation names, with their evidence weight (0: spoken badly of)."""
+        named: dict[int, float] = {}
+        for role, text in turns:
+            for mention in self.resolver.mentions(text):
+                title = mention.title_id
+                if title in named:
+                    continue
+                if role != "user":
+                    named[title] = self.weights.assistant_named
+                else:
+                    named[title] = 0.0 if _disliked(text, mention.start, mention.end) else 1.0
+        return named
+
+    def signals(self, turns: Sequence[Turn], context: Context) -> DialogueSignals:
+        return self.signals_for(self.named(turns), context)
+
+    def signals_for(
+        self, named: Mapping[int, float], context: Context, *, engine: bool = True
+    ) -> DialogueSignals:
+        """The components for titles already read (id -> evidence weight; 0: named, no evidence).
+        Without `engine` the engine's own list is not asked for (it is the slowest component)."""
+        evidence = {t: w for t, w in named.items() if w > 0}
+        mentioned = frozenset(named)
+        scores = {
+            "comention": self._dense(self.comentions.scores(evidence)),
+            "suggested": self._suggested,
+            "popularity": self._popularity,
+            "neighbours": self._neighbour_scores(evidence),
+            "engine": self._engine_scores(context, evidence, mentioned)
+            if engine and self.weights.engine
+            else np.zeros(len(self.ids)),
+        }
+        excluded = mentioned | context.history.seen() | context.constraints.exclude_titles
+        return DialogueSignals(named=dict(named), excluded=excluded, scores=scores)
+
+    def blend(self, signals: DialogueSignals, weights: BlendWeights | None = None) -> np.ndarray:
+        """Each title's blended score; excluded titles get -inf."""
+        w = weights or self.weights
+        total = sum(getattr(w, name) * signals.scores[name] for name in COMPONENTS)
+        total = np.array(total, dtype=np.float64)
+        rows = [self._row[t] for t in signals.excluded if t in self._row]
+        total[rows] = -np.inf
+        return total
+
+    def top(self, scores: np.ndarray, k: int) -> list[int]:
+        k = min(k, int(np.isfinite(scores).sum()))
+        best = np.argpartition(-scores, k - 1)[:k] if k else np.empty(0, np.int64)
+        best = best[np.lexsort((self.ids[best], -scores[best]))]
+        return self.ids[best].tolist()
+
+    def rank(self, turns: Sequence[Turn], context: Context, k: int) -> list[int]:
+        return self.top(self.blend(self.signals(turns, context)), k)
+
+    # -- components ------------------------------------------------------------------------------
+
+    def _dense(self, sparse: Mapping[int, float]) -> np.ndarray:
+        out = np.zeros(len(self.ids))
+        for title, score in sparse.items():
+            row = self._row.get(title)
+            if row is not None:
+                out[row] = score
+        return _scaled(out)
+
+    def _neighbours_of(self, title: int) -> tuple[int, ...]:
+        return tuple(r.title.id for r in self.engine.similar(title, None, k=NEIGHBOURS))
+
+    def _neighbour_scores(self, evidence: Mapping[int, float]) -> np.ndarray:
+        out: dict[int, float] = {}
+        for title, weight in evidence.items():
+            for rank, other in enumerate(self._neighbours(title)):
+                out[other] = out.get(other, 0.0) + weight * (1.0 - rank / NEIGHBOURS)
+        return self._dense(out)
+
+    def _engine_scores(
+        self, context: Context, evidence: Mapping[int, float], mentioned: frozenset[int]
+    ) -> np.ndarray:
+        constraints = replace(
+            context.constraints,
+            reference_titles=tuple(context.constraints.reference_titles) + tuple(evidence),
+            exclude_titles=context.constraints.exclude_titles | mentioned,
+        )
+        found = self.engine.recommend(replace(context, constraints=constraints), k=ENGINE_DEPTH)
+        return self._dense({r.title.id: 1.0 - i / ENGINE_DEPTH for i, r in enumerate(found)})
+
+
+def cold_context(profile_id: str) -> Context:
+    """A viewer with no history and no constraints: someone the conversation is all we know of."""
+    return Context(profile_id=profile_id, constraints=Constraints())
+
+
+def _disliked(text: str, start: int, end: int) -> bool:
+    """Whether the clause around a mention speaks badly of it ("I didn't like X", "X was boring")."""
+    before = _CLAUSE_END.split(text[:start])[-1]
+    after = _CLAUSE_END.split(text[end:])[0]
+    return bool(_DISLIKE.search(before) or _DISLIKE.search(after))
+
+
+def _scaled(values: np.ndarray) -> np.ndarray:
+    top = float(values.max()) if len(values) else 0.0
+    return values / top if top > 0 else values
