@@ -21,12 +21,14 @@ import numpy as np
 
 from assistant.comentions import CoMentions
 from assistant.titles import TitleResolver
-from engine import Constraints, Context, Engine
+from engine import Constraints, Context, Engine, Recommendation
 
 Turn = tuple[str, str]  # (role: "user" or "assistant", text)
 NEIGHBOURS = 50  # item-item neighbours read per named title
 ENGINE_DEPTH = 100  # how far down the engine's own list counts
 NEIGHBOUR_CACHE = 4096
+POOL = 20  # ranked titles read per pick asked for, so constraints can still fill the list
+SOURCE = "conversation"
 # A title the viewer speaks badly of is excluded and lends no evidence.
 _DISLIKE = re.compile(
     r"\b(hate[sd]?|dislike[sd]?|didn'?t (like|enjoy|care for)|did not (like|enjoy)|don'?t (like|want)|"
@@ -145,6 +147,32 @@ class DialogueRanker:
 
     def rank(self, turns: Sequence[Turn], context: Context, k: int) -> list[int]:
         return self.top(self.blend(self.signals(turns, context)), k)
+
+    def picks(self, liked: Sequence[int], context: Context, k: int) -> list[Recommendation]:
+        """The best k titles for a conversation whose viewer named `liked`, each allowed under the
+        context (its genres, era, length, maturity), with a reason that says which signal chose it."""
+        signals = self.signals_for(dict.fromkeys(liked, 1.0), context)
+        scores = self.blend(signals)
+        titles = self.engine.dataset.titles
+        out = []
+        for title in self.top(scores, k * POOL):
+            if self.engine.allowed(title, context):
+                why = self._reason(title, liked)
+                out.append(Recommendation(titles[title], float(scores[self._row[title]]), (SOURCE,), (why,)))
+                if len(out) == k:
+                    break
+        return out
+
+    def _reason(self, title: int, liked: Sequence[int]) -> str:
+        names = self.engine.dataset.titles
+        follows = [(self.comentions.follows.get(x, {}).get(title, 0.0), x) for x in liked]
+        p, anchor = max(follows, default=(0.0, 0))
+        if p > 0:
+            return f"Often suggested to people who like {names[anchor].name}"
+        near = [x for x in liked if title in self._neighbours(x)]
+        if near:
+            return f"More like {names[near[0]].name}"
+        return f"Widely watched {'/'.join(names[title].genres[:2]).lower() or 'title'}"
 
     # -- components ------------------------------------------------------------------------------
 

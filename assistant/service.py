@@ -106,7 +106,7 @@ class Assistant:
         """The state after the turn and the reply; a failed LLM turn leaves no half-applied tool calls."""
         if self.agent is not None:
             before = state.model_copy(deep=True)
-            tools = Toolbox(self.engine, viewer, state, self.lexicon)
+            tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
             try:
                 answer = self.agent.turn(text, tools, transcript=state.transcript)
                 grounded = ground(answer, tools)
@@ -127,7 +127,7 @@ class Assistant:
         return state, self._offline(viewer, state, text)
 
     def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
-        tools = Toolbox(self.engine, viewer, state, self.lexicon)
+        tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
         reply = self.policy.turn(text, tools)
         return reply.model_copy(update={"tool_calls": tools.calls})
 

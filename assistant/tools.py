@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.dialogue_ranking import DialogueRanker
 from assistant.lexicon import Lexicon
 from assistant.preferences import PreferenceUpdate
 from assistant.state import DialogueState
@@ -148,8 +149,16 @@ class ToolError(ValueError):
 class Toolbox:
     """The tools of one conversation turn, bound to its viewer and dialogue state."""
 
-    def __init__(self, engine: Engine, viewer: Viewer, state: DialogueState, lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        viewer: Viewer,
+        state: DialogueState,
+        lexicon: Lexicon,
+        ranking: DialogueRanker | None = None,
+    ) -> None:
         self.engine = engine
+        self.ranking = ranking  # with ReDial co-mentions: picks for titles the conversation named
         self.viewer = viewer
         self.state = state
         self.lexicon = lexicon
@@ -225,6 +234,10 @@ class Toolbox:
         people = [p.lower() for p in prefs.people]
         genres = set(prefs.genres)
         widen = bool(people) or len(genres) > 1
+        if self.ranking is not None and self.ranking.comentions and prefs.liked_titles and not widen:
+            # What real recommenders suggest after these titles beats the engine's ratings neighbours
+            # (README, "Real dialogues"); the context's constraints still filter every pick.
+            return self._listing(self.ranking.picks(prefs.liked_titles, context, k), offer=True)
         found = self.engine.recommend(context, k=k * WIDEN if widen else k)
         if len(genres) > 1:  # also ask within the rarest genre, where titles with all of them gather
             rarest = min(genres, key=lambda g: self.lexicon.genre_sizes.get(g, 0))
