@@ -27,6 +27,7 @@ from assistant.service import Assistant
 from assistant.state import ConversationStore
 from assistant.tools import Viewer
 from catalog import Dataset, Interactions, Title, load_dataset
+from catalog.redial import load_redial
 from catalog.splitting import Split, make_split
 from engine import Engine, Settings
 from engine.commands import checked_dataset, clean_errors, settings
@@ -34,6 +35,7 @@ from engine.progress import Bars, Reporter, Silent
 from evals.chat_suite import generate, run_suite
 from evals.conversation import TURNS, Outcome, Session, converse, sample_sessions, summarize
 from evals.period_engine import training_engine
+from evals.phrasebook import Phrasebook
 from evals.simulator import SimulatedUser, facts_of, keyword_counts
 from retrieval import popularity
 
@@ -97,6 +99,8 @@ def run_chat_eval(
     reporter = reporter or Silent()
     started = time.perf_counter()
     dataset = dataset or load_dataset(dataset_name, settings.data_dir)
+    # The viewers speak in ReDial seekers' words (train fold only; validation stays unseen).
+    phrases = Phrasebook.mine(load_redial(settings.data_dir).split("train", seed=settings.seed))
     kind = "temporal" if dataset.interactions.timed else "random"
     split = make_split(dataset.interactions, kind, seed=settings.seed)
     with (
@@ -111,6 +115,7 @@ def run_chat_eval(
                 split,
                 sessions=sessions,
                 seed=settings.seed,
+                phrases=phrases,
                 reporter=reporter,
                 transcripts=transcripts,
                 plot=plot,
@@ -132,6 +137,7 @@ def evaluate(
     *,
     sessions: int,
     seed: int,
+    phrases: Phrasebook,
     reporter: Reporter | None = None,
     transcripts: int = 0,
     plot: bool = True,
@@ -164,6 +170,7 @@ def evaluate(
                 titles=titles,
                 latest_year=latest,
                 rng=np.random.default_rng([seed, i]),
+                phrases=phrases,
             )
             viewer = Viewer(str(session.user), lambda u=session.user: engine.context_for(u))
             outcomes.append(
@@ -197,6 +204,7 @@ def evaluate(
             kind["examples"].append(example)
     return {
         **figures,
+        "phrasebook": phrases.counts(),
         "users": len(users),
         "plot": plot,
         "baselines": baselines,

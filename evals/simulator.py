@@ -5,7 +5,9 @@ remembers a film or knows what they are in the mood for. They open with a reques
 those facts, answer a question with another fact, and turn down wrong picks with a reason drawn from the
 target ("something from the 90s", "I'd like a comedy", "something about time travel", "I've seen Heat").
 Every fact is said once; every hard constraint said (genres, excluded genres, era, runtime) is kept in
-`stated` so the evaluation can judge the picks against it. Phrasing varies through seeded templates.
+`stated` so the evaluation can judge the picks against it. Every sentence is a real ReDial seeker's
+message with the fact put in its slot (`evals.phrasebook`): the phrasing is people's, not the parser's;
+a kind of fact no seeker message phrases (runtime) is not said.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 from assistant.lexicon import GENRE_SYNONYMS
 from catalog import Title
 from evals.hard_constraints import Judged, Stated
+from evals.phrasebook import Phrasebook
 
 # How the viewer says a genre, used before a noun ("an animated comedy", "a sci-fi film").
 GENRE_WORDS = {
@@ -53,13 +56,8 @@ _OPENERS = frozenset((
     "for", "to", "by", "upon", "having", "unable", "trapped", "faced", "forced", "once", "living",
     "growing", "an", "following", "inspired", "years", "what", "it's", "his", "her", "their",
 ))  # fmt: skip
-# Genre words that need a noun after them: "an action film", not "an action".
-_ADJECTIVES = frozenset(
-    ("action", "adventure", "animated", "children's", "crime", "horror", "noir", "romantic", "sci-fi", "war")
-)
 MAX_KEYWORDS = 3
 GIST_WORDS = 14
-RECENT_YEARS = 5  # "something recent": the catalog's last five years, as the assistant reads it
 
 
 @dataclass(frozen=True)
@@ -67,7 +65,7 @@ class Move:
     """One fact the viewer can say: its kind, its words, and the hard constraint it states (if any)."""
 
     kind: str  # genre | topic | era | person | runtime | exclude
-    words: str  # a phrase that slots into a sentence ("about time travel", "from the 90s")
+    words: str  # a phrase that slots into a sentence ("about time travel", "from the 90s"), or a genre word
     stated: Stated = field(default_factory=Stated)
 
 
@@ -166,8 +164,10 @@ class SimulatedUser:
         titles: Mapping[int, Title],
         latest_year: int,
         rng: np.random.Generator,
+        phrases: Phrasebook,
     ) -> None:
         self.target = target
+        self.phrases = phrases
         self.facts = facts
         self.seen = seen - {target.id}  # the viewer's whole history: they say so when shown one
         self.titles = titles
@@ -196,48 +196,42 @@ class SimulatedUser:
             options = [m for m in self._moves if m.kind == kind]
             if options and self.rng.random() < chance:
                 extras.append(options[int(self.rng.integers(len(options)))])
-        noun = " ".join(m.words for m in picks) or "movie"
-        if picks and (picks[-1].words in _ADJECTIVES or len(picks) == 1 and self.rng.random() < 0.5):
-            noun += str(self.rng.choice([" film", " movie"]))  # "a romantic film", not "a romantic"
-        head = str(self.rng.choice([
-            "I'm in the mood for {a} {noun}", "Can you recommend {a} {noun}", "Looking for {a} {noun}",
-            "Find me {a} {noun}", "I want to watch {a} {noun}",
-        ])).format(a=_article(noun), noun=noun)  # fmt: skip
-        tail = "".join((" " if m.kind == "topic" else ", ") + m.words for m in extras)
-        return self._say(head + tail + str(self.rng.choice([".", "?", ""])), [*picks, *extras])
+        if picks:
+            head = self.phrases.say("genre", self.rng, genre=" ".join(m.words for m in picks))
+        elif extras:
+            head, extras = self._sentence(extras[0]), extras[1:]
+        else:
+            return self._say(self._reject(), [])
+        said = [head, *(self._sentence(m) for m in extras)]
+        return self._say(" ".join(said), [*picks, *extras])
 
     def respond(self, *, question: bool, picks: Sequence[tuple[int, Judged, str]]) -> str:
         """The next message: an answer to a question, or why the picks (id, title, name) are wrong."""
         if question:  # say another fact; restate the era, which an offer to drop it may be about
             move = self._next_move(picks=[])
             era = [m for m in self._moves if m.kind == "era" and m.words in self._used]
-            said = [move_sentence(m, self.rng) for m in [*era, move] if m is not None]
-            text = " ".join(said) or "Anything you think fits."
-            return self._say(
-                str(self.rng.choice(["", "Hmm. ", "Well, "])) + text, [*era, move] if move else era
-            )
+            said = [self._sentence(m) for m in [*era, move] if m is not None]
+            return self._say(" ".join(said) or self._reject(), [*era, move] if move else era)
         parts: list[str] = []
         seen = [(i, name) for i, _, name in picks if i in self.seen and not self._names_target(name)][:2]
         if seen:
             self.declared_seen.update(i for i, _ in seen)
-            names = " and ".join(name for _, name in seen)
-            parts.append(
-                str(self.rng.choice(["I've seen {n}.", "Already watched {n}.", "I have seen {n}."])).format(
-                    n=names
-                )
-            )
+            parts += [self.phrases.say("seen", self.rng, title=name) for _, name in seen]
         if picks:
-            parts.append(
-                str(
-                    self.rng.choice(
-                        ["None of those.", "Not those.", "Nope.", "No thanks.", "Something different."]
-                    )
-                )
-            )
+            parts.append(self._reject())
         move = self._next_move(picks=[t for _, t, _ in picks])
         if move is not None:
-            parts.append(move_sentence(move, self.rng))
-        return self._say(" ".join(parts) or "Something else, please.", [move] if move else [])
+            parts.append(self._sentence(move))
+        return self._say(" ".join(parts) or self._reject(), [move] if move else [])
+
+    def _sentence(self, move: Move) -> str:
+        """One fact in a real seeker's words."""
+        if move.kind in ("genre", "exclude"):
+            return self.phrases.say(move.kind, self.rng, genre=move.words)
+        return self.phrases.say(move.kind, self.rng, x=move.words)
+
+    def _reject(self) -> str:
+        return self.phrases.say("reject", self.rng)
 
     # -- choosing what to say ----------------------------------------------------------------------
 
@@ -291,21 +285,17 @@ class SimulatedUser:
         avoid = [g for g in AVOIDED if g not in self.target.genres]
         if avoid:
             g = avoid[int(self.rng.integers(len(avoid)))]
-            moves.append(Move("exclude", f"but no {AVOIDED[g]}", Stated(exclude_genres=frozenset({g}))))
-        return [m for m in moves if not says_title(m.words, self.target)]
+            moves.append(Move("exclude", GENRE_WORDS[g], Stated(exclude_genres=frozenset({g}))))
+        return [m for m in moves if self.phrases.has(m.kind) and not says_title(m.words, self.target)]
 
     def _era(self, year: int) -> Move:
-        if year >= self.latest_year - RECENT_YEARS and self.rng.random() < 0.5:
-            return Move("era", "something recent", Stated(year_min=self.latest_year - RECENT_YEARS))
-        if year < 1980 and self.rng.random() < 0.3:
-            return Move("era", "from before 1980", Stated(year_max=1979))
         decade = year // 10 * 10
         name = f"{decade % 100}s" if 1950 <= decade < 2000 else f"{decade}s"
         return Move("era", f"from the {name}", Stated(year_min=decade, year_max=decade + 9))
 
     def _say(self, text: str, moves: Sequence[Move]) -> str:
         if says_title(text, self.target):  # never: fall back to a reply that names nothing
-            text, moves = "Something else, please.", []
+            text, moves = self._reject(), []
         self.last_kinds = frozenset(m.kind for m in moves)
         for m in moves:
             self._used.add(m.words)
@@ -316,22 +306,6 @@ class SimulatedUser:
 
     def _names_target(self, name: str) -> bool:
         return _tokens(_main_name(name)) == _tokens(_main_name(self.target.name))
-
-
-def move_sentence(move: Move, rng: np.random.Generator) -> str:
-    """One fact as a sentence of its own."""
-    templates = {
-        "genre": ["I'd like {a} {w} film.", "It should be {a} {w} one.", "Make it {a} {w} movie."],
-        "topic": ["Something {w}.", "I'm thinking of something {w}.", "Ideally one {w}."],
-        "era": ["Something {w}.", "Preferably {w}.", "Ideally {w}."],
-        "person": ["Something {w}.", "Ideally {w}.", "Maybe one {w}."],
-        "runtime": ["{W}, please.", "Keep it {w}."],
-        "exclude": ["{W}, please.", "{W}."],
-    }[move.kind]
-    w = move.words.removeprefix("but ") if move.kind == "exclude" else move.words
-    if move.kind == "era" and w == "something recent":
-        return "Something recent."
-    return str(rng.choice(templates)).format(a=_article(w), w=w, W=w[:1].upper() + w[1:])
 
 
 def says_title(text: str, title: Title) -> bool:
@@ -364,7 +338,3 @@ def _title_stems(title: Title) -> frozenset[str]:
 
 def _shares_stem(words: Sequence[str], stems: frozenset[str]) -> bool:
     return any(w[:5] in stems for word in words for w in _tokens(word) if len(w) >= 4)
-
-
-def _article(phrase: str) -> str:
-    return "an" if phrase[:1] in "aeio" else "a"

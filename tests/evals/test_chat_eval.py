@@ -25,6 +25,7 @@ from evals.chat_suite import generate
 from evals.conversation import TURNS, Outcome, Session, converse, misread, sample_sessions, summarize
 from evals.hard_constraints import Stated
 from evals.period_engine import training_engine
+from evals.phrasebook import Phrasebook
 from evals.simulator import SimulatedUser, facts_of, keyword_counts, says_title
 
 HEAT = Title(
@@ -47,6 +48,18 @@ RONIN = Title(
 HEAT_REMAKE = Title(3, "Heat", 1986, ("Action", "Drama"), runtime=101)
 COMEDY = Title(4, "Airplane!", 1980, ("Comedy",), runtime=88)
 CATALOG = {t.id: t for t in (HEAT, RONIN, HEAT_REMAKE, COMEDY)}
+# Our own lines in the shape of mined ones (the real phrasebook comes from ReDial's train file).
+PHRASES = Phrasebook(
+    {
+        "genre": ["hi, I'm looking for a good {x} tonight", "I love {xs}!", "any good {xa} films?"],
+        "era": ["I like movies {x}"],
+        "person": ["I'd like to see a movie {x}."],
+        "topic": ["Looking for a good movie {x}"],
+        "exclude": ["Not really in the mood for {x}."],
+        "seen": ["I have seen {title} already", "we watched {title} last week"],
+        "reject": ["nah", "No not that one either."],
+    }
+)
 
 
 def card(title: Title, *, title_id: int | None = None) -> TitleCard:
@@ -84,6 +97,7 @@ def simulated(target: Title = HEAT, *, seen: frozenset[int] = frozenset(), seed:
         titles=CATALOG,
         latest_year=2018,
         rng=np.random.default_rng(seed),
+        phrases=PHRASES,
     )
 
 
@@ -162,6 +176,7 @@ def test_the_simulator_never_names_any_target_of_a_real_catalog(small_slice_dir:
             titles=titles,
             latest_year=2018,
             rng=np.random.default_rng(i),
+            phrases=PHRASES,
         )
         picks = [card(t) for t in others if t.id != target.id][:5]
         talk(Scripted(lambda turn, picks=picks: picks, ask_on=(3,)), user)
@@ -278,9 +293,8 @@ def test_a_short_run_reports_every_figure_in_range(
     dataset, split, engine = period
     assistant = Assistant(engine, ConversationStore(tmp_path / "conversations.sqlite"))
     try:
-        result = json.loads(
-            json.dumps(evaluate(assistant, dataset, split, sessions=4, seed=42, transcripts=1))
-        )
+        found = evaluate(assistant, dataset, split, sessions=4, seed=42, phrases=PHRASES, transcripts=1)
+        result = json.loads(json.dumps(found))
     finally:
         assistant.close()
     assert set(KEYS) <= set(result)
