@@ -30,7 +30,9 @@ def _anchor_and_obscure(engine: Engine) -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def pair(engine: Engine) -> tuple[int, int, CoMentions]:
     anchor, obscure = _anchor_and_obscure(engine)
-    return anchor, obscure, CoMentions(follows={anchor: {obscure: 0.6}}, suggested={obscure: 1, anchor: 100})
+    other = next(t for t in sorted(engine.dataset.titles) if t not in (anchor, obscure))
+    # Recommenders suggest `other` most overall: without the co-mention, `obscure` has no claim to lead.
+    return anchor, obscure, CoMentions(follows={anchor: {obscure: 0.6}}, suggested={obscure: 1, other: 50})
 
 
 def test_the_co_mentioned_title_comes_first(engine: Engine, pair) -> None:
