@@ -175,8 +175,12 @@ class LLMAgent:
         try:
             answer = model.invoke(messages, timeout=min(left, self.settings.timeout_s))  # type: ignore[attr-defined]
         except Exception as exc:  # any client, HTTP or parsing failure: the offline policy takes the turn
-            outage = type(exc).__name__ in ("APITimeoutError", "APIConnectionError", "InternalServerError")
-            self.breaker.failure() if outage else self.breaker.success()
+            timeout = type(exc).__name__ == "APITimeoutError"
+            outage = timeout or type(exc).__name__ in ("APIConnectionError", "InternalServerError")
+            if outage:
+                self.breaker.failure(trip=timeout)  # a timeout opens it at once
+            else:
+                self.breaker.success()
             # The class names the failure; its text may hold URLs and server bodies that are not the
             # viewer's to read, so it stays in the chained exception.
             raise LLMUnavailable(f"the model call failed: {type(exc).__name__}", outage=outage) from exc

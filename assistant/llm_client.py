@@ -33,6 +33,7 @@ class LLMUnavailable(RuntimeError):
         super().__init__(message)
         self.outage = outage
         self.retryable = retryable  # refused or 5xx: worth another try; a timeout never is
+        self.timeout = outage and not retryable  # the server took the whole wait
         self.status = status  # the HTTP status the server answered with, if it answered
 
 
@@ -115,6 +116,8 @@ class ChatClient:
         """One call to the endpoint under the circuit breaker: refused at once while it is open, and
         its outcome recorded (an outage opens it; any answer, even a bad one, shows the server is up)."""
         deadline.check()
+        if deadline.left() <= 0:  # spent before the call: no verdict on the server
+            raise LLMUnavailable(self._over_budget())
         admission = self.breaker.admit()
         if not admission.allowed:
             raise LLMUnavailable(
@@ -123,7 +126,10 @@ class ChatClient:
         try:
             yield
         except LLMUnavailable as exc:
-            self.breaker.failure() if exc.outage else self.breaker.success()
+            if exc.outage:  # a timeout opens it at once: the next turn must not wait as long again
+                self.breaker.failure(trip=exc.timeout)
+            else:
+                self.breaker.success()
             raise
         except BaseException:  # cancelled, or the caller stopped reading: no verdict on the server
             self.breaker.release()

@@ -1,6 +1,7 @@
 """A circuit breaker for an outside dependency that can fail slowly (a language model, a vector store).
 
-Closed: calls go through. After `failures` consecutive failures it opens: calls are refused at once for
+Closed: calls go through. After `failures` consecutive failures (or one failure that trips it, such as a
+timeout, which already cost its caller the whole wait) it opens: calls are refused at once for
 `cool_down_s`, so every request stops paying the dependency's timeout. Then it is half-open: exactly one
 caller is let through as a probe; its success closes the breaker, its failure opens it for another
 cool-down. The clock is injectable so tests move time instead of sleeping.
@@ -80,10 +81,11 @@ class CircuitBreaker:
             self._opened_at = None
             self._probing = False
 
-    def failure(self) -> None:
+    def failure(self, *, trip: bool = False) -> None:
+        """A failed call; `trip` opens the breaker whatever the count."""
         with self._lock:
             self._consecutive += 1
-            if self._probing or self._consecutive >= self.failures:
+            if trip or self._probing or self._consecutive >= self.failures:
                 self._opened_at = self._clock()
             self._probing = False
 

@@ -56,7 +56,7 @@ def slow_writer(request: ChatRequest) -> Answer:
 def test_marquee_offline_and_a_hung_model(client: TestClient, signup: Signup, stub: OpenAIStub) -> None:
     headers, profile = signup()
     client.get("/v1/models", headers=headers)  # makes the app's assistant
-    helper = connect(client.app, stub, timeout_s=0.5, turn_budget_s=3, breaker_failures=1)  # type: ignore[arg-type]
+    helper = connect(client.app, stub, timeout_s=0.5, turn_budget_s=3)  # type: ignore[arg-type]
     stub.run(lambda request: hang())
     assert client.get("/v1/models", headers=headers).json()["data"][1]["id"] == "scripted"
 

@@ -223,14 +223,14 @@ def test_a_hung_model_costs_one_turn_then_the_breaker_answers_offline_at_once(
     openai_stub.run(lambda request: hang())
     assistant = chat(timeout_s=0.5, turn_budget_s=3, retries=3)
     clock = Clock()
-    breaker = CircuitBreaker("llm", failures=1, cool_down_s=30, clock=clock)
+    breaker = CircuitBreaker("llm", failures=3, cool_down_s=30, clock=clock)
     assistant.agent.client.breaker = breaker  # type: ignore[union-attr]
     viewer = Viewer.stored(engine, stored_profile(engine, "hung"))
 
     first = assistant.respond(viewer, "a comedy please")
     assert first.degraded and first.titles and first.notice
     assert len(openai_stub.requests) == 1  # a timeout is not retried, whatever `retries` says
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.state is BreakerState.OPEN  # and one timeout opens the breaker, whatever `failures` says
 
     later = [
         assistant.respond(viewer, text, conversation_id=first.conversation_id) for text in ("more", "a drama")

@@ -33,6 +33,12 @@ def test_opens_after_consecutive_failures_only() -> None:
     assert breaker.admit().retry_in_s == pytest.approx(10)
 
 
+def test_a_failure_that_trips_opens_it_at_once() -> None:
+    breaker = CircuitBreaker("llm", failures=5, cool_down_s=30, clock=Clock())
+    breaker.failure(trip=True)  # a timeout: the caller already paid the whole wait
+    assert breaker.state is BreakerState.OPEN
+
+
 def test_half_open_lets_one_probe_through_and_its_outcome_decides() -> None:
     clock = Clock()
     breaker = CircuitBreaker("llm", failures=1, cool_down_s=30, clock=clock)
