@@ -20,7 +20,7 @@ from langchain_core.outputs import ChatResult
 from langchain_openai import ChatOpenAI
 
 from assistant.grounding import ground
-from assistant.llm_client import Deadline, LLMUnavailable, breaker_for
+from assistant.llm_client import Deadline, LLMUnavailable, breaker_for, skipped
 from assistant.llm_style import PLAIN, Style
 from assistant.llm_text import looks_like_code, recover_calls
 from assistant.preferences import Preferences
@@ -166,8 +166,7 @@ class LLMAgent:
         deadline.check()
         admission = self.breaker.admit()
         if not admission.allowed:
-            wait = max(1, round(admission.retry_in_s))
-            raise LLMUnavailable(f"it failed repeatedly and is skipped for another {wait} s")
+            raise skipped(admission.retry_in_s)
         left = deadline.left()
         if left <= 0:
             self.breaker.release()

@@ -120,9 +120,7 @@ class ChatClient:
             raise LLMUnavailable(self._over_budget())
         admission = self.breaker.admit()
         if not admission.allowed:
-            raise LLMUnavailable(
-                f"it failed repeatedly and is skipped for another {max(1, round(admission.retry_in_s))} s"
-            )
+            raise skipped(admission.retry_in_s)
         try:
             yield
         except LLMUnavailable as exc:
@@ -160,3 +158,8 @@ def _unavailable(exc: Exception) -> LLMUnavailable:
 
 def breaker_for(settings: LLMSettings) -> CircuitBreaker:
     return CircuitBreaker("llm", failures=settings.breaker_failures, cool_down_s=settings.breaker_cool_down_s)
+
+
+def skipped(wait_s: float) -> LLMUnavailable:
+    """The turn's failure while the breaker is open."""
+    return LLMUnavailable(f"it failed repeatedly and is skipped for another {max(1, round(wait_s))} s")

@@ -29,6 +29,7 @@ from assistant.state import Message
 from assistant.titles import normalize
 from assistant.tools import TOOL_ARGS, Toolbox
 from assistant.understanding import Reading
+from engine.breaker import CircuitBreaker
 
 Action = Literal["recommend", "similar", "explain", "rows", "ask"]
 PLAN_TOOL = "plan"
@@ -150,6 +151,10 @@ class PlanDriver:
         self.policy = policy
         self.reply_mode = reply
         self._schema_refused = False  # the server answered 4xx to response_format: use a function call
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return self.client.breaker
 
     def turn(
         self,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistant.agent import LLMAgent
 from assistant.lexicon import Lexicon
-from assistant.llm_client import ChatClient, Deadline, LLMUnavailable, breaker_for
+from assistant.llm_client import ChatClient, Deadline, LLMUnavailable, breaker_for, skipped
 from assistant.llm_plan import PlanDriver
 from assistant.llm_style import PLAIN, Style
 from assistant.policy import OfflinePolicy
@@ -131,6 +131,8 @@ class Assistant:
         before = state.model_copy(deep=True)
         tools = Toolbox(self.engine, viewer, state, self.lexicon)
         try:
+            if wait := self.agent.breaker.open_for():
+                raise skipped(wait)  # before any reading: an open breaker answers at offline speed
             if isinstance(self.agent, PlanDriver):
                 if state.offer:  # an answer to "Shall I drop ...?" is the policy's to read
                     reply = self.policy.turn(text, tools)

@@ -63,6 +63,14 @@ class CircuitBreaker:
             return BreakerState.OPEN
         return BreakerState.HALF_OPEN
 
+    def open_for(self) -> float:
+        """Seconds until a probe may go through; 0 when closed or half-open. Asks without admitting."""
+        with self._lock:
+            if self._state() is not BreakerState.OPEN:
+                return 0.0
+            assert self._opened_at is not None
+            return max(0.0, self._opened_at + self.cool_down_s - self._clock())
+
     def admit(self) -> Admission:
         with self._lock:
             state = self._state()

@@ -31,6 +31,10 @@ def test_opens_after_consecutive_failures_only() -> None:
     assert not refused.allowed and refused.retry_in_s == pytest.approx(30)
     clock.now += 20
     assert breaker.admit().retry_in_s == pytest.approx(10)
+    assert breaker.open_for() == pytest.approx(10)
+    clock.now += 11
+    assert breaker.open_for() == 0 and breaker.state is BreakerState.HALF_OPEN  # asking admits nobody
+    assert breaker.admit().probe
 
 
 def test_a_failure_that_trips_opens_it_at_once() -> None:
