@@ -37,8 +37,12 @@ class OfflinePolicy:
         state = tools.state
         if state.offer and _YES.match(text):
             return self._relaxed(tools)
+        return self.act(self.understanding.read(text, shown=state.last_shown), tools)
+
+    def act(self, reading: Reading, tools: Toolbox) -> Reply:
+        """Apply a reading of the turn (this policy's own or the LLM plan's) and answer it."""
+        state = tools.state
         state.offer = None
-        reading = self.understanding.read(text, shown=state.last_shown)
         notes = self._apply(reading, tools)
         if reading.explain is not None:
             return self._explain(reading.explain, tools, notes)

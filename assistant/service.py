@@ -1,8 +1,10 @@
 """The assistant: one entry point over both dialogue drivers, with persisted conversations.
 
-An LLM agent answers when one is configured; the offline policy answers otherwise, and takes over any
-turn the LLM fails (the reply then says it is degraded). Either way the reply's titles are grounded in
-the catalog and never repeat what the viewer has seen or turned down.
+An LLM driver answers when one is configured and the client did not ask for `marquee-offline`; the
+offline policy answers otherwise, and takes over any turn the LLM fails (the reply then says it is
+degraded), at once while the circuit breaker is open. Either way the reply's titles are grounded in the
+catalog and never repeat what the viewer has seen or turned down. The reply's text goes to `emit` as
+it is written; a turn whose client went away (`cancel`) stops and saves nothing.
 """
 
 from __future__ import annotations
@@ -10,14 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.agent import LLMAgent, LLMUnavailable
+from assistant.agent import LLMAgent
 from assistant.comentions import CoMentions
 from assistant.dialogue_ranking import DialogueRanker, Turn
-from assistant.grounding import ground
 from assistant.lexicon import Lexicon
+from assistant.llm_client import ChatClient, Deadline, LLMUnavailable, breaker_for, skipped
+from assistant.llm_plan import PlanDriver
+from assistant.llm_style import PLAIN, Style
 from assistant.policy import OfflinePolicy
 from assistant.reply import Reply
 from assistant.state import ConversationStore, DialogueState
@@ -29,6 +33,7 @@ from engine.config import LLMSettings
 CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
 CONVERSATION_LOCKS = 64
+OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when the LLM fails
 log = logging.getLogger("marquee.assistant")
 
 
@@ -43,7 +48,6 @@ class Assistant:
         store: ConversationStore,
         *,
         llm: LLMSettings | None = None,
-        agent: LLMAgent | None = None,
         comentions: CoMentions | None = None,
     ) -> None:
         self.engine = engine
@@ -58,7 +62,10 @@ class Assistant:
             self.lexicon.titles,
             comentions if comentions is not None else CoMentions.for_settings(engine.settings, known),
         )
-        self.agent = agent or (LLMAgent(llm) if llm is not None and llm.base_url else None)
+        self.agent: LLMAgent | PlanDriver | None = None
+        self.llm: LLMSettings | None = None
+        if llm is not None and llm.base_url:
+            self.connect(llm)
         # Striped: a fixed set of locks, so serving many conversations does not grow a lock per id.
         self._locks = [threading.Lock() for _ in range(CONVERSATION_LOCKS)]
 
@@ -69,10 +76,20 @@ class Assistant:
         folder.mkdir(parents=True, exist_ok=True)
         return cls(engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings.llm)
 
+    def connect(self, llm: LLMSettings | None) -> None:
+        """Answer with this LLM from now on (None: the offline policy only); one breaker per endpoint."""
+        self.llm = llm
+        if llm is None:
+            self.agent = None
+        elif llm.driver == "react":
+            self.agent = LLMAgent(llm, breaker_for(llm))
+        else:
+            self.agent = PlanDriver(ChatClient(llm, breaker_for(llm)), self.policy, reply=llm.reply)
+
     @property
     def models(self) -> list[str]:
         """Model ids a chat client may ask for; each is answered by this assistant."""
-        return [OFFLINE_MODEL] + ([self.agent.model_name] if self.agent else [])
+        return [OFFLINE_MODEL] + ([self.llm.model] if self.agent and self.llm else [])
 
     def warm_up(self) -> None:
         """Load the text model and the mood vocabulary now, not on the first viewer's turn."""
@@ -90,11 +107,20 @@ class Assistant:
         *,
         conversation_id: str | None = None,
         earlier: Sequence[str] = (),
+        model: str | None = None,
+        style: Style = PLAIN,
+        cancel: threading.Event | None = None,
+        emit: Callable[[str], None] | None = None,
     ) -> Reply:
         """Answer one user message. `earlier` are previous user messages of a client that keeps no
-        conversation id: their preferences are read into a new conversation before this turn."""
+        conversation id: their preferences are read into a new conversation before this turn. `model`
+        OFFLINE_MODEL always means the offline policy. Raises TurnCancelled when `cancel` is set."""
+        budget = self.llm.turn_budget_s if self.llm else 0.0
+        deadline = Deadline(max(1.0, budget - OFFLINE_RESERVE_S), cancel or threading.Event())
         with self._conversation_lock(conversation_id):
-            state, reply = self._answer(viewer, self._state(viewer, conversation_id, earlier), text)
+            state = self._state(viewer, conversation_id, earlier)
+            state, reply = self._answer(viewer, state, text, model, style, deadline, emit or _ignore)
+            deadline.check()  # the client left while the turn was answered: keep nothing of it
             state.show([card.title_id for card in reply.titles])
             state.turns += 1
             state.remember("user", text)
@@ -102,29 +128,51 @@ class Assistant:
             self.store.save(state)
         return reply.model_copy(update={"conversation_id": state.id})
 
-    def _answer(self, viewer: Viewer, state: DialogueState, text: str) -> tuple[DialogueState, Reply]:
+    def _answer(
+        self,
+        viewer: Viewer,
+        state: DialogueState,
+        text: str,
+        model: str | None,
+        style: Style,
+        deadline: Deadline,
+        emit: Callable[[str], None],
+    ) -> tuple[DialogueState, Reply]:
         """The state after the turn and the reply; a failed LLM turn leaves no half-applied tool calls."""
-        if self.agent is not None:
-            before = state.model_copy(deep=True)
-            tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
-            try:
-                answer = self.agent.turn(text, tools, transcript=state.transcript)
-                grounded = ground(answer, tools)
-                reply = Reply(
-                    text=grounded.text,
-                    titles=grounded.titles,
-                    mode="llm",
-                    invented=grounded.invented,
-                    tool_calls=tools.calls,
+        if self.agent is None or model == OFFLINE_MODEL:
+            reply = self._offline(viewer, state, text)
+            emit(reply.text)
+            return state, reply
+        before = state.model_copy(deep=True)
+        tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
+        try:
+            if wait := self.agent.breaker.open_for():
+                raise skipped(wait)  # before any reading: an open breaker answers at offline speed
+            if isinstance(self.agent, PlanDriver):
+                if state.offer:  # an answer to "Shall I drop ...?" is the policy's to read
+                    reply = self.policy.turn(text, tools)
+                    emit(reply.text)
+                else:
+                    reading = self.understanding.read(text, shown=state.last_shown)
+                    reply = self.agent.turn(
+                        text, tools, reading, deadline=deadline, transcript=state.transcript,
+                        style=style, emit=emit,
+                    )  # fmt: skip
+            else:
+                reply = self.agent.turn(
+                    text, tools, deadline=deadline, transcript=state.transcript, style=style, emit=emit
                 )
-                return state, reply
-            except LLMUnavailable as exc:
-                log.warning("LLM turn failed, offline policy answers: %s", exc, exc_info=exc.__cause__)
-                reply = self._offline(viewer, before, text)
-                notice = f"The language model is unavailable ({exc}); the offline assistant answered."
-                said = f"_{notice}_\n\n{reply.text}"  # plain clients read only the text: it says so too
-                return before, reply.model_copy(update={"degraded": True, "notice": notice, "text": said})
-        return state, self._offline(viewer, state, text)
+            return state, reply.model_copy(update={"tool_calls": tools.calls})
+        except LLMUnavailable as exc:
+            log.warning("LLM turn failed, offline policy answers: %s", exc, exc_info=exc.__cause__)
+            notice = f"The language model is unavailable ({exc}); the offline assistant answered."
+            said = f"_{notice}_\n\n"  # plain clients read only the text: it says so too
+            emit(said)
+            reply = self._offline(viewer, before, text)
+            emit(reply.text)
+            return before, reply.model_copy(
+                update={"degraded": True, "notice": notice, "text": said + reply.text}
+            )
 
     def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
         tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
@@ -154,3 +202,7 @@ class Assistant:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _ignore(piece: str) -> None:
+    """The default `emit`: a caller that wants the reply whole reads it from the Reply."""

@@ -81,9 +81,15 @@ class LLMSettings(BaseModel):
     model: str = "gpt-4o-mini"
     api_key: SecretStr | None = None
     timeout_s: float = Field(10.0, gt=0, le=120)  # per model call
-    turn_budget_s: float = Field(30.0, gt=0, le=600)  # per user turn, tool calls included
+    turn_budget_s: float = Field(15.0, gt=0, le=600)  # per user turn, both drivers, tool calls included
     max_tool_calls: int = Field(6, ge=1, le=20)
-    retries: int = Field(1, ge=0, le=5)
+    retries: int = Field(1, ge=0, le=5)  # refused connections and 5xx only: a timeout is never retried
+    # "plan": one structured call reads the turn, the engine acts, a short call writes the reply (small
+    # models); "react": the model calls the tools itself in a loop (strong models).
+    driver: Literal["plan", "react"] = "plan"
+    reply: Literal["model", "template"] = "model"  # who writes the plan driver's reply around the picks
+    breaker_failures: int = Field(2, ge=1, le=20)  # consecutive outages that open the circuit breaker
+    breaker_cool_down_s: float = Field(30.0, gt=0, le=3600)  # how long the model is skipped then
 
     @model_validator(mode="after")
     def _openai_env(self) -> LLMSettings:

@@ -5,6 +5,11 @@ next answer, so a scripted model can read the tool results it was sent and name 
 request is recorded for assertions on what the model was shown. `POST /v1/chat/completions` answers as
 OpenAI does, as one JSON body or, when the client asks with `"stream": true`, as `chat.completion.chunk`
 server-sent events ending with `data: [DONE]`.
+
+It also plays the failures seen with real models: tool calls written as text (`text_call`, in the forms
+llama.cpp's default chat format and small models produce), JSON where prose belongs, calls copied from an
+example whatever the viewer said, a first token that takes long, a stream that trickles, a server that
+hangs (released when the stub stops), and a server that refuses `response_format` with a 400.
 """
 
 from __future__ import annotations
@@ -39,6 +44,14 @@ class ChatRequest:
         return bool(self.body.get("stream"))
 
     @property
+    def response_format(self) -> dict[str, Any] | None:
+        return self.body.get("response_format")
+
+    @property
+    def system(self) -> str:
+        return "\n".join(m["content"] for m in self.messages if m["role"] == "system")
+
+    @property
     def user(self) -> str:
         """The latest user message."""
         return next(m["content"] for m in reversed(self.messages) if m["role"] == "user")
@@ -68,6 +81,8 @@ class Answer:
     content: str | None = None
     calls: tuple[tuple[str, str], ...] = ()  # (name, raw JSON arguments): sent as is, valid or not
     delay_s: float = 0.0  # wait this long before answering (a slow or hung model)
+    piece_delay_s: float = 0.0  # streamed: wait this long before each piece of text (a slow model)
+    piece_chars: int = 16  # streamed: characters per piece
 
 
 def say(text: str) -> Answer:
@@ -79,6 +94,33 @@ def call(*calls: tuple[str, dict[str, Any] | str]) -> Answer:
     return Answer(calls=tuple((name, a if isinstance(a, str) else json.dumps(a)) for name, a in calls))
 
 
+def hang() -> Answer:
+    """A model server that takes the request and never answers (until the stub stops)."""
+    return Answer(content="too late", delay_s=3600)
+
+
+def text_call(name: str, arguments: dict[str, Any], form: str) -> Answer:
+    """A tool call written as the reply's text instead of made, in one of the forms models use."""
+    body = json.dumps({"name": name, "arguments": arguments})
+    written = {
+        "json_block": f"I'll look that up.\n```json\n{body}\n```",
+        "bare_json": body,
+        "functions": f"functions.{name}:{json.dumps(arguments)}",
+        "tool_call_tag": f"<tool_call>\n{body}\n</tool_call>",
+    }
+    return say(written[form])
+
+
+TEXT_CALL_FORMS = ("json_block", "bare_json", "functions", "tool_call_tag")
+
+
+def plan(request: ChatRequest, **fields: Any) -> Answer:
+    """A plan as the client asked for it: JSON content under `response_format`, else the forced call."""
+    if request.response_format is not None:
+        return say(json.dumps(fields))
+    return call(("plan", fields))
+
+
 Script = Callable[[ChatRequest], Answer]
 
 
@@ -88,6 +130,10 @@ class ScriptedModel:
 
     script: Script = field(default=lambda request: say("Hello."))
     requests: list[ChatRequest] = field(default_factory=list)
+    refuse_response_format: bool = False  # answer 400 to requests that carry one, as older servers do
+    stopped: threading.Event = field(default_factory=threading.Event)  # wakes hung answers on shutdown
+    sent: list[float] = field(default_factory=list)  # when each streamed text piece was written
+    aborted: int = 0  # streams the client closed before the end
     _ids: Iterator[int] = field(default_factory=count)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -99,10 +145,13 @@ class ScriptedModel:
             script = self.script
         return script(request), n
 
-    def reset(self, script: Script) -> None:
+    def reset(self, script: Script, *, refuse_response_format: bool = False) -> None:
         with self.lock:
             self.script = script
             self.requests = []
+            self.refuse_response_format = refuse_response_format
+            self.sent = []
+            self.aborted = 0
 
 
 class OpenAIStub:
@@ -126,15 +175,16 @@ class OpenAIStub:
         with self.model.lock:
             return list(self.model.requests)
 
-    def run(self, script: Script) -> None:
+    def run(self, script: Script, *, refuse_response_format: bool = False) -> None:
         """Answer the next requests with `script`, forgetting earlier requests."""
-        self.model.reset(script)
+        self.model.reset(script, refuse_response_format=refuse_response_format)
 
     def __enter__(self) -> OpenAIStub:
         self._thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
+        self.model.stopped.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -158,20 +208,26 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._json(404, _error(f"no route POST {self.path}; this stub serves /v1/chat/completions"))
             return
+        if self.model.refuse_response_format and "response_format" in body:
+            with self.model.lock:
+                self.model.requests.append(ChatRequest(body))
+            self._json(400, _error("response_format is not supported by this server"))
+            return
         try:
             answer, n = self.model.answer(body)
         except Exception as exc:  # a broken script is a 500, as a broken model server would give
             self._json(500, _error(f"script failed: {type(exc).__name__}: {exc}"))
             return
-        if answer.delay_s:
-            time.sleep(answer.delay_s)
+        if answer.delay_s and self.model.stopped.wait(answer.delay_s):
+            return  # the stub is stopping: a hung answer ends unanswered
         try:
             if body.get("stream"):
                 self._stream(answer, n, str(body.get("model", "scripted")))
             else:
                 self._json(200, _completion(answer, n, str(body.get("model", "scripted"))))
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (a timeout test): nothing to answer
+            with self.model.lock:
+                self.model.aborted += 1  # the client gave up (a timeout, or a cancelled turn)
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()
@@ -189,8 +245,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         for chunk in _chunks(answer, n, model):
+            text = chunk["choices"][0]["delta"].get("content")
+            if text and answer.piece_delay_s and self.model.stopped.wait(answer.piece_delay_s):
+                return
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
             self.wfile.flush()
+            if text:
+                with self.model.lock:
+                    self.model.sent.append(time.monotonic())
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 
@@ -238,8 +300,8 @@ def _chunks(answer: Answer, n: int, model: str) -> Iterator[dict[str, Any]]:
 
     yield chunk({"role": "assistant", "content": ""})
     text = answer.content or ""
-    for start in range(0, len(text), 16):
-        yield chunk({"content": text[start : start + 16]})
+    for start in range(0, len(text), answer.piece_chars):
+        yield chunk({"content": text[start : start + answer.piece_chars]})
     for i, tc in enumerate(_tool_calls(answer, n)):
         args = tc["function"]["arguments"]
         half = len(args) // 2

@@ -18,7 +18,6 @@ from langchain_core.messages import ToolMessage
 from langchain_openai import ChatOpenAI
 
 from assistant import Assistant, Viewer
-from assistant.agent import LLMAgent
 from assistant.state import DialogueState
 from assistant.tools import TOOL_ARGS, Toolbox
 from engine import Engine
@@ -37,11 +36,11 @@ def chat(assistant: Assistant, openai_stub: OpenAIStub) -> Iterator[Chat]:
 
     def make(**overrides: Any) -> Assistant:
         settings = {"base_url": openai_stub.base_url, "model": "scripted", "timeout_s": 10, "retries": 0}
-        assistant.agent = LLMAgent(LLMSettings(**{**settings, **overrides}))
+        assistant.connect(LLMSettings(**{"driver": "react", **settings, **overrides}))
         return assistant
 
     yield make
-    assistant.agent = None
+    assistant.connect(None)
 
 
 # -- what the model was sent ------------------------------------------------------------------------
@@ -409,7 +408,7 @@ def test_an_unreachable_or_slow_model_falls_back_to_the_offline_policy(
     if failure == "closed port":
         assert openai_stub.requests == []
     elif failure == "timeout":
-        assert len(openai_stub.requests) == 2  # one retry, then the offline policy
+        assert len(openai_stub.requests) == 1  # a timeout is never retried onto a slow server
     else:
         assert "turn budget" in reply.notice or "Timeout" in reply.notice
 
