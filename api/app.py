@@ -17,7 +17,7 @@ from api.rebuilds import Rebuilds
 from api.routes import accounts, chat, events, feed, health, titles
 from api.runtime import Runtime
 from assistant import Assistant
-from engine import Engine, Settings
+from engine import Engine, Settings, redact_logs
 
 log = logging.getLogger("marquee.api")
 
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     A given engine is the caller's to close: tests share one across several apps.
     """
     settings = settings or (engine.settings if engine is not None else Settings())
+    redact_logs()  # a configured URL's credentials never reach a log line
     rt = Runtime(
         settings=settings,
         metrics=Metrics(),

@@ -22,6 +22,7 @@ from engine import (
     StaleArtifactsError,
     UnknownProfileError,
     UnknownTitleError,
+    redact,
 )
 
 log = logging.getLogger("marquee.api")
@@ -78,7 +79,8 @@ def error_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = error_body(type or _TYPES.get(status, "error"), message, field)
+    # Texts of lower layers may quote a configured URL; its credentials never reach a caller.
+    body = error_body(type or _TYPES.get(status, "error"), redact(message), field)
     return JSONResponse(body, status_code=status, headers=headers)
 
 

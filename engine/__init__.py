@@ -31,7 +31,7 @@ from engine.results import Recommendation
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
-from retrieval import IndexUnavailableError, TextEmbedder
+from retrieval import IndexUnavailableError, TextEmbedder, redact, redact_logs
 
 __all__ = [
     "MATURITY_RATINGS",
@@ -62,6 +62,8 @@ __all__ = [
     "build",
     "new_id",
     "normalize_maturity",
+    "redact",
+    "redact_logs",
     "render_artwork",
     "variants_for",
 ]

@@ -11,6 +11,7 @@ from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.merge import CandidateSet, merge
+from retrieval.redact import redact, redact_logs
 from retrieval.sources import (
     ALSSource,
     ContentSource,
@@ -52,6 +53,8 @@ __all__ = [
     "fill_index",
     "merge",
     "popularity",
+    "redact",
+    "redact_logs",
     "title_filter",
     "title_points",
     "trending",

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.models import Health
 from api.runtime import RuntimeDep
+from engine import redact
 
 router = APIRouter(tags=["health"])
 
@@ -24,12 +25,13 @@ def readyz(rt: RuntimeDep) -> Health | JSONResponse:
     eng = rt.engine
     if eng is None:
         reason = rt.load_error or "the engine is still loading"
-        return JSONResponse(Health(status="unavailable", reason=reason).model_dump(), status_code=503)
+        body = Health(status="unavailable", reason=redact(reason)).model_dump()
+        return JSONResponse(body, status_code=503)
     try:
         eng.index.count()  # cheap, and touches the index the way a request would
     except Exception as exc:  # any failure here means "not ready", and the reason is the point
         body = Health(
-            status="unavailable", reason=f"title index unreachable: {exc}", dataset=eng.dataset.name
+            status="unavailable", reason=redact(f"title index unreachable: {exc}"), dataset=eng.dataset.name
         )
         return JSONResponse(body.model_dump(), status_code=503)
     reason = "ranker unavailable: rows in candidate order" if eng.degraded else None
