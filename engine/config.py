@@ -68,6 +68,9 @@ class ApiSettings(BaseModel):
     dataset: str = "ml-latest-small"
     rate_limit_per_minute: int = Field(600, ge=1)  # per API key; bursts up to the same number
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body not received by then: 408
+    # Per client address, for what needs no key (creating an account); bursts up to the same number.
+    anonymous_per_minute: int = Field(20, ge=1)
 
 
 class LLMSettings(BaseModel):

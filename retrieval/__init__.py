@@ -11,6 +11,7 @@ from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.merge import CandidateSet, merge
+from retrieval.reconnecting import ReconnectingIndex
 from retrieval.redact import redact, redact_logs
 from retrieval.sources import (
     ALSSource,
@@ -43,6 +44,7 @@ __all__ = [
     "NewSource",
     "PopularSource",
     "PopularityFallback",
+    "ReconnectingIndex",
     "SimilarSource",
     "TextEmbedder",
     "TitleFilter",
