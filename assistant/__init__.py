@@ -1,7 +1,7 @@
 """The assistant: dialogue state, typed tools over the engine, the LLM agent and the offline policy."""
 
 from assistant.reply import Reply
-from assistant.service import Assistant, UnknownConversationError
+from assistant.service import Assistant
 from assistant.tools import TitleCard, Viewer
 
-__all__ = ["Assistant", "Reply", "TitleCard", "UnknownConversationError", "Viewer"]
+__all__ = ["Assistant", "Reply", "TitleCard", "Viewer"]

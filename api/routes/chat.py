@@ -36,7 +36,7 @@ from api.errors import ApiError, not_found
 from api.models import ErrorOut
 from api.runtime import Runtime, RuntimeDep
 from api.views import DEFAULT_VARIANT, artwork
-from assistant import Assistant, Reply, UnknownConversationError, Viewer
+from assistant import Assistant, Reply, Viewer
 from engine import new_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -83,10 +83,8 @@ def chat(
         raise ApiError(422, "the last message must be a non-empty user message", field="messages")
     earlier = said[:-1] if conversation_id is None else []
     viewer = Viewer.stored(rt.ready_engine(), profile_id)
-    try:
-        reply = helper.respond(viewer, said[-1], conversation_id=conversation_id, earlier=earlier)
-    except UnknownConversationError:
-        raise not_found("conversation", conversation_id) from None
+    # Ids are the profile's own: another profile's conversation of the same id is neither read nor told of.
+    reply = helper.respond(viewer, said[-1], conversation_id=conversation_id, earlier=earlier)
     rt.metrics.chat_turns.labels(reply.mode, str(reply.degraded).lower()).inc()
     completion = _completion(body.model, profile_id, reply, prompt=" ".join(said))
     if not body.stream:
