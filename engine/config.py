@@ -159,6 +159,8 @@ class Settings(BaseSettings):
     # Processes that make homepage drafts beside a serving process (engine/pages.py); 0: drafts are
     # made in the serving process. `marquee serve` defaults to one per core but one (at most 4).
     page_workers: int = Field(0, ge=0, le=16)
+    # Accounts that look injected (catalog/shilling.py) count for nothing in trending, popularity, training.
+    shilling_defence: bool = True
     seed: int = 42
 
     def als_config(self) -> ALSConfig:
