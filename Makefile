@@ -14,7 +14,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test test-faults lint bench
 
 install: $(STAMP) $(BROWSER)
 
@@ -43,6 +43,10 @@ test: install
 	$(BIN)/ruff format --check .
 	if [ -f ../shared/tools/layers.py ]; then $(BIN)/python ../shared/tools/layers.py .; fi
 	$(BIN)/python -m pytest -q
+
+# Process faults against a real server (kill -9 during writes, SIGTERM with requests in flight): minutes.
+test-faults: install
+	$(BIN)/python -m pytest -q -m faults
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -3,69 +3,24 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.body import BodyGate
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
 from api.rebuilds import Rebuilds
 from api.routes import accounts, chat, events, feed, health, titles
 from api.runtime import Runtime
 from assistant import Assistant
-from engine import Engine, Settings
+from engine import Engine, Settings, redact_logs
 
 log = logging.getLogger("marquee.api")
-
-
-class BodyLimit:
-    """413 for a body over `limit` bytes, whether or not the client sent Content-Length.
-
-    The body is read here (at most limit + 1 bytes) and replayed, so an oversize request is refused before
-    any handler sees it; bodies are small JSON, so buffering them costs nothing.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
-            return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away; let the app see the disconnect
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.limit:
-                await self._refuse(scope, receive, send)
-                return
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = errors.error_response(413, f"request body over {self.limit} bytes", field="body")
-        await response(scope, receive, send)
 
 
 def _warm_assistant(engine: Engine) -> Assistant:
@@ -74,40 +29,59 @@ def _warm_assistant(engine: Engine) -> Assistant:
     return found
 
 
+def _load(app: FastAPI, rt: Runtime) -> None:
+    """Load the engine and warm the assistant, on a thread of its own: the server answers /livez (and
+    503 with Retry-After elsewhere) from its first second instead of after the load."""
+    settings = rt.settings
+    try:
+        rt.loading = "artifacts, models and the title index"
+        engine = Engine.load(settings, settings.api.dataset)
+        rt.loading = "the assistant's text model"
+        # A served app chats: load the assistant's text model now, not on the first viewer's turn.
+        app.state.assistant = _warm_assistant(engine)
+    except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
+        rt.load_error = f"{type(exc).__name__}: {exc}"
+        log.error("engine not loaded: %s", rt.load_error)
+    else:
+        rt.engine = engine
+        log.info("engine loaded: serving %s", settings.api.dataset)
+    finally:
+        rt.loading = None
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The API over `engine`, or over the engine loaded at startup from `settings` (closed at shutdown).
+    """The API over `engine`, or over the engine loaded in the background from `settings` (closed at
+    shutdown): until it is loaded, /livez answers, /readyz says what is loading and other routes 503.
 
     A given engine is the caller's to close: tests share one across several apps.
     """
     settings = settings or (engine.settings if engine is not None else Settings())
+    redact_logs()  # a configured URL's credentials never reach a log line
     rt = Runtime(
         settings=settings,
         metrics=Metrics(),
         limiter=RateLimiter(settings.api.rate_limit_per_minute),
+        anonymous=RateLimiter(settings.api.anonymous_per_minute),
         rebuilds=Rebuilds(settings.page_workers + 1),
         engine=engine,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = rt.engine is None
-        if owned:
-            try:
-                rt.engine = await anyio.to_thread.run_sync(Engine.load, settings, settings.api.dataset)
-            except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
-                rt.load_error = f"{type(exc).__name__}: {exc}"
-                log.error("engine not loaded: %s", rt.load_error)
-            else:
-                # A served app chats: load the assistant's text model now, not on the first viewer's turn.
-                app.state.assistant = await anyio.to_thread.run_sync(_warm_assistant, rt.engine)
+        loader = None
+        if rt.engine is None:
+            loader = threading.Thread(target=_load, args=(app, rt), name="engine-load", daemon=True)
+            loader.start()
         try:
             yield
         finally:
+            if loader is not None:
+                await anyio.to_thread.run_sync(loader.join)  # a load in flight finishes, then is closed
             chat_assistant = getattr(app.state, "assistant", None)
             if chat_assistant is not None:  # made on the first chat turn, if there was one
                 chat_assistant.close()
                 app.state.assistant = None
-            if owned and rt.engine is not None:
+            if loader is not None and rt.engine is not None:
                 rt.engine.close()
                 rt.engine = None
 
@@ -121,6 +95,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     for module in (accounts, feed, events, titles, chat, health):
         app.include_router(module.router)
-    app.add_middleware(BodyLimit, limit=settings.api.max_body_bytes)
+    app.add_middleware(BodyGate, limit=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)
     app.add_middleware(LatencyMiddleware, metrics=rt.metrics)  # outermost: times everything
     return app

@@ -18,10 +18,12 @@ from engine import (
     ArtifactsMissingError,
     CatalogError,
     EngineError,
+    EventConflictError,
     IndexUnavailableError,
     StaleArtifactsError,
     UnknownProfileError,
     UnknownTitleError,
+    redact,
 )
 
 log = logging.getLogger("marquee.api")
@@ -34,7 +36,7 @@ _TYPES = {
     405: "method_not_allowed",
 }
 _TYPES |= {413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error"}
-_TYPES |= {429: "rate_limited", 503: "unavailable"}
+_TYPES |= {408: "request_timeout", 409: "conflict", 429: "rate_limited", 503: "unavailable"}
 
 
 class ApiError(Exception):
@@ -78,7 +80,8 @@ def error_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    body = error_body(type or _TYPES.get(status, "error"), message, field)
+    # Texts of lower layers may quote a configured URL; its credentials never reach a caller.
+    body = error_body(type or _TYPES.get(status, "error"), redact(message), field)
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -117,6 +120,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(UnknownTitleError)
     async def _title(_: Request, exc: UnknownTitleError) -> JSONResponse:
         return error_response(404, str(exc), field="title_id")
+
+    @app.exception_handler(EventConflictError)
+    async def _conflict(_: Request, exc: EventConflictError) -> JSONResponse:
+        field = f"events.{exc.position}.{exc.field}"
+        return error_response(409, f"{field}: {exc}", field=field)
 
     @app.exception_handler(IndexUnavailableError)
     async def _index(_: Request, exc: IndexUnavailableError) -> JSONResponse:

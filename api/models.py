@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -11,6 +12,7 @@ from engine import MATURITY_RATINGS, REGIONS, VARIANTS, EventKind, normalize_mat
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 ContextValue = str | int | float
+MAX_CLOCK_SKEW_S = 86_400.0
 Variant = Literal[VARIANTS]  # type: ignore[valid-type]
 
 
@@ -168,10 +170,15 @@ class RowsOut(BaseModel):
 
 class EventIn(_Strict):
     event_id: str = Field(min_length=1, max_length=64, description="client id; a repeat is stored once")
-    title_id: int = Field(ge=0, le=2**62)
+    # Strict: `true` or "7" is a client bug, not title 1 or 7.
+    title_id: int = Field(strict=True, ge=0, le=2**62)
     kind: EventKind
-    value: float | None = Field(None, allow_inf_nan=False, description="progress fraction, seconds, ...")
-    ts: float | None = Field(None, ge=0, le=2**40, description="unix seconds; default: now")
+    value: float | None = Field(
+        None, strict=True, allow_inf_nan=False, description="progress fraction, seconds, ..."
+    )
+    ts: float | None = Field(
+        None, strict=True, ge=0, description="unix seconds, at most a day ahead of the server; default: now"
+    )
     context: dict[Annotated[str, Field(max_length=64)], ContextValue] | None = Field(None, max_length=32)
     row: str | None = Field(None, max_length=128, description="the UI row the title was shown in")
     artwork: Variant | None = Field(None, description="the artwork variant shown (impressions)")
@@ -182,6 +189,14 @@ class EventIn(_Strict):
             "examples": [{"event_id": "e-1", "title_id": 1, "kind": "play", "context": {"device": "tv"}}]
         },
     )
+
+    @field_validator("ts")
+    @classmethod
+    def _not_future(cls, ts: float | None) -> float | None:
+        # A day of clock skew is tolerated; a time further ahead would sort above every real event forever.
+        if ts is not None and ts > time.time() + MAX_CLOCK_SKEW_S:
+            raise ValueError("must not be more than a day in the future")
+        return ts
 
     @field_validator("context")
     @classmethod
@@ -209,7 +224,7 @@ class EventsOut(BaseModel):
 
 class OnboardingIn(_Strict):
     genres: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(default=[], max_length=20)
-    titles: list[int] = Field(default=[], max_length=50)
+    titles: list[Annotated[int, Field(strict=True, ge=0)]] = Field(default=[], max_length=50)
 
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"genres": ["Comedy"], "titles": [1]}]}

@@ -1,4 +1,5 @@
-"""Token buckets per API key: `rate` requests a minute on average, bursts up to `rate`."""
+"""Token buckets per key (an API key, a client address): `rate` requests a minute on average, bursts
+up to `rate`."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import math
 import threading
 import time
 from collections.abc import Callable
+
+MAX_BUCKETS = 100_000  # past this many keys, refilled buckets are forgotten
 
 
 class RateLimiter:
@@ -20,6 +23,8 @@ class RateLimiter:
         """Spend one token of `key`'s bucket: 0.0 when allowed, else seconds until one is available."""
         now = self._clock()
         with self._lock:
+            if len(self._buckets) >= MAX_BUCKETS and key not in self._buckets:
+                self._forget_full(now)
             tokens, last = self._buckets.get(key, (self.capacity, now))
             tokens = min(self.capacity, tokens + (now - last) * self.refill)
             if tokens >= 1.0:
@@ -27,6 +32,17 @@ class RateLimiter:
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.refill
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled: they hold nothing a new bucket would not. Keys are client
+        addresses too, which anyone can vary, so the table must not grow without bound."""
+        full = [
+            k
+            for k, (tokens, last) in self._buckets.items()
+            if tokens + (now - last) * self.refill >= self.capacity
+        ]
+        for key in full:
+            del self._buckets[key]
 
 
 def retry_after(wait: float) -> str:

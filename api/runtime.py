@@ -20,17 +20,23 @@ from engine import Engine, Settings
 class Runtime:
     settings: Settings
     metrics: Metrics
-    limiter: RateLimiter
+    limiter: RateLimiter  # per API key
+    anonymous: RateLimiter  # per client address, for what needs no key
     rebuilds: Rebuilds  # pages rebuilt after writes, as many at a time as there are page workers
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
+    loading: str | None = None  # what the background load is at, for /readyz
     cache: ProfileCache = field(default_factory=ProfileCache)
 
     def ready_engine(self) -> Engine:
         if self.engine is None:
-            reason = self.load_error or "the engine is still loading"
-            raise ApiError(503, f"not ready: {reason}", headers={"Retry-After": "5"})
+            raise ApiError(503, f"not ready: {self.not_ready_reason()}", headers={"Retry-After": "5"})
         return self.engine
+
+    def not_ready_reason(self) -> str:
+        if self.load_error is not None:
+            return self.load_error
+        return f"loading {self.loading}" if self.loading else "the engine is still loading"
 
 
 async def runtime(request: Request) -> Runtime:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.models import Artwork, Pick, ProfileOut, RowItemOut, RowOut, TitleOut
-from engine import Profile, Recommendation, Row, Title
+from api.models import Artwork, Pick, PickList, ProfileOut, RowItemOut, RowOut, TitleOut
+from engine import Engine, Profile, Recommendation, Row, Title
 
 DEFAULT_VARIANT = "title_card"
 
@@ -45,6 +45,14 @@ def pick_out(r: Recommendation) -> Pick:
         explanation=r.explanation,
         sources=list(r.sources),
         artwork=artwork(t.id, DEFAULT_VARIANT),
+    )
+
+
+def pick_list(eng: Engine, found: list[Recommendation]) -> PickList:
+    """Picks, flagged degraded when the ranker is away or this request's own lists came from popularity
+    because the title index was (call on the thread that made `found`)."""
+    return PickList(
+        results=[pick_out(r) for r in found], degraded=eng.degraded or eng.last_fallback is not None
     )
 
 

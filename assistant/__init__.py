@@ -3,7 +3,7 @@
 from assistant.llm_client import TurnCancelled
 from assistant.llm_style import Style
 from assistant.reply import Reply
-from assistant.service import Assistant, UnknownConversationError
+from assistant.service import Assistant
 from assistant.tools import TitleCard, Viewer
 
-__all__ = ["Assistant", "Reply", "Style", "TitleCard", "TurnCancelled", "UnknownConversationError", "Viewer"]
+__all__ = ["Assistant", "Reply", "Style", "TitleCard", "TurnCancelled", "Viewer"]

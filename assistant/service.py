@@ -37,10 +37,6 @@ OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when 
 log = logging.getLogger("marquee.assistant")
 
 
-class UnknownConversationError(LookupError):
-    """A conversation id that does not exist for this profile (it may exist for another)."""
-
-
 class Assistant:
     def __init__(
         self,
@@ -184,8 +180,6 @@ class Assistant:
             state = self.store.get(conversation_id, viewer.profile_id)
             if state is not None:
                 return state
-            if self.store.owner(conversation_id) is not None:
-                raise UnknownConversationError(f"unknown conversation {conversation_id!r}")
             state = DialogueState(id=conversation_id, profile_id=viewer.profile_id)
         else:
             state = DialogueState(profile_id=viewer.profile_id)

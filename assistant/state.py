@@ -46,41 +46,42 @@ class DialogueState(BaseModel):
 
 
 class ConversationStore:
-    """Conversations by id. A conversation belongs to one profile; asking for it as another profile is the
-    same as asking for one that does not exist."""
+    """Conversations by (profile, id): an id names a conversation within one profile only, so a client's
+    chosen id can neither squat another profile's nor tell whether another profile uses it."""
 
     def __init__(self, path: Path | str) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS conversations ("
-            " id TEXT PRIMARY KEY, profile_id TEXT NOT NULL, state TEXT NOT NULL, updated REAL NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS profile_conversations (profile_id TEXT NOT NULL, id TEXT NOT NULL,"
+            " state TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (profile_id, id))"
         )
+        # Conversations stored when ids were global move over once.
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'conversations'").fetchone():
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute(
+                "INSERT OR IGNORE INTO profile_conversations SELECT profile_id, id, state, updated"
+                " FROM conversations"
+            )
+            self._db.execute("DROP TABLE conversations")
+            self._db.execute("COMMIT")
         self._lock = threading.Lock()
 
     def get(self, conversation_id: str, profile_id: str) -> DialogueState | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT state FROM conversations WHERE id = ? AND profile_id = ?",
-                (conversation_id, profile_id),
+                "SELECT state FROM profile_conversations WHERE profile_id = ? AND id = ?",
+                (profile_id, conversation_id),
             ).fetchone()
         return DialogueState.model_validate_json(row[0]) if row else None
-
-    def owner(self, conversation_id: str) -> str | None:
-        """The profile a conversation belongs to, or None when there is no such conversation."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT profile_id FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()
-        return row[0] if row else None
 
     def save(self, state: DialogueState) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO conversations (id, profile_id, state, updated) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET state = excluded.state, updated = excluded.updated"
-                " WHERE conversations.profile_id = excluded.profile_id",
-                (state.id, state.profile_id, state.model_dump_json(), time.time()),
+                "INSERT INTO profile_conversations (profile_id, id, state, updated) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(profile_id, id)"
+                " DO UPDATE SET state = excluded.state, updated = excluded.updated",
+                (state.profile_id, state.id, state.model_dump_json(), time.time()),
             )
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from catalog.context import Constraints, Context, History
 from catalog.dataset import Dataset
 from catalog.errors import (
     CatalogError,
+    EventConflictError,
     MissingDataError,
     UnknownAccountError,
     UnknownDatasetError,
@@ -36,6 +37,7 @@ __all__ = [
     "Account",
     "Business",
     "CatalogError",
+    "EventConflictError",
     "Constraints",
     "Context",
     "Dataset",

@@ -50,3 +50,14 @@ class UnknownProfileError(CatalogError, LookupError):
     def __init__(self, profile_id: str) -> None:
         self.profile_id = profile_id
         super().__init__(f"unknown profile {profile_id!r}")
+
+
+class EventConflictError(CatalogError, ValueError):
+    """An event id already stored for the profile, sent again with a different payload: a client bug (an
+    id reused for another event) that silently keeping the first would hide."""
+
+    def __init__(self, position: int, event_id: str, field: str) -> None:
+        self.position = position  # in the batch
+        self.event_id = event_id
+        self.field = field  # the first field that differs
+        super().__init__(f"event id {event_id!r} is already stored with a different {field}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from catalog.errors import UnknownAccountError, UnknownProfileError
+from catalog.errors import EventConflictError, UnknownAccountError, UnknownProfileError
 from catalog.metadata import MATURITY_RATINGS, normalize_maturity
 
 ContextValue = str | int | float
@@ -235,12 +235,14 @@ class EventStore:
             for profile_id in dict.fromkeys(e.profile_id for e in batch):
                 if db.execute("SELECT 1 FROM profiles WHERE id = ?", (profile_id,)).fetchone() is None:
                     raise UnknownProfileError(profile_id)  # rolls back the whole batch
-            for event in batch:
+            for position, event in enumerate(batch):
+                row = _event_row(event)
                 cursor = db.execute(
-                    f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _event_row(event),
+                    f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
                 )
                 stored.append(cursor.rowcount == 1)
+                if not stored[-1]:
+                    _check_same(db, position, row)  # raising rolls back the whole batch
         return stored
 
     def events(
@@ -326,6 +328,21 @@ def _profile_row(p: Profile) -> tuple[Any, ...]:
 def _event_row(e: Event) -> tuple[Any, ...]:
     context = json.dumps(dict(e.context), sort_keys=True)
     return (e.event_id, e.profile_id, e.title_id, e.kind.value, e.value, e.ts, context, e.row, e.variant)
+
+
+# What a repeat of an event must match. The time is left out (a client that lets the server stamp it gets a
+# new one on every retry), and so is the experiment arm (the server's own note).
+_SAME = {"title_id": 2, "kind": 3, "value": 4, "context": 6, "row": 7}
+
+
+def _check_same(db: sqlite3.Connection, position: int, row: tuple[Any, ...]) -> None:
+    """Raise EventConflictError when the stored event with this row's id differs from it."""
+    stored = db.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE profile_id = ? AND event_id = ?", (row[1], row[0])
+    ).fetchone()
+    for name, at in _SAME.items():
+        if stored[at] != row[at]:
+            raise EventConflictError(position, row[0], name)
 
 
 def _event(row: tuple[Any, ...]) -> Event:

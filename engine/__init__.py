@@ -8,6 +8,7 @@ from catalog import (
     Constraints,
     Context,
     Event,
+    EventConflictError,
     EventKind,
     Profile,
     Title,
@@ -33,7 +34,7 @@ from engine.results import Recommendation
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
-from retrieval import IndexUnavailableError, TextEmbedder
+from retrieval import IndexUnavailableError, TextEmbedder, redact, redact_logs
 
 __all__ = [
     "MATURITY_RATINGS",
@@ -47,6 +48,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Event",
+    "EventConflictError",
     "EventKind",
     "IndexUnavailableError",
     "Manifest",
@@ -68,6 +70,8 @@ __all__ = [
     "load_redial",
     "normalize_maturity",
     "redial_available",
+    "redact",
+    "redact_logs",
     "render_artwork",
     "variants_for",
 ]

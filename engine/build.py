@@ -5,12 +5,14 @@ Serving only ever loads what this writes; nothing trains on a request path.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict
 
 import numpy as np
 
 from catalog import Dataset, Title, derive_business, load_dataset
+from catalog.shilling import defend, detect
 from engine.artifacts import Manifest, file_sha256
 from engine.config import Settings
 from engine.indexes import create_index, publish
@@ -31,6 +33,7 @@ from retrieval import (
 )
 
 ALS_FILE = "als.npz"
+SHILLING_FILE = "shilling.json"  # the operator's report: accounts flagged as fake, and why
 EMBEDDINGS_DIR = "embeddings"
 
 
@@ -64,17 +67,24 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     titles = catalog_titles(dataset)
     content = content_vectors(settings, dataset, reporter)
 
+    with reporter.stage("Checking for shilling"):
+        report = detect(dataset.interactions)
+        (out / SHILLING_FILE).write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+    # Flagged accounts' interactions count for nothing in trending, popularity and every trained model;
+    # the report lists them, so an operator can clear an account by turning the defence off and rebuilding.
+    interactions = defend(dataset.interactions, report) if settings.shilling_defence else dataset.interactions
+
     config = settings.als_config()
     with reporter.stage("Fitting ALS"):
-        als = ALSModel.fit(dataset.interactions, config)
+        als = ALSModel.fit(interactions, config)
         als.save(out / ALS_FILE)
 
     points = title_points(
         titles,
         content,
         als,
-        popularity(dataset.interactions),
-        trending(dataset.interactions, half_life_days=settings.retrieval.trending_half_life_days),
+        popularity(interactions),
+        trending(interactions, half_life_days=settings.retrieval.trending_half_life_days),
         business=derive_business(dataset.titles, now=data_now(dataset)),
     )
     index, staging = create_index(settings, dataset_name, {CONTENT: content.shape[1], CF: config.factors})
@@ -84,10 +94,10 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     publish(settings, dataset_name, staging)
 
     TitleStats.from_interactions(
-        dataset.interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
+        interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
     ).save(out / STATS_FILE)
-    ItemSimilarity.fit(dataset.interactions).save(out / SIMILARITY_FILE)
-    ranker = train_ranker(settings, dataset, dataset.interactions, content, reporter=reporter)
+    ItemSimilarity.fit(interactions).save(out / SIMILARITY_FILE)
+    ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
     ranker.save(out / RANKER_DIR)
 
     manifest = Manifest(
@@ -99,7 +109,12 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
             "ranker": {"objective": ranker.config.objective, **asdict(ranker.config)},
         },
-        stats={**dataset.stats, "build_seconds": round(time.perf_counter() - started, 1)},
+        stats={
+            **dataset.stats,
+            "build_seconds": round(time.perf_counter() - started, 1),
+            "shilling_flagged_accounts": len(report.flags),
+            "shilling_defence": settings.shilling_defence,
+        },
         files={
             name: file_sha256(out / name)
             for name in (

@@ -68,6 +68,9 @@ class ApiSettings(BaseModel):
     dataset: str = "ml-latest-small"
     rate_limit_per_minute: int = Field(600, ge=1)  # per API key; bursts up to the same number
     max_body_bytes: int = Field(1 << 20, ge=1024)
+    body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body not received by then: 408
+    # Per client address, for what needs no key (creating an account); bursts up to the same number.
+    anonymous_per_minute: int = Field(20, ge=1)
 
 
 class LLMSettings(BaseModel):
@@ -162,6 +165,8 @@ class Settings(BaseSettings):
     # Processes that make homepage drafts beside a serving process (engine/pages.py); 0: drafts are
     # made in the serving process. `marquee serve` defaults to one per core but one (at most 4).
     page_workers: int = Field(0, ge=0, le=16)
+    # Accounts that look injected (catalog/shilling.py) count for nothing in trending, popularity, training.
+    shilling_defence: bool = True
     seed: int = 42
 
     def als_config(self) -> ALSConfig:

@@ -220,8 +220,7 @@ class Engine:
 
         Seen titles stay findable: people search for what they know.
         """
-        new_trace()
-        return self.lists.search(query, context, k)
+        return self.lists.search(query, context, k, new_trace())
 
     def allowed(self, title_id: int, context: Context) -> bool:
         """Whether this title may be offered under the context: its maturity, region, constraints and
@@ -231,13 +230,11 @@ class Engine:
     def similar(self, title_id: int, context: Context | None = None, k: int = 20) -> list[Recommendation]:
         """More like one title: its ALS neighbours and its content neighbours, personalized when a profile
         is given (its seen and disliked titles left out)."""
-        new_trace()
-        return self.lists.similar(title_id, context, k)
+        return self.lists.similar(title_id, context, k, new_trace())
 
     def post_watch(self, context: Context, title_id: int, k: int = 10) -> list[Recommendation]:
         """What to play next after finishing a title: its neighbours, ranked for a profile that saw it."""
-        new_trace()
-        return self.lists.post_watch(context, title_id, k)
+        return self.lists.post_watch(context, title_id, k, new_trace())
 
     def popular_in_genres(self, context: Context, genres: Sequence[str], k: int = 3) -> dict[str, list[int]]:
         """The k most watched titles of each genre that this profile may see (maturity, region): seeds for

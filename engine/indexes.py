@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from engine.config import Settings
-from retrieval import ClientIndex, EdgeIndex, TitleIndex
+from retrieval import ClientIndex, EdgeIndex, ReconnectingIndex, TitleIndex
 
 EDGE_DIR = "qdrant"
 
@@ -36,9 +36,20 @@ def publish(settings: Settings, dataset: str, staging: Path | None) -> None:
 
 
 def open_index(settings: Settings, dataset: str) -> TitleIndex:
+    """The served index. A Qdrant server that is away (at start or later) does not stop serving: it is
+    retried in the background while requests are answered from in-memory popularity."""
     if settings.qdrant_url:
-        client = ClientIndex.connect(settings.qdrant_url, api_key=_secret(settings))
-        return ClientIndex.open(client, collection=collection_name(dataset))
+        url, key = settings.qdrant_url, _secret(settings)
+
+        def connect() -> TitleIndex:
+            client = ClientIndex.connect(url, api_key=key)
+            try:
+                return ClientIndex.open(client, collection=collection_name(dataset))
+            except Exception:
+                client.close()
+                raise
+
+        return ReconnectingIndex(connect)
     return EdgeIndex.open(settings.dataset_artifacts(dataset) / EDGE_DIR)
 
 

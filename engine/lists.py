@@ -6,8 +6,9 @@ request learns about itself goes to its own `Trace`, so any number of requests m
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,10 +30,13 @@ from retrieval import (
     ContentSource,
     IndexUnavailableError,
     PopularityFallback,
+    TitleFilter,
     TitleIndex,
     merge,
     title_filter,
 )
+
+_T = TypeVar("_T")
 
 # How much a stated mood or reference title outweighs the profile's taste when ordering picks.
 ASKED_WEIGHT = 0.6
@@ -81,17 +85,22 @@ class Lists:
             # A stated mood or reference titles lead: their content neighbours, ordered by closeness to
             # what was asked blended with this profile's taste.
             with trace.timer.stage("candidates"):
-                found = self._content.candidates(
-                    context=context, k=self.settings.ranker.candidates_per_source
+                found = self._index_or_none(
+                    lambda: self._content.candidates(
+                        context=context, k=self.settings.ranker.candidates_per_source
+                    ),
+                    trace,
                 )
-            with trace.timer.stage("rank"):
-                return self._personalized(context, merge([found]), k, text_weight=ASKED_WEIGHT)
+            if found is not None:
+                with trace.timer.stage("rank"):
+                    return self._personalized(context, merge([found]), k, text_weight=ASKED_WEIGHT)
+            # Index away: popular titles under the same constraints stand in for the mood's neighbours.
         candidates = self.candidates(context, trace).without_only(REWATCH_SOURCES)
         with trace.timer.stage("rank"):
             picked = self._stage2.top(context=context, candidates=candidates, k=k)
         return self._as_recommendations(candidates, picked)
 
-    def search(self, query: str, context: Context, k: int) -> list[Recommendation]:
+    def search(self, query: str, context: Context, k: int, trace: Trace) -> list[Recommendation]:
         query = query.strip()
         if not query:
             return []
@@ -99,7 +108,10 @@ class Lists:
         # Names are matched in memory, so the filter the index applies to themes applies here by hand.
         where = title_filter(open_context)
         by_name = [c for c in self._names.matches(query, k) if self._fallback.passes(c.title_id, where)]
-        by_theme = self._content.candidates(context=open_context, k=k * 3)
+        # Index away: names still match, themes are left out.
+        by_theme = self._index_or_none(lambda: self._content.candidates(context=open_context, k=k * 3), trace)
+        if by_theme is None:
+            by_theme = []
         candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
         found = self._personalized(context, candidates, k, text_weight=0.7)
         # Whoever types a title's whole name wants that title first, whatever taste says about it.
@@ -111,14 +123,26 @@ class Lists:
             title_id, title_filter(context, allow_seen=True)
         )
 
-    def similar(self, title_id: int, context: Context | None, k: int) -> list[Recommendation]:
+    def similar(self, title_id: int, context: Context | None, k: int, trace: Trace) -> list[Recommendation]:
         anchor = self.title(title_id)
         base = context or Context(profile_id="anonymous", now=data_now(self._dataset))
         where = title_filter(base)
         where = replace(where, exclude_ids=where.exclude_ids | {title_id})
+        lists = self._index_or_none(lambda: self._neighbours(anchor, where, k), trace)
+        if lists is None:
+            # Index away: the anchor's genres' popular titles, under the same filters.
+            scoped = replace(base, constraints=replace(base.constraints, genres=tuple(anchor.genres)))
+            popular = self._fallback.candidates(context=scoped, k=k * 3)
+            lists = [[c for c in popular if c.title_id != title_id]]
+        candidates = merge(lists)
+        if context is None:
+            return self._as_recommendations(candidates, candidates.ids[:k])
+        return self._personalized(context, candidates, k, text_weight=0.5)
+
+    def _neighbours(self, anchor: Title, where: TitleFilter, k: int) -> list[list[Candidate]]:
         lists = []
         for vector in (CF, CONTENT):
-            found = self._index.vectors(vector=vector, ids=[title_id]).get(title_id)
+            found = self._index.vectors(vector=vector, ids=[anchor.id]).get(anchor.id)
             if found is None:
                 continue
             hits = self._index.search(
@@ -126,16 +150,22 @@ class Lists:
             )
             lists.append(
                 [
-                    Candidate(h.id, f"similar_{vector}", h.score, r, f"More like {anchor.name}", title_id)
+                    Candidate(h.id, f"similar_{vector}", h.score, r, f"More like {anchor.name}", anchor.id)
                     for r, h in enumerate(hits)
                 ]
             )
-        candidates = merge(lists)
-        if context is None:
-            return self._as_recommendations(candidates, candidates.ids[:k])
-        return self._personalized(context, candidates, k, text_weight=0.5)
+        return lists
 
-    def post_watch(self, context: Context, title_id: int, k: int) -> list[Recommendation]:
+    @staticmethod
+    def _index_or_none(query: Callable[[], _T], trace: Trace) -> _T | None:
+        """`query()`'s answer, or None (noted on the trace) when the title index is unavailable."""
+        try:
+            return query()
+        except IndexUnavailableError as exc:
+            trace.fallback = f"title index unavailable: {exc}"
+            return None
+
+    def post_watch(self, context: Context, title_id: int, k: int, trace: Trace) -> list[Recommendation]:
         self.title(title_id)
         history = context.history
         watched = History(
@@ -145,7 +175,7 @@ class Lists:
             in_progress=tuple(t for t in history.in_progress if t != title_id),
             disliked=history.disliked,
         )
-        return self.similar(title_id, replace(context, history=watched), k)
+        return self.similar(title_id, replace(context, history=watched), k, trace)
 
     def popular_in_genres(self, context: Context, genres: Sequence[str], k: int) -> dict[str, list[int]]:
         seeds = {}

@@ -4,7 +4,9 @@ A homepage draft (candidates, ranking, row assembly: ~20 ms of CPU) is the one h
 does. Built in the serving process, it takes the interpreter from every cached page answered meanwhile;
 built here, it runs on another core while the serving process keeps answering. Each worker loads its own
 read-only engine from the same artifacts, with a copy of the Qdrant Edge shard (Edge lets one process
-hold a shard; serving never writes to it) or the same Qdrant server. Workers never write: events, bandits
+hold a shard, and its Python binding has no read-only open; a hard link would share the files the copy
+writes its WAL to) or the same Qdrant server. The copies live in this server's scratch folder
+(engine/scratch.py), which the next server removes if this one is killed. Workers never write: events, bandits
 and the experiment log stay in the serving process, which presents the draft (row order, artwork).
 
 Until the workers are up, and if they fail, drafts are made in the serving process: a page is never
@@ -30,12 +32,14 @@ from typing import TYPE_CHECKING, Literal
 from catalog import Context
 from engine.config import ExperimentSettings, Settings
 from engine.homepage import Draft
+from engine.scratch import ScratchFolder
 
 if TYPE_CHECKING:
     from engine.facade import Engine
 
 log = logging.getLogger("marquee.pages")
 WAIT_S = 10.0  # a draft not back by then is made here instead
+SCRATCH_DIR = "page-workers"  # under the data set's state folder
 
 _engine: Engine | None = None  # the worker process's own engine
 
@@ -49,7 +53,9 @@ class PageWorkers:
         self._settings = settings
         self._dataset = dataset
         self._workers = workers
-        self._root = Path(tempfile.mkdtemp(prefix="marquee-pages-"))
+        # Shard copies live under one folder per server, which the next server sweeps if this one is killed.
+        self._scratch = ScratchFolder(settings.dataset_state(dataset) / SCRATCH_DIR)
+        self._root = self._scratch.path
         self._lock = threading.Lock()
         self._pool, self._ready = self._start()
 
@@ -94,7 +100,7 @@ class PageWorkers:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        shutil.rmtree(self._root, ignore_errors=True)
+        self._scratch.close()
 
     def _start(self) -> tuple[ProcessPoolExecutor, Future[list[None]]]:
         # Spawned, not forked: the serving process has threads and an open Qdrant shard.

@@ -8,11 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
+from catalog import load_dataset
 from engine.artifacts import Manifest
 from engine.commands import checked_dataset, clean_errors, fail, settings
 from engine.progress import Bars
 from evals.offline import run_eval
 from evals.redial import register as register_redial
+from evals.shilling import run_shilling
+from evals.shilling import table as shilling_table
 
 SPLITS = ("random", "temporal")
 
@@ -46,6 +49,30 @@ def register(app: typer.Typer) -> None:
             result = run_eval(s, name, kind, reporter=bars, max_users=max_users, diversity=diversity or ())
         _record(s.dataset_artifacts(name), result)
         print(json.dumps(result) if as_json else _table(result))
+
+    @app.command("eval-shilling")
+    @clean_errors
+    def eval_shilling_command(
+        dataset: Annotated[str, typer.Option("--dataset", "-d")] = "ml-latest-small",
+        title: Annotated[
+            int | None, typer.Option(help="the title to push (default: a seeded unpopular one)")
+        ] = None,
+        rates: Annotated[
+            list[float] | None,
+            typer.Option("--rate", min=0.001, max=0.5, help="fake share of users (repeatable)"),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ) -> None:
+        """Inject fake profiles pushing one title; its lift in Trending and Top Picks with and without the
+        shilling defence, and the defence's false positives."""
+        s = settings()
+        name = checked_dataset(dataset)
+        if title is not None:
+            known = load_dataset(name, s.data_dir).titles
+            if title not in known:
+                raise fail(f"unknown title {title} in {name}; see `marquee titles` or movies.csv for ids")
+        result = run_shilling(s, name, rates=tuple(rates or (0.01, 0.03, 0.05)), target=title, seed=s.seed)
+        print(json.dumps(result) if as_json else shilling_table(result))
 
 
 def _table(result: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.merge import CandidateSet, merge
+from retrieval.reconnecting import ReconnectingIndex
+from retrieval.redact import redact, redact_logs
 from retrieval.sources import (
     ALSSource,
     ContentSource,
@@ -42,6 +44,7 @@ __all__ = [
     "NewSource",
     "PopularSource",
     "PopularityFallback",
+    "ReconnectingIndex",
     "SimilarSource",
     "TextEmbedder",
     "TitleFilter",
@@ -52,6 +55,8 @@ __all__ = [
     "fill_index",
     "merge",
     "popularity",
+    "redact",
+    "redact_logs",
     "title_filter",
     "title_points",
     "trending",

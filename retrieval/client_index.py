@@ -36,6 +36,7 @@ from retrieval.index import (
     point_vectors,
     search_ef,
 )
+from retrieval.redact import redact
 
 BATCH = 1_000
 DEFAULT_COLLECTION = "titles"
@@ -112,7 +113,7 @@ class ClientIndex:
             server_version = client.info().version
         except Exception as exc:
             client.close()
-            raise IndexUnavailableError(f"Qdrant at {url} is unavailable: {exc}") from exc
+            raise IndexUnavailableError(redact(f"Qdrant at {url} is unavailable: {exc}")) from exc
         _warn_if_incompatible(url, server_version)
         return client
 
@@ -171,7 +172,7 @@ class ClientIndex:
             yield
         except TRANSPORT_ERRORS as exc:
             raise IndexUnavailableError(
-                f"Qdrant collection {self.collection!r} is unavailable: {exc}"
+                redact(f"Qdrant collection {self.collection!r} is unavailable: {exc}")
             ) from exc
 
     # -- writes ---------------------------------------------------------------------------------------
@@ -283,7 +284,8 @@ def _warn_if_incompatible(url: str, server_version: str) -> None:
     client_version = importlib.metadata.version("qdrant-client")
     if not is_compatible(client_version, server_version):
         warnings.warn(
-            f"qdrant-client {client_version} may not work with the Qdrant server {server_version} at {url}: "
+            f"qdrant-client {client_version} may not work with the Qdrant server {server_version} "
+            f"at {redact(url)}: "
             "major versions should match and minor versions differ by at most 1",
             UserWarning,
             stacklevel=3,

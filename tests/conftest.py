@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from engine import Engine, Settings, build  # noqa: E402
-from engine.config import RankerSettings  # noqa: E402
+from engine.config import ApiSettings, RankerSettings  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
@@ -56,6 +56,7 @@ def api_settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory
         artifacts_dir=tmp_path_factory.mktemp("api-artifacts"),
         state_dir=tmp_path_factory.mktemp("api-state"),
         ranker=RankerSettings(max_training_users=60),  # a real ranker, trained in seconds, not half a minute
+        api=ApiSettings(anonymous_per_minute=100_000),  # every test signs up from the one test client address
     )
     build(s, DATASET)
     return s

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.auth import AccountId, OwnedProfile, hash_key, new_key
+from api.errors import ApiError
 from api.models import AccountIn, AccountOut, ErrorOut, ProfileIn, ProfileList, ProfileOut, ProfileUpdate
+from api.ratelimit import retry_after
 from api.runtime import EngineDep, RuntimeDep
 from api.views import profile_out
 
@@ -18,9 +20,26 @@ ERRORS = {
 }
 
 
-@router.post("/accounts", status_code=201, response_model=AccountOut, responses={422: {"model": ErrorOut}})
-def create_account(eng: EngineDep, body: AccountIn | None = None) -> AccountOut:
-    """Create an account. The API key is in this response only: store it, it cannot be shown again."""
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountOut,
+    responses={422: {"model": ErrorOut}, 429: {"model": ErrorOut}},
+)
+def create_account(
+    request: Request, rt: RuntimeDep, eng: EngineDep, body: AccountIn | None = None
+) -> AccountOut:
+    """Create an account. The API key is in this response only: store it, it cannot be shown again.
+    Limited per client address: fresh accounts would otherwise step around the per-key rate limit."""
+    # Behind a proxy, run uvicorn with --proxy-headers (and --forwarded-allow-ips) so this is the client's.
+    address = request.client.host if request.client is not None else "unknown"
+    wait = rt.anonymous.take(address)
+    if wait > 0:
+        raise ApiError(
+            429,
+            f"at most {int(rt.anonymous.capacity)} accounts a minute from one address",
+            headers={"Retry-After": retry_after(wait)},
+        )
     key = new_key()
     account = eng.store.create_account((body or AccountIn()).name, key_hash=hash_key(key))
     return AccountOut(account_id=account.id, api_key=key)

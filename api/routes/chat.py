@@ -43,7 +43,7 @@ from api.errors import ApiError, not_found
 from api.models import ErrorOut
 from api.runtime import Runtime, RuntimeDep
 from api.views import DEFAULT_VARIANT, artwork
-from assistant import Assistant, Reply, Style, UnknownConversationError, Viewer
+from assistant import Assistant, Reply, Style, Viewer
 from engine import new_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -102,6 +102,7 @@ async def chat(
 
     def work() -> None:
         try:
+            # Ids are the profile's own: another profile's same id is neither read nor told of.
             reply = helper.respond(
                 viewer,
                 said[-1],
@@ -112,7 +113,7 @@ async def chat(
                 cancel=cancel,
                 emit=(lambda piece: put("text", piece)) if body.stream else None,
             )
-        except BaseException as exc:  # handed to the request: a 404, or a 500 as any route would
+        except BaseException as exc:  # handed to the request, to fail as any route would
             put("error", exc)
         else:
             put("done", reply)
@@ -122,8 +123,6 @@ async def chat(
     if first is None:  # the turn stops at its next check (a model call in flight, at its timeout)
         return Response(status_code=CLIENT_GONE)
     if first[0] == "error":
-        if isinstance(first[1], UnknownConversationError):
-            raise not_found("conversation", conversation_id) from None
         raise first[1]
 
     def finish(reply: Reply) -> ChatCompletion:

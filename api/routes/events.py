@@ -16,8 +16,7 @@ from engine import Engine, Event, EventKind
 from engine.feedback import changes_history
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feedback"])
-ERRORS = {401: {"model": ErrorOut}, 404: {"model": ErrorOut}, 413: {"model": ErrorOut}}
-ERRORS |= {422: {"model": ErrorOut}, 429: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+ERRORS = {code: {"model": ErrorOut} for code in (401, 404, 409, 413, 422, 429, 503)}
 ONBOARDING_SEEDS = 3  # popular titles liked per genre named without a title of it
 
 
@@ -33,7 +32,8 @@ def _check_titles(eng: Engine, ids: list[int], field: str) -> None:
 @router.post("/events", response_model=EventsOut, responses=ERRORS)
 def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> EventsOut:
     """Store a batch of events (all or none). Answers only after they are committed; an event id
-    already stored for this profile is reported as a duplicate and not stored again."""
+    already stored for this profile is reported as a duplicate and not stored again; sent again with a
+    different title, kind, value, context or row, the batch is refused (409 naming the field)."""
     eng = rt.ready_engine()
     _check_titles(eng, [e.title_id for e in batch.events], "events.{i}.title_id")
     now = time.time()

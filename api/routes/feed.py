@@ -16,7 +16,7 @@ from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, PickList, RowsOut
 from api.runtime import Runtime, RuntimeDep
-from api.views import pick_out, row_out
+from api.views import pick_list, row_out
 from engine import REGIONS, Context, Engine
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feed"])
@@ -141,7 +141,7 @@ def search(
     """Titles matching a query (names fuzzily, themes by meaning), ordered for this profile."""
     eng = rt.ready_engine()
     found = eng.search(q, context(eng, profile.id), k=k)
-    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+    return pick_list(eng, found)
 
 
 @router.get("/next", response_model=PickList, responses=ERRORS)
@@ -154,7 +154,7 @@ def play_next(
     """What to play after finishing `after`."""
     eng = rt.ready_engine()
     found = eng.post_watch(context(eng, profile.id), after, k=k)
-    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+    return pick_list(eng, found)
 
 
 @router.get("/recommendations", response_model=PickList, responses=ERRORS)
@@ -162,4 +162,4 @@ def recommendations(profile: OwnedProfile, rt: RuntimeDep, k: K = 10) -> PickLis
     """One ranked, diversified list (no rows), each pick with its provenance."""
     eng = rt.ready_engine()
     found = eng.recommend(context(eng, profile.id), k=k)
-    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+    return pick_list(eng, found)

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.models import Health
 from api.runtime import RuntimeDep
+from engine import redact
 
 router = APIRouter(tags=["health"])
 
@@ -20,22 +21,24 @@ def livez() -> Health:
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
 def readyz(rt: RuntimeDep) -> Health | JSONResponse:
-    """Artifacts loaded and the title index reachable; 503 with the reason otherwise."""
+    """Artifacts loaded: 200, with `degraded` and its reason while the ranker or the title index is away
+    (rows, search and chat then come from in-memory popularity); 503 with what is loading or what failed."""
     eng = rt.engine
     if eng is None:
-        reason = rt.load_error or "the engine is still loading"
-        return JSONResponse(Health(status="unavailable", reason=reason).model_dump(), status_code=503)
+        body = Health(status="unavailable", reason=redact(rt.not_ready_reason())).model_dump()
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    reasons = ["ranker unavailable: rows in candidate order"] if eng.degraded else []
     try:
         eng.index.count()  # cheap, and touches the index the way a request would
-    except Exception as exc:  # any failure here means "not ready", and the reason is the point
-        body = Health(
-            status="unavailable", reason=f"title index unreachable: {exc}", dataset=eng.dataset.name
-        )
-        return JSONResponse(body.model_dump(), status_code=503)
-    reason = "ranker unavailable: rows in candidate order" if eng.degraded else None
+    except Exception as exc:  # any failure here is "serving from popularity", and the reason is the point
+        reasons.append(redact(f"title index unreachable, serving in-memory popularity: {exc}"))
     workers = eng.pages.status if eng.pages is not None else None
     return Health(
-        status="ok", reason=reason, dataset=eng.dataset.name, degraded=eng.degraded, page_workers=workers
+        status="ok",
+        reason="; ".join(reasons) or None,
+        dataset=eng.dataset.name,
+        degraded=bool(reasons),
+        page_workers=workers,
     )
 
 

@@ -10,7 +10,7 @@ from api.auth import AccountId
 from api.errors import ApiError, not_found
 from api.models import ErrorOut, PickList, TitleOut
 from api.runtime import RuntimeDep
-from api.views import pick_out, title_out
+from api.views import pick_list, title_out
 from engine import VARIANTS, Engine, Title, render_artwork, variants_for
 
 router = APIRouter(prefix="/v1/titles", tags=["titles"])
@@ -75,4 +75,4 @@ def similar(
             raise not_found("profile", profile_id)
         ctx = eng.profile_context(profile.id)
     found = eng.similar(title_id, ctx, k=k)
-    return PickList(results=[pick_out(r) for r in found], degraded=eng.degraded)
+    return pick_list(eng, found)

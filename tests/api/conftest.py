@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -23,6 +24,16 @@ def app(engine: Engine) -> FastAPI:
 def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:  # runs the lifespan
         yield c
+
+
+def wait_loaded(client: TestClient, timeout_s: float = 120.0) -> None:
+    """Until an app that loads its own engine (in the background) has loaded it, or failed to."""
+    deadline = time.monotonic() + timeout_s
+    while client.app.state.runtime.loading is not None or (
+        client.app.state.runtime.engine is None and client.app.state.runtime.load_error is None
+    ):
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.05)
 
 
 Signup = Callable[[], tuple[dict[str, str], str]]

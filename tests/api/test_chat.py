@@ -153,7 +153,14 @@ def test_no_key_reaches_another_accounts_profile_or_conversation(client: TestCli
     stolen = client.post("/v1/chat/completions", headers=theirs, json=body)
     assert stolen.status_code == 404 and "titles" not in stolen.text
     sibling = client.post("/v1/profiles", json={"name": "sibling"}, headers=mine).json()["id"]
-    # A conversation of one profile is unknown to every other profile, even one of the same account.
+    # Conversation ids are each profile's own: the same id from another profile, even one of the same
+    # account, starts that profile's own conversation; the first is neither read nor changed.
+    store = client.app.state.assistant.store
+    before = store.get(started["conversation_id"], profile)
     hijack = body | {"profile_id": sibling, "conversation_id": started["conversation_id"]}
-    refused = client.post("/v1/chat/completions", headers=mine, json=hijack)
-    assert refused.status_code == 404 and refused.json()["error"]["field"] == "conversation_id"
+    hijack["messages"] = [{"role": "user", "content": "something with horses"}]
+    own = client.post("/v1/chat/completions", headers=mine, json=hijack)
+    assert own.status_code == 200 and own.json()["marquee"]["conversation_id"] == started["conversation_id"]
+    assert store.get(started["conversation_id"], profile) == before
+    theirs_now = store.get(started["conversation_id"], sibling)
+    assert theirs_now is not None and [m.content for m in theirs_now.transcript][0] == "something with horses"

@@ -12,7 +12,7 @@ from api import create_app
 from engine import Engine, Settings
 from engine.config import ExperimentSettings
 from engine.experiments import EXPERIMENTS_FILE, ServedPages, assign
-from tests.api.conftest import DATASET, Signup
+from tests.api.conftest import DATASET, Signup, wait_loaded
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -39,6 +39,7 @@ def test_unloadable_engine_is_not_ready_and_says_why(tmp_path: Path) -> None:
     s = Settings(data_dir=tmp_path, artifacts_dir=tmp_path / "none", state_dir=tmp_path / "state")
     with TestClient(create_app(s)) as client:
         assert client.get("/livez").status_code == 200
+        wait_loaded(client)
         ready = client.get("/readyz")
         assert ready.status_code == 503 and "marquee build" in ready.json()["reason"]
         r = client.post("/v1/accounts", json={})
@@ -50,6 +51,7 @@ def test_missing_ranker_serves_rows_in_candidate_order(api_settings: Settings, t
     shutil.copytree(api_settings.dataset_artifacts(DATASET), copy.dataset_artifacts(DATASET))
     shutil.rmtree(copy.dataset_artifacts(DATASET) / "ranker")
     with TestClient(create_app(copy)) as client:  # the app loads (and closes) its own engine
+        wait_loaded(client)
         key = client.post("/v1/accounts", json={}).json()["api_key"]
         headers = {"X-API-Key": key}
         profile = client.post("/v1/profiles", json={"name": "p"}, headers=headers).json()["id"]

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from catalog import (
     CatalogError,
     Event,
+    EventConflictError,
     EventKind,
     EventStore,
     Profile,
@@ -44,6 +46,28 @@ def test_same_event_id_is_stored_once(store: EventStore) -> None:
     assert store.append([event] * 100) == [True] + [False] * 99
     assert [store.append([event]) for _ in range(3)] == [[False]] * 3
     assert store.count(profile.id) == store.count() == 1
+
+
+def test_same_event_id_with_another_payload_is_a_conflict_naming_the_field(store: EventStore) -> None:
+    profile = make_profile(store)
+    first = play(profile, title_id=1, ts=5.0, context={"device": "tv"})
+    assert store.append([first]) == [True]
+    assert store.append([replace(first, ts=9.0)]) == [False]  # a retry stamped anew is the same event
+    for changed, field in [
+        (replace(first, title_id=2), "title_id"),
+        (replace(first, kind=EventKind.COMPLETE), "kind"),
+        (replace(first, value=0.5), "value"),
+        (replace(first, context={"device": "phone"}), "context"),
+        (replace(first, row="top_picks"), "row"),
+    ]:
+        fresh = play(profile, title_id=3)
+        with pytest.raises(EventConflictError) as info:
+            store.append([fresh, changed])
+        assert (info.value.position, info.value.field, info.value.event_id) == (1, field, first.event_id)
+        assert store.count(profile.id) == 1  # the batch is refused whole: `fresh` was not kept
+    twice = play(profile, title_id=4)
+    with pytest.raises(EventConflictError):
+        store.append([twice, replace(twice, title_id=5)])  # within one batch too
 
 
 def test_event_ids_are_scoped_per_profile(store: EventStore) -> None:

@@ -1,0 +1,175 @@
+"""Process faults against a real server (`marquee serve` in a subprocess): kill -9 during writes, SIGTERM
+with requests in flight. Slow: run with `make test-faults` (pytest -m faults)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from catalog import EventStore
+from engine import Settings
+from engine.pages import SCRATCH_DIR
+from tests.conftest import DATASET, REPO_ROOT
+
+pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    livez_s: float  # from process start to the first /livez answer
+    loading_when_live: bool  # /readyz said "loading" when /livez first answered
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(settings: Settings, state: Path, *, page_workers: int = 0) -> Iterator[Server]:
+    port = _free_port()
+    env = os.environ | {
+        "PYTHONPATH": str(REPO_ROOT),
+        "MARQUEE_DATA_DIR": str(settings.data_dir),
+        "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir),
+        "MARQUEE_STATE_DIR": str(state),
+        "MARQUEE_API__ANONYMOUS_PER_MINUTE": "100000",
+    }
+    command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*command, "--page-workers", str(page_workers)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        livez = None
+        while livez is None:
+            assert proc.poll() is None and time.monotonic() - started < 120, "server did not start"
+            try:
+                if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
+                    livez = time.monotonic() - started
+            except httpx.TransportError:
+                time.sleep(0.05)
+        loading = "loading" in (httpx.get(f"{url}/readyz", timeout=5).json().get("reason") or "")
+        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
+            assert proc.poll() is None and time.monotonic() - started < 300, "server never ready"
+            time.sleep(0.2)
+        yield Server(proc, url, livez, loading)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(60)
+
+
+def _signup(url: str) -> tuple[dict[str, str], str]:
+    key = httpx.post(f"{url}/v1/accounts", json={}).json()["api_key"]
+    headers = {"X-API-Key": key}
+    profile = httpx.post(f"{url}/v1/profiles", json={"name": "p"}, headers=headers).json()["id"]
+    return headers, profile
+
+
+def _stored(state: Path, profile: str) -> list[str]:
+    path = state / DATASET / "events.sqlite"
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with EventStore(path) as store:
+        return [e.event_id for e in store.events(profile)]
+
+
+def test_kill9_during_writes_loses_nothing_acknowledged_and_leaves_no_shard_copies(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    acked: list[str] = []
+    with serve(api_settings, state, page_workers=1) as server:
+        assert server.loading_when_live  # /livez answered while the engine was still loading
+        headers, profile = _signup(server.url)
+        stop = threading.Event()
+
+        def write(writer: int) -> None:
+            with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+                for batch in range(100_000):
+                    ids = [f"{writer}-{batch}-{j}" for j in range(5)]
+                    events = [{"event_id": i, "title_id": 1, "kind": "impression"} for i in ids]
+                    try:
+                        r = client.post(f"/v1/profiles/{profile}/events", json={"events": events})
+                    except httpx.TransportError:
+                        return  # the server is gone
+                    if r.status_code == 200:
+                        acked.extend(ids)
+                    if stop.is_set():
+                        return
+
+        writers = [threading.Thread(target=write, args=(w,)) for w in range(3)]
+        for w in writers:
+            w.start()
+        time.sleep(3.0)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(30)
+        stop.set()
+        for w in writers:
+            w.join(30)
+    scratch = state / DATASET / SCRATCH_DIR
+    left_by_dead = {p.name for p in scratch.iterdir()}
+    assert left_by_dead  # what kill -9 leaves: the dead server's folder (and its lock)
+    with serve(api_settings, state) as again:  # no page workers: nothing of its own in the scratch folder
+        assert again.proc.poll() is None
+    assert not ({p.name for p in scratch.iterdir()} & left_by_dead)
+    stored = _stored(state, profile)
+    assert acked and not set(acked) - set(stored)  # 0 missing
+    assert len(stored) == len(set(stored))  # 0 duplicates
+
+
+def test_sigterm_with_requests_in_flight_answers_every_accepted_request(
+    api_settings: Settings, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    outcomes: list[str] = []
+    with serve(api_settings, state) as server:
+        headers, profile = _signup(server.url)
+        start = threading.Barrier(21)
+
+        def request(n: int) -> None:
+            events = [{"event_id": f"t-{n}", "title_id": 1, "kind": "complete"}]
+            with httpx.Client(base_url=server.url, headers=headers, timeout=60) as client:
+                start.wait()
+                try:
+                    r = client.post(f"/v1/profiles/{profile}/events", json={"events": events})
+                    outcomes.append(f"{r.status_code}:t-{n}")
+                except httpx.ConnectError:
+                    outcomes.append("refused")  # never accepted: the client may retry elsewhere
+                except httpx.TransportError as exc:
+                    outcomes.append(f"dropped:{type(exc).__name__}")
+
+        threads = [threading.Thread(target=request, args=(n,)) for n in range(20)]
+        for t in threads:
+            t.start()
+        start.wait()
+        time.sleep(0.05)
+        server.proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(60)
+        assert server.proc.wait(60) == 0
+    assert not [o for o in outcomes if o.startswith("dropped")], outcomes
+    answered = {o.split(":")[1] for o in outcomes if o.startswith("200:")}
+    assert answered and answered <= set(_stored(state, profile))
