@@ -10,6 +10,7 @@ from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
+from retrieval.lexical import LEXICAL, LexicalIndex
 from retrieval.merge import CandidateSet, merge
 from retrieval.sources import (
     ALSSource,
@@ -39,6 +40,8 @@ __all__ = [
     "Hit",
     "IndexUnavailableError",
     "ItemSimilarity",
+    "LEXICAL",
+    "LexicalIndex",
     "NewSource",
     "PopularSource",
     "PopularityFallback",
