@@ -49,7 +49,7 @@ class Lists:
     ) -> None:
         self.settings = settings
         self._dataset = dataset
-        self._index = index
+        self.index = index
         self._sources = list(sources)
         self._stage2 = stage2
         self.popular = PopularityFallback(
@@ -99,10 +99,10 @@ class Lists:
         where = replace(where, exclude_ids=where.exclude_ids | {title_id})
         lists = []
         for vector in (CF, CONTENT):
-            found = self._index.vectors(vector=vector, ids=[title_id]).get(title_id)
+            found = self.index.vectors(vector=vector, ids=[title_id]).get(title_id)
             if found is None:
                 continue
-            hits = self._index.search(
+            hits = self.index.search(
                 vector=vector, query=found / (np.linalg.norm(found) or 1.0), k=k * 3, where=where
             )
             lists.append(

@@ -24,14 +24,17 @@ from engine.titlenames import TitleNames
 from engine.trace import Trace
 from engine.wiring import REWATCH_SOURCES
 from ranker.pipeline import Stage2
-from retrieval import Candidate, CandidateSet, LexicalIndex, TitleFilter, merge, title_filter
+from retrieval import CONTENT, Candidate, CandidateSet, LexicalIndex, TitleFilter, merge, title_filter, words
 
 TEXT_POOL = 60  # candidates per text matcher (embedder, TF-IDF)
+MIN_STEM = 4  # letters a word needs before a name sharing its stem is suspected
+MOOD_POOL = 120  # a mood fits many titles: room for the profile's taste to choose among them
 BROWSE_POPULAR = 200  # the most watched titles under a browse filter, beside the profile's own candidates
 DESCRIPTION_WORDS = 3  # this many words describe a film; fewer name a mood or a theme
 SHORT_DESCRIPTION = 6  # up to this many words a description is vague: well-known titles are preferred
 WELL_KNOWN = 0.9  # popularity quantile above which a title named like a genre word is meant as a title
-SEEN_PENALTY = 0.25  # browsing by genre or mood is for something to watch: seen titles step back
+CONTENT_TASTE = 0.6  # share of taste from content closeness to the profile's likes; the rest: the ranker
+SEEN_PENALTY = 0.5  # browsing by genre or mood is for something to watch: seen titles step back
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,8 @@ class Weights:
     popularity: float
 
 
-BROWSE = Weights(text=0.0, taste=0.7, popularity=0.3)
-MOOD = Weights(text=0.4, taste=0.45, popularity=0.15)
+BROWSE = Weights(text=0.0, taste=0.8, popularity=0.2)
+MOOD = Weights(text=0.2, taste=0.65, popularity=0.15)
 DESCRIPTION = Weights(text=0.65, taste=0.15, popularity=0.2)
 SHORT_DESCRIPTION_WEIGHTS = Weights(text=0.55, taste=0.1, popularity=0.35)
 
@@ -109,6 +112,7 @@ class Search:
         self._dataset = dataset
         self._lists = lists
         self._content = lists.content
+        self._index = lists.index
         self._stage2 = stage2
         self._popular = lists.popular
         self._names = TitleNames(dataset.titles)
@@ -185,10 +189,18 @@ class Search:
     def _text(self, text: str, asked: Context, where: TitleFilter) -> list[list[Candidate]]:
         """Titles whose text means (embedder) or says (TF-IDF) what the query describes."""
         themed = replace(asked, history=History(), query=text)
-        by_meaning = self._content.candidates(context=themed, k=TEXT_POOL)
+        mood = len(text.split()) < DESCRIPTION_WORDS
+        by_meaning = self._content.candidates(context=themed, k=MOOD_POOL if mood else TEXT_POOL)
+        if mood:
+            # Title documents open with the name, so "dark" or "mind-bending" lands near "Darkman" and "A
+            # Beautiful Mind": a mood is about the story, and a name's words are no evidence of it.
+            said = words(text)
+            names = self._dataset.titles
+            by_meaning = [c for c in by_meaning if not _shares_stem(said, words(names[c.title_id].name))]
         if self._lexical is None:
             self._lexical = LexicalIndex(self._dataset.titles)
-        by_words = self._lexical.matches(text, TEXT_POOL, allowed=lambda t: self._popular.passes(t, where))
+        pool = MOOD_POOL if mood else TEXT_POOL
+        by_words = self._lexical.matches(text, pool, allowed=lambda t: self._popular.passes(t, where))
         return [by_meaning, by_words]
 
     def _credited(self, people: Sequence[str], where: TitleFilter, query: str) -> list[Candidate]:
@@ -219,6 +231,9 @@ class Search:
         else:
             weights = SHORT_DESCRIPTION_WEIGHTS if words <= SHORT_DESCRIPTION else DESCRIPTION
         taste = unit_range(self._stage2.relevance(context=asked, candidates=candidates))
+        affinity = self._affinity(asked, ids)
+        if affinity is not None:
+            taste = (1 - CONTENT_TASTE) * taste + CONTENT_TASTE * unit_range(affinity)
         popularity = unit_range(np.log1p([self._popularity(int(t)) for t in ids]))
         score = weights.taste * taste + weights.popularity * popularity
         if weights.text:
@@ -228,6 +243,15 @@ class Search:
             score -= SEEN_PENALTY * np.array([int(t) in seen for t in ids], np.float64)
         return score
 
+    def _affinity(self, context: Context, ids: np.ndarray) -> np.ndarray | None:
+        """Each candidate's closeness to the profile's liked titles in content space; None without likes.
+        The ranker's relevance leans on what everyone watches; this says what this profile is like."""
+        taste = self._content.taste(context)
+        if taste is None:
+            return None
+        vectors = self._index.vectors(vector=CONTENT, ids=[int(t) for t in ids])
+        return np.array([float(vectors[int(t)] @ taste) if int(t) in vectors else 0.0 for t in ids])
+
     def _people(self, people: Sequence[str]) -> set[int] | None:
         """Titles crediting any of the people; None when the query names nobody."""
         if not people:
@@ -236,3 +260,11 @@ class Search:
 
     def _popularity(self, title_id: int) -> float:
         return float(self._popular.popularity.get(title_id, 0.0))
+
+
+def _shares_stem(said: list[str], name: list[str]) -> bool:
+    """Whether a name has a word of the query, or one of its stems ("dark" and "Darkness", "heartwarming"
+    and "Heart"); shorter words are too common to tell."""
+    return any(
+        a.startswith(b) or b.startswith(a) for a in said for b in name if min(len(a), len(b)) >= MIN_STEM
+    )

@@ -10,7 +10,7 @@ from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
-from retrieval.lexical import LEXICAL, LexicalIndex
+from retrieval.lexical import LEXICAL, LexicalIndex, words
 from retrieval.merge import CandidateSet, merge
 from retrieval.sources import (
     ALSSource,
@@ -58,4 +58,5 @@ __all__ = [
     "title_filter",
     "title_points",
     "trending",
+    "words",
 ]

@@ -34,7 +34,7 @@ def lexical_document(title: Title) -> str:
     )
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     """Lower-case words without stop words, plural and possessive endings cut ("toys" is "toy")."""
     out = []
     for word in _WORD.findall(text.lower()):
@@ -50,7 +50,7 @@ class LexicalIndex:
     def __init__(self, titles: Mapping[int, Title]) -> None:
         self._ids = np.array(list(titles), dtype=np.int64)
         self._vectorizer = TfidfVectorizer(
-            analyzer=_words, sublinear_tf=True, min_df=1, dtype=np.float32, norm="l2"
+            analyzer=words, sublinear_tf=True, min_df=1, dtype=np.float32, norm="l2"
         )
         self._matrix = self._vectorizer.fit_transform([lexical_document(t) for t in titles.values()])
 
