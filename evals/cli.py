@@ -12,11 +12,14 @@ from engine.artifacts import Manifest
 from engine.commands import checked_dataset, clean_errors, fail, settings
 from engine.progress import Bars
 from evals.offline import run_eval
+from evals.search_profiles import register as register_search
 
 SPLITS = ("random", "temporal")
 
 
 def register(app: typer.Typer) -> None:
+    register_search(app)
+
     @app.command("eval")
     @clean_errors
     def eval_command(

@@ -7,16 +7,21 @@ for the same words handed to the engine unread (`unread`: matched as a name and 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from math import comb
+from typing import Annotated
+
+import typer
 
 from assistant.lexicon import Lexicon
 from assistant.search_reading import search_intent
 from assistant.understanding import Understanding
 from catalog import Context, Event, EventKind, history_from_events
 from engine import Engine, Recommendation, SearchIntent
+from engine.commands import checked_dataset, clean_errors, fail, settings
 
 TOP = 8
 # Onboarding picks of two opposite viewers (the titles they liked); names missing from a catalog are skipped.
@@ -209,3 +214,34 @@ def table(report: SearchReport) -> str:
     for mode, first in report.titles_first.items():
         lines.append(f"titles typed in full found first ({mode}): {first}/{len(TITLES_IN_FULL)}")
     return "\n".join(lines)
+
+
+KINDS = ("genre", "mood", "person")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval-search")
+    @clean_errors
+    def eval_search_command(
+        dataset: Annotated[str, typer.Option("--dataset", "-d")] = "ml-latest-small",
+        query: Annotated[
+            list[str] | None,
+            typer.Option("--query", "-q", help="KIND:WORDS, KIND one of genre, mood, person (repeatable)"),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    ) -> None:
+        """Opposite profiles type the same queries: overlap and fit of their top 8; descriptions and
+        titles typed in full looked up. Each figure read as the chat reads, and unread as the peer."""
+        asked: dict[str, list[str]] = {kind: [] for kind in KINDS}
+        for item in query or ():
+            kind, _, words = item.partition(":")
+            if kind not in KINDS or not words.strip():
+                raise fail(f"bad --query {item!r}; write KIND:WORDS with KIND one of {', '.join(KINDS)}")
+            asked[kind].append(words.strip())
+        engine = Engine.load(settings(), checked_dataset(dataset))
+        try:
+            chosen = {"genres": asked["genre"], "moods": asked["mood"], "people": asked["person"]}
+            report = run_search_eval(engine, **chosen) if query else run_search_eval(engine)
+        finally:
+            engine.close()
+        print(json.dumps(report.as_dict()) if as_json else table(report))

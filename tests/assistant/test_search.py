@@ -5,10 +5,12 @@ full comes first; a description finds the film it describes."""
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
 from assistant import Assistant
 from assistant.search_reading import search_intent
 from engine import Context, Engine, Recommendation, SearchIntent
+from engine.cli import app
 from evals.search_profiles import CRIME, FAMILY, title_ids
 from tests.assistant.conftest import stored_profile, title_id
 
@@ -111,3 +113,9 @@ def test_an_intent_filters_without_any_reading(engine: Engine, profiles: tuple[C
     for r in found:
         assert "Comedy" in r.title.genres and "Romance" not in r.title.genres
         assert r.title.year is not None and 1990 <= r.title.year <= 1999
+
+
+def test_eval_search_names_a_bad_query_and_the_valid_kinds() -> None:
+    result = CliRunner().invoke(app, ["eval-search", "--query", "actor:tom hanks"])
+    assert result.exit_code == 2
+    assert "bad --query 'actor:tom hanks'" in result.stderr and "genre, mood, person" in result.stderr
