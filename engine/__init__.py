@@ -31,6 +31,7 @@ from engine.errors import (
 )
 from engine.facade import Engine
 from engine.results import Recommendation
+from engine.search import SearchIntent
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
@@ -57,6 +58,7 @@ __all__ = [
     "Recommendation",
     "Row",
     "RowItem",
+    "SearchIntent",
     "Settings",
     "StaleArtifactsError",
     "TextEmbedder",

@@ -27,6 +27,7 @@ from engine.profiles import Profiles
 from engine.progress import Silent
 from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
 from engine.results import Recommendation, StageTimer
+from engine.search import Search, SearchIntent
 from engine.trace import current_trace, new_trace
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, LTRRanker, RowOrderBandit, TitleStats, load_ranker
@@ -77,6 +78,7 @@ class Engine:
         self.degraded = not isinstance(stage2.ranker, LTRRanker)
         self.profiles = Profiles(dataset, store)
         self.lists = Lists(settings=settings, dataset=dataset, index=index, sources=sources, stage2=stage2)
+        self.searcher = Search(dataset=dataset, lists=self.lists, stage2=stage2)
         self.feedback = Feedback(
             store=store,
             artwork=artwork,
@@ -215,12 +217,17 @@ class Engine:
         """A ranked, diversified list under the context's constraints, each pick with its provenance."""
         return self.lists.recommend(context, k, new_trace())
 
-    def search(self, query: str, context: Context, k: int = 20) -> list[Recommendation]:
-        """Titles matching a free-text query (names fuzzily, themes by embedding), ordered for this profile.
+    def search(
+        self, query: str, context: Context, k: int = 20, *, intent: SearchIntent | None = None
+    ) -> list[Recommendation]:
+        """Titles for a search query, ordered for this profile: a title typed in full first; the genres,
+        people and era of `intent` (the query as the caller read it) as filters ranked by the profile's
+        taste with a popularity prior; its text (a mood, a description) matched against the catalog's.
+        Without an intent the query is matched as a name and as text.
 
         Seen titles stay findable: people search for what they know.
         """
-        return self.lists.search(query, context, k, new_trace())
+        return self.searcher.search(query, context, k, intent, new_trace())
 
     def allowed(self, title_id: int, context: Context) -> bool:
         """Whether this title may be offered under the context: its maturity, region, constraints and

@@ -1,4 +1,4 @@
-"""Stage 1 at serving time and the ranked lists built on it: recommend, search, similar, play next.
+"""Stage 1 at serving time and the ranked lists built on it: recommend, similar, play next.
 
 Everything here reads shared, never-changing parts (the index, the models, the catalog), and what one
 request learns about itself goes to its own `Trace`, so any number of requests may run at once.
@@ -17,7 +17,6 @@ from engine.build import data_now
 from engine.config import Settings
 from engine.errors import UnknownTitleError
 from engine.results import Recommendation
-from engine.titlenames import TitleNames
 from engine.trace import Trace
 from engine.wiring import REWATCH_SOURCES
 from ranker.pipeline import Stage2
@@ -54,16 +53,15 @@ class Lists:
     ) -> None:
         self.settings = settings
         self._dataset = dataset
-        self._index = index
+        self.index = index
         self._sources = list(sources)
         self._stage2 = stage2
-        self._fallback = PopularityFallback(
+        self.popular = PopularityFallback(
             dataset.titles,
             dict(zip(stage2.stats.ids.tolist(), stage2.stats.popularity["all"].tolist(), strict=True)),
             stage2.business,
         )
-        self._content = next(s for s in sources if isinstance(s, ContentSource))
-        self._names = TitleNames(dataset.titles)
+        self.content = next(s for s in sources if isinstance(s, ContentSource))
 
     def candidates(self, context: Context, trace: Trace) -> CandidateSet:
         """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
@@ -74,7 +72,7 @@ class Lists:
             except IndexUnavailableError as exc:
                 trace.fallback = f"title index unavailable: {exc}"
                 offline = [s for s in self._sources if s.name in REWATCH_SOURCES]
-                lists = [self._fallback.candidates(context=context, k=k)]
+                lists = [self.popular.candidates(context=context, k=k)]
                 lists += [s.candidates(context=context, k=k) for s in offline]
             merged = merge(lists)
         return merged.top(self.settings.ranker.candidates)
@@ -85,8 +83,8 @@ class Lists:
             # A stated mood or reference titles lead: their content neighbours, ordered by closeness to
             # what was asked blended with this profile's taste.
             with trace.timer.stage("candidates"):
-                found = self._index_or_none(
-                    lambda: self._content.candidates(
+                found = index_or_none(
+                    lambda: self.content.candidates(
                         context=context, k=self.settings.ranker.candidates_per_source
                     ),
                     trace,
@@ -98,28 +96,10 @@ class Lists:
         candidates = self.candidates(context, trace).without_only(REWATCH_SOURCES)
         with trace.timer.stage("rank"):
             picked = self._stage2.top(context=context, candidates=candidates, k=k)
-        return self._as_recommendations(candidates, picked)
-
-    def search(self, query: str, context: Context, k: int, trace: Trace) -> list[Recommendation]:
-        query = query.strip()
-        if not query:
-            return []
-        open_context = replace(context, history=History(), query=query)
-        # Names are matched in memory, so the filter the index applies to themes applies here by hand.
-        where = title_filter(open_context)
-        by_name = [c for c in self._names.matches(query, k) if self._fallback.passes(c.title_id, where)]
-        # Index away: names still match, themes are left out.
-        by_theme = self._index_or_none(lambda: self._content.candidates(context=open_context, k=k * 3), trace)
-        if by_theme is None:
-            by_theme = []
-        candidates = merge([by_name, by_theme], weights={"title_match": 2.0})
-        found = self._personalized(context, candidates, k, text_weight=0.7)
-        # Whoever types a title's whole name wants that title first, whatever taste says about it.
-        exact = {c.title_id for c in by_name if c.score >= 1.0}
-        return sorted(found, key=lambda r: r.title.id not in exact)
+        return self.as_recommendations(candidates, picked)
 
     def allowed(self, title_id: int, context: Context) -> bool:
-        return title_id in self._dataset.titles and self._fallback.passes(
+        return title_id in self._dataset.titles and self.popular.passes(
             title_id, title_filter(context, allow_seen=True)
         )
 
@@ -128,24 +108,24 @@ class Lists:
         base = context or Context(profile_id="anonymous", now=data_now(self._dataset))
         where = title_filter(base)
         where = replace(where, exclude_ids=where.exclude_ids | {title_id})
-        lists = self._index_or_none(lambda: self._neighbours(anchor, where, k), trace)
+        lists = index_or_none(lambda: self._neighbours(anchor, where, k), trace)
         if lists is None:
             # Index away: the anchor's genres' popular titles, under the same filters.
             scoped = replace(base, constraints=replace(base.constraints, genres=tuple(anchor.genres)))
-            popular = self._fallback.candidates(context=scoped, k=k * 3)
+            popular = self.popular.candidates(context=scoped, k=k * 3)
             lists = [[c for c in popular if c.title_id != title_id]]
         candidates = merge(lists)
         if context is None:
-            return self._as_recommendations(candidates, candidates.ids[:k])
+            return self.as_recommendations(candidates, candidates.ids[:k])
         return self._personalized(context, candidates, k, text_weight=0.5)
 
     def _neighbours(self, anchor: Title, where: TitleFilter, k: int) -> list[list[Candidate]]:
         lists = []
         for vector in (CF, CONTENT):
-            found = self._index.vectors(vector=vector, ids=[anchor.id]).get(anchor.id)
+            found = self.index.vectors(vector=vector, ids=[anchor.id]).get(anchor.id)
             if found is None:
                 continue
-            hits = self._index.search(
+            hits = self.index.search(
                 vector=vector, query=found / (np.linalg.norm(found) or 1.0), k=k * 3, where=where
             )
             lists.append(
@@ -155,15 +135,6 @@ class Lists:
                 ]
             )
         return lists
-
-    @staticmethod
-    def _index_or_none(query: Callable[[], _T], trace: Trace) -> _T | None:
-        """`query()`'s answer, or None (noted on the trace) when the title index is unavailable."""
-        try:
-            return query()
-        except IndexUnavailableError as exc:
-            trace.fallback = f"title index unavailable: {exc}"
-            return None
 
     def post_watch(self, context: Context, title_id: int, k: int, trace: Trace) -> list[Recommendation]:
         self.title(title_id)
@@ -183,7 +154,7 @@ class Lists:
             scoped = replace(
                 context, history=History(), constraints=replace(context.constraints, genres=(genre,))
             )
-            seeds[genre] = [c.title_id for c in self._fallback.candidates(context=scoped, k=k)]
+            seeds[genre] = [c.title_id for c in self.popular.candidates(context=scoped, k=k)]
         return seeds
 
     def title(self, title_id: int) -> Title:
@@ -198,11 +169,11 @@ class Lists:
         if not len(candidates):
             return []
         relevance = self._stage2.relevance(context=context, candidates=candidates)
-        score = text_weight * _unit_range(candidates.scores) + (1 - text_weight) * _unit_range(relevance)
+        score = text_weight * unit_range(candidates.scores) + (1 - text_weight) * unit_range(relevance)
         order = np.argsort(-score, kind="stable")[:k]
-        return self._as_recommendations(candidates, candidates.ids[order])
+        return self.as_recommendations(candidates, candidates.ids[order])
 
-    def _as_recommendations(self, candidates: CandidateSet, picked: np.ndarray) -> list[Recommendation]:
+    def as_recommendations(self, candidates: CandidateSet, picked: np.ndarray) -> list[Recommendation]:
         position = {int(t): i for i, t in enumerate(candidates.ids)}
         out = []
         for title_id in picked:
@@ -219,7 +190,16 @@ class Lists:
         return out
 
 
-def _unit_range(values: np.ndarray) -> np.ndarray:
+def index_or_none(query: Callable[[], _T], trace: Trace) -> _T | None:
+    """`query()`'s answer, or None (noted on the trace) when the title index is unavailable."""
+    try:
+        return query()
+    except IndexUnavailableError as exc:
+        trace.fallback = f"title index unavailable: {exc}"
+        return None
+
+
+def unit_range(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, np.float64)
     span = values.max() - values.min() if len(values) else 0.0
     return (values - values.min()) / span if span > 0 else np.zeros(len(values))

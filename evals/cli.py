@@ -14,6 +14,7 @@ from engine.commands import checked_dataset, clean_errors, fail, settings
 from engine.progress import Bars
 from evals.offline import run_eval
 from evals.redial import register as register_redial
+from evals.search_profiles import register as register_search
 from evals.shilling import run_shilling
 from evals.shilling import table as shilling_table
 
@@ -22,6 +23,7 @@ SPLITS = ("random", "temporal")
 
 def register(app: typer.Typer) -> None:
     register_redial(app)  # `marquee eval-redial`, beside `marquee eval`
+    register_search(app)
 
     @app.command("eval")
     @clean_errors

@@ -10,6 +10,7 @@ from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
+from retrieval.lexical import LEXICAL, LexicalIndex, words
 from retrieval.merge import CandidateSet, merge
 from retrieval.reconnecting import ReconnectingIndex
 from retrieval.redact import redact, redact_logs
@@ -41,6 +42,8 @@ __all__ = [
     "Hit",
     "IndexUnavailableError",
     "ItemSimilarity",
+    "LEXICAL",
+    "LexicalIndex",
     "NewSource",
     "PopularSource",
     "PopularityFallback",
@@ -60,4 +63,5 @@ __all__ = [
     "title_filter",
     "title_points",
     "trending",
+    "words",
 ]

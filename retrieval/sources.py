@@ -69,15 +69,19 @@ class ContentSource:
             like = f"like {', '.join(names[:2])}" if names else ""
             about = f"“{text}”" if text else ""
             return _unit(np.mean(parts, axis=0)), "Matches " + " and ".join(p for p in (about, like) if p)
+        taste = self.taste(context)
+        return (None, "") if taste is None else (taste, "Shares themes with titles you rated highly")
+
+    def taste(self, context: Context) -> np.ndarray | None:
+        """The profile's taste in content space: its liked titles' vectors, unit length; None without."""
         liked = [int(t) for t in context.history.liked()[-self.recent :]]
         vectors = self.index.vectors(vector=CONTENT, ids=liked)
         if not vectors:
-            return None, ""
+            return None
         # Later titles weigh more: taste drifts, and the latest picks say most about tonight.
         ordered = [vectors[t] for t in liked if t in vectors]
         weights = np.linspace(0.5, 1.0, len(ordered))
-        profile = np.average(np.stack(ordered), axis=0, weights=weights)
-        return _unit(profile), "Shares themes with titles you rated highly"
+        return _unit(np.average(np.stack(ordered), axis=0, weights=weights))
 
 
 @dataclass

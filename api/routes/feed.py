@@ -8,15 +8,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, PickList, RowsOut
+from api.routes.chat import assistant
 from api.runtime import Runtime, RuntimeDep
 from api.views import pick_list, row_out
+from assistant.search_reading import search_intent
 from engine import REGIONS, Context, Engine
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feed"])
@@ -133,14 +135,19 @@ def rebuild_pages(rt: Runtime, profile_id: str) -> None:
 
 @router.get("/search", response_model=PickList, responses=ERRORS)
 def search(
+    request: Request,
     profile: OwnedProfile,
     rt: RuntimeDep,
     q: Annotated[str, Query(min_length=1, max_length=200, examples=["space adventure"])],
     k: K = 20,
 ) -> PickList:
-    """Titles matching a query (names fuzzily, themes by meaning), ordered for this profile."""
+    """Titles for a query, ordered for this profile. The query is read as a chat message is: a genre,
+    person, era or mood filters and ranks by this profile's taste; a title typed in full comes first; a
+    description ("the one where the toys come alive") finds the film it describes."""
     eng = rt.ready_engine()
-    found = eng.search(q, context(eng, profile.id), k=k)
+    # The assistant reads, the engine finds: search understands whatever the chat understands.
+    intent = search_intent(assistant(request, rt).understanding, q)
+    found = eng.search(q, context(eng, profile.id), k=k, intent=intent)
     return pick_list(eng, found)
 
 
