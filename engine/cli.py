@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
 
+from catalog import CatalogError, dataset_dir  # noqa: E402
 from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
 from engine.build import build  # noqa: E402
 from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
@@ -97,11 +98,20 @@ def rows_command(
 def fetch_command(
     name: Annotated[str, typer.Argument(help="data set to download")],
     url: Annotated[str | None, typer.Option(help="mirror of the official archive")] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="do nothing when the data set is already on disk")
+    ] = False,
 ) -> None:
     """Download and verify a public MovieLens archive into MARQUEE_DATA_DIR."""
+    target_dir = Settings().data_dir
+    if if_missing:
+        try:
+            print(f"using {name} from {dataset_dir(name, target_dir)}; nothing fetched")
+            return
+        except CatalogError:
+            pass  # not on disk (or not a known data set): fetch it, or say what can be fetched
     if name not in EXPECTED_SHA256:
         raise fail(f"cannot fetch {name!r}; fetchable: {', '.join(sorted(EXPECTED_SHA256))}")
-    target_dir = Settings().data_dir
     with Bars() as bars, bars.stage(f"Downloading {name} (bytes)") as advance:
         last = 0
 
