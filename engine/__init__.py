@@ -16,7 +16,7 @@ from catalog import (
     new_id,
     normalize_maturity,
 )
-from engine.artifacts import Manifest
+from engine.artifacts import Manifest, package_version
 from engine.build import build
 from engine.config import Settings
 from engine.errors import (
@@ -62,6 +62,7 @@ __all__ = [
     "build",
     "new_id",
     "normalize_maturity",
+    "package_version",
     "render_artwork",
     "variants_for",
 ]

@@ -14,14 +14,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
 from catalog import CatalogError, dataset_dir  # noqa: E402
 from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
+from engine.artifacts import package_version  # noqa: E402
 from engine.build import build  # noqa: E402
 from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.experiments import format_report, report  # noqa: E402
 from engine.facade import EVENTS_FILE, Engine  # noqa: E402
+from engine.logs import configure_logging  # noqa: E402
 from engine.progress import Bars  # noqa: E402
 
 app = typer.Typer(
@@ -35,6 +38,30 @@ data_app = typer.Typer(help="Get data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 experiment_app = typer.Typer(help="Experiments: A/B arms and interleaving.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"marquee {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Marquee: a conversational two-stage recommender. Settings come from MARQUEE_* variables and `.env`."""
+    try:
+        s = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "MARQUEE_" + "__".join(str(part).upper() for part in first["loc"])
+        raise fail(f"invalid setting {name}: {first['msg']}") from None
+    configure_logging(s.log_level, json_lines=s.log_json)
+
 
 DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m or ml-100k")]
 

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import httpx
 from streamlit.testing.v1 import AppTest
 
-from engine import EventKind
+from engine import EventKind, package_version
 from tests.ui.conftest import LiveApi
 from ui.cards import escape
 
@@ -98,6 +98,7 @@ def test_rows_render_from_the_api_with_artwork_and_one_set_of_impressions(
     pid = home(at)
     rows = row_cards(at)
     assert headings(at)[0] == "Top Picks for You"  # pinned first, in the API's order
+    assert f"API version {package_version()}" in [c.value for c in at.sidebar.caption]
     key = at.session_state["created-key"]
     api_rows = httpx.get(f"{live_api.url}/v1/profiles/{pid}/rows", headers={"X-API-Key": key}).json()["rows"]
     assert set(rows) == {r["id"] for r in api_rows}
