@@ -12,8 +12,9 @@ from catalog.errors import (
 )
 from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
 from catalog.history import HISTORY_KINDS, history_from_events
+from catalog.imported import BadRow, ImportFailed, ImportReport, import_dataset
 from catalog.interactions import POSITIVE_RATING, Interactions
-from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
+from catalog.loaders import DATASETS, dataset_dir, dataset_names, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
 from catalog.splitting import (
     SPLIT_KINDS,
@@ -34,6 +35,7 @@ __all__ = [
     "REGIONS",
     "SPLIT_KINDS",
     "Account",
+    "BadRow",
     "Business",
     "CatalogError",
     "Constraints",
@@ -43,6 +45,8 @@ __all__ = [
     "EventKind",
     "EventStore",
     "History",
+    "ImportFailed",
+    "ImportReport",
     "Interactions",
     "MissingDataError",
     "Profile",
@@ -53,9 +57,11 @@ __all__ = [
     "UnknownProfileError",
     "allowed_maturity",
     "dataset_dir",
+    "dataset_names",
     "derive_business",
-    "history_from_events",
     "enrich",
+    "history_from_events",
+    "import_dataset",
     "load_dataset",
     "make_split",
     "new_id",

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated
 
 # Must be set before numpy/OpenBLAS load: implicit wants a single-threaded BLAS (ENVIRONMENT.md).
@@ -16,7 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import typer  # noqa: E402
 from pydantic import ValidationError  # noqa: E402
 
-from catalog import CatalogError, dataset_dir  # noqa: E402
+from catalog import DATASETS, CatalogError, ImportFailed, dataset_dir, import_dataset  # noqa: E402
 from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
 from engine.artifacts import package_version  # noqa: E402
 from engine.build import build  # noqa: E402
@@ -63,7 +64,9 @@ def main(
     configure_logging(s.log_level, json_lines=s.log_json)
 
 
-DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m or ml-100k")]
+DatasetOpt = Annotated[
+    str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m, ml-100k or one you imported")
+]
 
 
 @app.command("build")
@@ -149,6 +152,47 @@ def fetch_command(
 
         path = fetch(name, target_dir, url=url or os.environ.get("MARQUEE_DATA_URL"), progress=report)
     print(f"verified and installed {name} in {path}")
+
+
+@data_app.command("import")
+@clean_errors
+def import_command(
+    name: Annotated[str, typer.Option("--name", help="the new data set's name, for --dataset later")],
+    titles: Annotated[Path, typer.Option("--titles", help="CSV: id, name, year, genres, overview, ...")],
+    interactions: Annotated[
+        Path, typer.Option("--interactions", help="CSV: user, title, rating or value, timestamp")
+    ],
+    text_columns: Annotated[
+        str | None,
+        typer.Option(help="comma-separated titles.csv columns to embed as text (default: overview, ...)"),
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="import the good rows and list the bad ones")
+    ] = False,
+) -> None:
+    """Import your own catalog and interaction log as a data set that build, eval, serve and chat use."""
+    columns = [c.strip() for c in text_columns.split(",") if c.strip()] if text_columns else None
+    try:
+        done = import_dataset(
+            name,
+            titles,
+            interactions,
+            settings().data_dir,
+            text_columns=columns,
+            skip_bad_rows=skip_bad_rows,
+            reserved=DATASETS,
+        )
+    except ImportFailed as exc:
+        for bad in exc.bad:
+            print(bad, file=sys.stderr)
+        raise
+    for bad in done.skipped:
+        print(f"skipped {bad}", file=sys.stderr)
+    print(
+        f"imported {name} into {done.folder}: {done.titles} titles, {done.users} users, "
+        f"{done.interactions} interactions ({len(done.skipped)} bad rows skipped); "
+        f"next: `marquee build --dataset {name}`"
+    )
 
 
 @experiment_app.command("report")
