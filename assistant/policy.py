@@ -29,6 +29,18 @@ RELAXABLE = (
 )
 
 
+# My List requests: saving a title for later, taking one off, or asking what is saved. What the title is
+# comes from a name in the utterance, else the previous reply's picks ("that one", "the second one").
+_LIST = (
+    r"\b(my (watch ?)?list|watch ?list|for later(?! (today|tonight|this))|saved (titles|films|movies|ones))\b"
+)
+_LIST_REMOVE = re.compile(r"\b(remove|take|drop|delete|clear)\b[^.?!]*\b(off|from|out of)\b[^.?!]*" + _LIST)
+_LIST_ADD = re.compile(r"\b(save|add|put|keep|bookmark|stick)\b[^.?!]*" + _LIST)
+_LIST_SHOW = re.compile(_LIST)
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+_ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|last)\b|(?:#|\bnumber )([1-5])\b")
+
+
 class OfflinePolicy:
     def __init__(self, understanding: Understanding) -> None:
         self.understanding = understanding
@@ -37,6 +49,10 @@ class OfflinePolicy:
         state = tools.state
         if state.offer and _YES.match(text):
             return self._relaxed(tools)
+        lowered = text.lower()
+        if _LIST_SHOW.search(lowered):
+            state.offer = None
+            return self._my_list(text, lowered, tools)
         return self.act(self.understanding.read(text, shown=state.last_shown), tools)
 
     def act(self, reading: Reading, tools: Toolbox) -> Reply:
@@ -120,6 +136,23 @@ class OfflinePolicy:
         text = f"**{card.name}** ({card.year}): {card.explanation}."
         return Reply(text=" ".join([*notes, text]))
 
+    def _my_list(self, text: str, lowered: str, tools: Toolbox) -> Reply:
+        action = "remove" if _LIST_REMOVE.search(lowered) else "add" if _LIST_ADD.search(lowered) else "show"
+        title = None if action == "show" else _referred(text, lowered, tools)
+        if action != "show" and title is None:
+            return Reply(text="Which title? Name it, or ask me for picks and say which one.", question=True)
+        result = tools.call("my_list", {"action": action, "title": title})
+        if not result.ok:
+            return Reply(text=f"I couldn't change your list: {result.content['error']}.")
+        saved = result.content["my_list"]
+        lines = [f"- **{t['name']}**" + (f" ({t['year']})" if t["year"] else "") for t in saved]
+        parts = [f"On your list now:\n{chr(10).join(lines)}" if saved else "Your list is empty."]
+        if action == "add":
+            parts.insert(0, f"Saved **{result.content['added']}** to My List.")
+        elif action == "remove":
+            parts.insert(0, f"Took **{result.content['removed']}** off My List.")
+        return Reply(text="\n\n".join(parts))
+
     def _rows(self, tools: Toolbox, notes: list[str]) -> Reply:
         result = tools.call("homepage_rows", {"max_rows": 4, "per_row": 4})
         lines = [*notes, "Your home screen right now:"]
@@ -127,6 +160,22 @@ class OfflinePolicy:
             names = ", ".join(f"{t['name']} ({t['year']})" for t in row["titles"])
             lines.append(f"- **{row['heading']}**: {names}")
         return Reply(text="\n".join(lines))
+
+
+def _referred(text: str, lowered: str, tools: Toolbox) -> int | None:
+    """The title a list request means: one named in it, else a pick of the previous reply by its
+    position ("the second one", "#3", "the last one"), else the first of them ("that one", "it")."""
+    named = tools.lexicon.titles.mentions(text)
+    if named:
+        return named[0].title_id
+    shown = tools.state.last_shown
+    if not shown:
+        return None
+    m = _ORDINAL.search(lowered)
+    if m is None:
+        return shown[0]
+    position = int(m.group(2)) if m.group(2) else _ORDINALS[m.group(1)]
+    return shown[-1] if position == -1 else shown[min(position, len(shown)) - 1]
 
 
 def describe(prefs: Preferences) -> str:

@@ -98,6 +98,13 @@ class FeedbackArgs(Args):
     feedback: Literal["seen", "liked", "disliked", "not_interested"]
 
 
+class MyListArgs(Args):
+    """The viewer's My List: "add" a title to watch later, "remove" one, or "show" what is saved."""
+
+    action: Literal["add", "remove", "show"]
+    title: TitleRef | None = Field(None, description="the title to add or remove")
+
+
 class TitleCard(BaseModel):
     """A title as the assistant shows it: grounded in the catalog, with the reason it was picked."""
 
@@ -172,6 +179,7 @@ class Toolbox:
             "homepage_rows": (RowsArgs, self._rows),
             "update_preferences": (PreferencesArgs, self._update),
             "record_feedback": (FeedbackArgs, self._feedback),
+            "my_list": (MyListArgs, self._my_list),
         }
 
     @staticmethod
@@ -301,6 +309,36 @@ class Toolbox:
         self.feedback(title.id, args.feedback)
         return ToolResult(ok=True, content={"recorded": args.feedback, "title": title.name})
 
+    def _my_list(self, args: MyListArgs) -> ToolResult:
+        if args.action != "show":
+            if args.title is None:
+                raise ToolError(f"my_list {args.action!r} needs a title")
+            if self.viewer.record is None:
+                raise ToolError("My List is kept for a signed-in profile only")
+            title = self.title(args.title)
+            kind = EventKind.ADD_TO_LIST if args.action == "add" else EventKind.REMOVE_FROM_LIST
+            self.viewer.record(
+                [
+                    Event(
+                        # One id per (conversation, turn, action, title): a turn retried by the offline
+                        # policy stores it once; adding it again in a later turn is a new addition.
+                        event_id=f"chat-{self.state.id}-{self.state.turns}-{kind.value}-{title.id}",
+                        profile_id=self.viewer.profile_id,
+                        title_id=title.id,
+                        kind=kind,
+                        ts=time.time(),
+                        context={"source": "assistant", "conversation": self.state.id},
+                    )
+                ]
+            )
+        saved = self.engine.my_list(self.viewer.context()).items
+        content: dict[str, Any] = {
+            "my_list": [{"title_id": i.title_id, "name": i.name, "year": i.year} for i in saved]
+        }
+        if args.action != "show":
+            content[{"add": "added", "remove": "removed"}[args.action]] = title.name
+        return ToolResult(ok=True, content=content)
+
     # -- helpers both drivers use -------------------------------------------------------------
 
     def feedback(self, title_id: int, kind: str) -> None:
@@ -387,6 +425,7 @@ TOOL_ARGS: dict[str, type[Args]] = {
     "homepage_rows": RowsArgs,
     "update_preferences": PreferencesArgs,
     "record_feedback": FeedbackArgs,
+    "my_list": MyListArgs,
 }
 
 

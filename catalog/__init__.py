@@ -13,8 +13,9 @@ from catalog.errors import (
 )
 from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
 from catalog.history import HISTORY_KINDS, history_from_events
+from catalog.imported import BadRow, ImportFailed, ImportReport, import_dataset
 from catalog.interactions import POSITIVE_RATING, Interactions
-from catalog.loaders import DATASETS, dataset_dir, load_dataset, parse_title
+from catalog.loaders import DATASETS, dataset_dir, dataset_names, load_dataset, parse_title
 from catalog.metadata import MATURITY_RATINGS, enrich, normalize_maturity
 from catalog.splitting import (
     SPLIT_KINDS,
@@ -35,6 +36,7 @@ __all__ = [
     "REGIONS",
     "SPLIT_KINDS",
     "Account",
+    "BadRow",
     "Business",
     "CatalogError",
     "EventConflictError",
@@ -45,6 +47,8 @@ __all__ = [
     "EventKind",
     "EventStore",
     "History",
+    "ImportFailed",
+    "ImportReport",
     "Interactions",
     "MissingDataError",
     "Profile",
@@ -55,9 +59,11 @@ __all__ = [
     "UnknownProfileError",
     "allowed_maturity",
     "dataset_dir",
+    "dataset_names",
     "derive_business",
-    "history_from_events",
     "enrich",
+    "history_from_events",
+    "import_dataset",
     "load_dataset",
     "make_split",
     "new_id",

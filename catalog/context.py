@@ -17,6 +17,7 @@ class History:
     timestamps: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     in_progress: tuple[int, ...] = ()  # started, not finished: continue watching
     disliked: frozenset[int] = frozenset()  # thumbs down: never recommended
+    my_list: tuple[int, ...] = ()  # saved for later, newest first; not seen, so still recommendable
 
     def __len__(self) -> int:
         return len(self.items)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from catalog.interactions import Interactions
 from catalog.titles import Title
@@ -16,3 +18,14 @@ class Dataset:
     interactions: Interactions
     checksum: str  # sha256 over the source files, for the artifacts manifest
     stats: Mapping[str, int] = field(default_factory=dict)  # e.g. titles with rich text
+
+
+def files_sha256(paths: Iterable[Path]) -> str:
+    """One digest over every source file's name and bytes, in a fixed order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        with path.open("rb") as handle:
+            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()

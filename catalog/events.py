@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     IMPRESSION = "impression"
     SEARCH = "search"
     ADD_TO_LIST = "add_to_list"
+    REMOVE_FROM_LIST = "remove_from_list"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
@@ -12,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from catalog.dataset import Dataset
+from catalog.dataset import Dataset, files_sha256
 from catalog.errors import MissingDataError, UnknownDatasetError
+from catalog.imported import IMPORTED_DIR, imported_names, load_imported
 from catalog.interactions import Interactions
 from catalog.metadata import enrich, metadata_files
 from catalog.titles import Title
@@ -52,10 +52,18 @@ class _Source:
     stats: dict[str, int] = field(default_factory=dict)
 
 
+def dataset_names(data_dir: Path) -> list[str]:
+    """The MovieLens data sets and those imported under data_dir (`marquee data import`)."""
+    return [*DATASETS, *(n for n in imported_names(data_dir) if n not in DATASETS)]
+
+
 def dataset_dir(name: str, data_dir: Path) -> Path:
-    """Where a data set's files are: data_dir/movielens/<name>, data_dir/<name>, or data_dir itself."""
+    """Where a data set's files are: data_dir/movielens/<name>, data_dir/<name>, or data_dir itself
+    (data_dir/imported/<name> for an imported one)."""
+    if name in imported_names(data_dir) and name not in DATASETS:
+        return Path(data_dir) / IMPORTED_DIR / name
     if name not in DATASETS:
-        raise UnknownDatasetError(name, DATASETS)
+        raise UnknownDatasetError(name, dataset_names(data_dir))
     data_dir = Path(data_dir)
     # The last candidate is what `marquee data fetch` unpacks: the archive's files right in data_dir.
     candidates = (data_dir / "movielens" / name, data_dir / name, data_dir)
@@ -67,8 +75,11 @@ def dataset_dir(name: str, data_dir: Path) -> Path:
 
 
 def load_dataset(name: str, data_dir: Path) -> Dataset:
-    """Load one MovieLens data set and join every metadata source found under data_dir/metadata."""
+    """Load one MovieLens data set and join every metadata source found under data_dir/metadata, or a
+    data set imported by `marquee data import` as it was imported."""
     directory = dataset_dir(name, data_dir)
+    if name not in DATASETS:
+        return load_imported(name, data_dir)
     source = _READERS[name](directory, Path(data_dir))
     metadata_dir = Path(data_dir) / "metadata"
     titles = enrich(
@@ -82,7 +93,7 @@ def load_dataset(name: str, data_dir: Path) -> Dataset:
         name=name,
         titles=titles,
         interactions=source.interactions,
-        checksum=_sha256([*source.files, *metadata_files(metadata_dir)]),
+        checksum=files_sha256([*source.files, *metadata_files(metadata_dir)]),
         stats=_stats(titles, source),
     )
 
@@ -317,17 +328,6 @@ def _latest_small_dir(data_dir: Path) -> Path | None:
 
 def _optional(directory: Path, names: Iterable[str]) -> list[Path]:
     return [directory / n for n in names if (directory / n).is_file()]
-
-
-def _sha256(paths: Iterable[Path]) -> str:
-    """One digest over every source file's name and bytes, in a fixed order."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0")
-        with path.open("rb") as handle:
-            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stats(titles: Mapping[int, Title], source: _Source) -> dict[str, int]:

@@ -19,7 +19,7 @@ from catalog import (
 )
 from catalog.redial import Dialogue, ReDial, load_redial
 from catalog.redial import available as redial_available
-from engine.artifacts import Manifest
+from engine.artifacts import Manifest, package_version
 from engine.build import build
 from engine.config import Settings
 from engine.errors import (
@@ -71,6 +71,7 @@ __all__ = [
     "new_id",
     "load_redial",
     "normalize_maturity",
+    "package_version",
     "redial_available",
     "redact",
     "redact_logs",

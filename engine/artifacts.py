@@ -47,6 +47,15 @@ class Manifest(BaseModel):
         return cls.model_validate(json.loads((folder / MANIFEST).read_text()))
 
 
+def package_version() -> str:
+    """Marquee's installed version (`marquee --version`, the API's health); a checkout never installed
+    says so."""
+    try:
+        return metadata.version("marquee")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def library_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in TRACKED_PACKAGES:

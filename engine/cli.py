@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated
 
 # Must be set before numpy/OpenBLAS load: implicit wants a single-threaded BLAS (ENVIRONMENT.md).
@@ -14,13 +15,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import typer  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
+from catalog import DATASETS, CatalogError, ImportFailed, dataset_dir, import_dataset  # noqa: E402
 from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
+from engine.artifacts import package_version  # noqa: E402
 from engine.build import build  # noqa: E402
 from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.experiments import format_report, report  # noqa: E402
 from engine.facade import EVENTS_FILE, Engine  # noqa: E402
+from engine.logs import configure_logging  # noqa: E402
 from engine.progress import Bars  # noqa: E402
 
 app = typer.Typer(
@@ -35,7 +40,33 @@ app.add_typer(data_app, name="data")
 experiment_app = typer.Typer(help="Experiments: A/B arms and interleaving.", no_args_is_help=True)
 app.add_typer(experiment_app, name="experiment")
 
-DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m or ml-100k")]
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"marquee {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Marquee: a conversational two-stage recommender. Settings come from MARQUEE_* variables and `.env`."""
+    try:
+        s = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "MARQUEE_" + "__".join(str(part).upper() for part in first["loc"])
+        raise fail(f"invalid setting {name}: {first['msg']}") from None
+    configure_logging(s.log_level, json_lines=s.log_json)
+
+
+DatasetOpt = Annotated[
+    str, typer.Option("--dataset", "-d", help="ml-latest-small, ml-1m, ml-100k or one you imported")
+]
 
 
 @app.command("build")
@@ -97,11 +128,20 @@ def rows_command(
 def fetch_command(
     name: Annotated[str, typer.Argument(help="data set to download")],
     url: Annotated[str | None, typer.Option(help="mirror of the official archive")] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="do nothing when the data set is already on disk")
+    ] = False,
 ) -> None:
     """Download and verify a public MovieLens archive into MARQUEE_DATA_DIR."""
+    target_dir = Settings().data_dir
+    if if_missing:
+        try:
+            print(f"using {name} from {dataset_dir(name, target_dir)}; nothing fetched")
+            return
+        except CatalogError:
+            pass  # not on disk (or not a known data set): fetch it, or say what can be fetched
     if name not in EXPECTED_SHA256:
         raise fail(f"cannot fetch {name!r}; fetchable: {', '.join(sorted(EXPECTED_SHA256))}")
-    target_dir = Settings().data_dir
     with Bars() as bars, bars.stage(f"Downloading {name} (bytes)") as advance:
         last = 0
 
@@ -112,6 +152,47 @@ def fetch_command(
 
         path = fetch(name, target_dir, url=url or os.environ.get("MARQUEE_DATA_URL"), progress=report)
     print(f"verified and installed {name} in {path}")
+
+
+@data_app.command("import")
+@clean_errors
+def import_command(
+    name: Annotated[str, typer.Option("--name", help="the new data set's name, for --dataset later")],
+    titles: Annotated[Path, typer.Option("--titles", help="CSV: id, name, year, genres, overview, ...")],
+    interactions: Annotated[
+        Path, typer.Option("--interactions", help="CSV: user, title, rating or value, timestamp")
+    ],
+    text_columns: Annotated[
+        str | None,
+        typer.Option(help="comma-separated titles.csv columns to embed as text (default: overview, ...)"),
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="import the good rows and list the bad ones")
+    ] = False,
+) -> None:
+    """Import your own catalog and interaction log as a data set that build, eval, serve and chat use."""
+    columns = [c.strip() for c in text_columns.split(",") if c.strip()] if text_columns else None
+    try:
+        done = import_dataset(
+            name,
+            titles,
+            interactions,
+            settings().data_dir,
+            text_columns=columns,
+            skip_bad_rows=skip_bad_rows,
+            reserved=DATASETS,
+        )
+    except ImportFailed as exc:
+        for bad in exc.bad:
+            print(bad, file=sys.stderr)
+        raise
+    for bad in done.skipped:
+        print(f"skipped {bad}", file=sys.stderr)
+    print(
+        f"imported {name} into {done.folder}: {done.titles} titles, {done.users} users, "
+        f"{done.interactions} interactions ({len(done.skipped)} bad rows skipped); "
+        f"next: `marquee build --dataset {name}`"
+    )
 
 
 @experiment_app.command("report")

@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
-from catalog import DATASETS, CatalogError
+from catalog import CatalogError, dataset_names
 from engine.config import Settings
 from engine.errors import EngineError
 from retrieval import IndexUnavailableError
@@ -44,8 +44,10 @@ def clean_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 
 def checked_dataset(name: str) -> str:
-    if name not in DATASETS:
-        raise fail(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}")
+    """A MovieLens data set's name, or one imported into the configured data directory."""
+    valid = dataset_names(Settings().data_dir)
+    if name not in valid:
+        raise fail(f"unknown dataset {name!r}; valid: {', '.join(valid)}")
     return name
 
 

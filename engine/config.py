@@ -145,7 +145,10 @@ class ExperimentSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MARQUEE_", env_nested_delimiter="__", extra="ignore")
+    # A `.env` in the working directory fills in what the environment leaves unset (.env.example).
+    model_config = SettingsConfigDict(
+        env_prefix="MARQUEE_", env_nested_delimiter="__", extra="ignore", env_file=".env"
+    )
 
     data_dir: Path = Field(default_factory=default_data_dir)
     artifacts_dir: Path = Path("artifacts")
@@ -168,6 +171,13 @@ class Settings(BaseSettings):
     # Accounts that look injected (catalog/shilling.py) count for nothing in trending, popularity, training.
     shilling_defence: bool = True
     seed: int = 42
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_json: bool = False  # one JSON object per log line instead of text
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, level: object) -> object:
+        return level.upper() if isinstance(level, str) else level
 
     def als_config(self) -> ALSConfig:
         return ALSConfig(**self.als.model_dump(), seed=self.seed)

@@ -19,7 +19,7 @@ from engine.config import ExperimentSettings, Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError
 from engine.experiments import EXPERIMENTS_FILE
 from engine.feedback import Feedback
-from engine.homepage import Draft, Homepage
+from engine.homepage import Draft, Homepage, my_list_row
 from engine.indexes import open_index
 from engine.lists import Lists
 from engine.pages import PageWorkers
@@ -248,6 +248,11 @@ class Engine:
         a profile that has only named genres. Its history is ignored, so the same request gives the same
         seeds."""
         return self.lists.popular_in_genres(context, genres, k)
+
+    def my_list(self, context: Context) -> Row:
+        """The titles this profile saved for later, newest first (finished or removed ones have left), as
+        the homepage's My List row; its items are empty when nothing is saved."""
+        return my_list_row(self.dataset.titles, context)
 
     def rows(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from ranker.pipeline import Stage2
 from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowsConfig
 from retrieval import CandidateSet, GenreSource
 
+MY_LIST = "my_list"  # the row kind of the titles a profile saved for later, kept right under the pinned rows
+ON_MY_LIST = ("On your list", {"source": "my_list"})
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -39,6 +42,14 @@ class Draft:
     teams: dict[int, str]  # interleaving: the arm each Top Picks title came from
     fallback: str | None = None  # why stage 1 served popular titles, if it did
     stages: dict[str, float] = field(default_factory=dict, compare=False)  # milliseconds per stage
+
+
+def my_list_row(titles: Mapping[int, Title], context: Context) -> Row:
+    """The profile's My List, newest first, without titles the catalog no longer has; maybe empty."""
+    text, reason = ON_MY_LIST
+    listed = [titles[t] for t in context.history.my_list if t in titles]
+    items = tuple(RowItem(t.id, t.name, t.year, text, reason, 0.0) for t in listed)
+    return Row(MY_LIST, "My List", MY_LIST, items)
 
 
 def request_rng(seed: int, context: Context, arm: str | None, step: str) -> np.random.Generator:
@@ -87,7 +98,7 @@ class Homepage:
             rows, teams = self._interleaved(context, candidates, experiment, rng, trace)
         else:
             rows = self._ranked(context, candidates, arm, rng, trace)
-        return Draft(rows, teams, trace.fallback, dict(trace.timer.last))
+        return Draft(self._with_my_list(rows, context), teams, trace.fallback, dict(trace.timer.last))
 
     def present(
         self,
@@ -106,7 +117,8 @@ class Homepage:
             segment = self._segment(context)
             rows = draft.rows
             kinds = list(dict.fromkeys(r.kind for r in rows))
-            order = self._row_order.order(segment, kinds, rng, pinned=[k for k in PINNED if k in kinds])
+            pinned = [k for k in (*PINNED, MY_LIST) if k in kinds]
+            order = self._row_order.order(segment, kinds, rng, pinned=pinned)
             place = {kind: i for i, kind in enumerate(order)}
             rows = [r for _, r in sorted(enumerate(rows), key=lambda ir: (place[ir[1].kind], ir[0]))]
         with trace.timer.stage("artwork"):
@@ -156,6 +168,16 @@ class Homepage:
         rows = self._ranked(context, candidates, first, rng, trace)
         other = self._ranked(context, candidates, second, rng, trace)
         return interleave_top_picks(rows, other, (first, second), rng)
+
+    def _with_my_list(self, rows: list[Row], context: Context) -> list[Row]:
+        """The profile's My List as a row of its own (newest first, titles still in the catalog), and its
+        titles out of the other rows, so a page shows each title once."""
+        mine = my_list_row(self.builder.titles, context)
+        if not mine.items:
+            return rows
+        keep = {i.title_id for i in mine.items}
+        others = [replace(r, items=tuple(i for i in r.items if i.title_id not in keep)) for r in rows]
+        return [mine, *(r for r in others if r.items)]
 
     def _with_artwork(self, rows: list[Row], segment: str, rng: np.random.Generator) -> list[Row]:
         """Every item's artwork variant, drawn for the whole page at once."""

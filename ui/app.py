@@ -50,8 +50,12 @@ def connect(settings: UiSettings) -> MarqueeClient | None:
     return current
 
 
-def sidebar() -> None:
+def sidebar(client: MarqueeClient) -> None:
     with st.sidebar:
+        asked = f"api-version:{client.base_url}"  # asked once per API: it changes only on a restart
+        if asked not in st.session_state:
+            st.session_state[asked] = client.version()
+        st.caption(f"API version {st.session_state[asked] or 'unknown'}")
         if "created-key" in st.session_state and not st.session_state.get("api-key"):
             with st.expander("This session's API key"):
                 st.caption("Created for this browser session. Paste it above to come back to its profiles.")
@@ -83,7 +87,7 @@ def main() -> None:
     client = connect(settings)
     if client is None:
         return
-    sidebar()
+    sidebar(client)
     for kind, message in state.pop_flashes():
         FLASH[kind](message)
     pid = state.profile_id()

@@ -15,10 +15,11 @@ import streamlit as st
 from ui import state
 from ui.client import ApiError, Card, Event, MarqueeClient
 
-CARD_WIDTH = 190  # px; five icon buttons need about 175
+CARD_WIDTH = 210  # px; six icon buttons at about 35 px each
 NARROW_CARD_WIDTH = 176  # in the chat pane
 START_PROGRESS = 0.05  # the share of a title a "play" click reports as watched: it is started, not done
 PANEL_SURFACES = ("similar", "details")  # cards shown inside a panel
+MY_LIST_ROW = "my_list"  # the API's row id of the profile's saved titles
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$])")
 
 
@@ -73,11 +74,18 @@ def render(client: MarqueeClient, card: Card, surface: Surface, *, width: int = 
 
 def buttons(card: Card, surface: Surface, key: str) -> None:
     args = (card, surface)
+    saved = surface.row == MY_LIST_ROW  # elsewhere a saved title is not shown (the API dedupes a page)
     with st.container(horizontal=True, gap=None, horizontal_alignment="distribute"):
         for action, icon, tip, callback, extra in (
             ("play", "play_arrow", "Play", play, ()),
             ("up", "thumb_up", "I like it", thumb, (True,)),
             ("down", "thumb_down", "Not for me", thumb, (False,)),
+            (
+                "list",
+                *(("bookmark_remove", "Remove from My List") if saved else ("bookmark_add", "My List")),
+                my_list,
+                (not saved,),
+            ),
             ("similar", "layers", "More like this", similar, ()),
             ("details", "info", "Details", details, ()),
         ):
@@ -136,6 +144,12 @@ def thumb(card: Card, surface: Surface, up: bool) -> None:
         if panel is not None and panel.cards:
             kept = tuple(c for c in panel.cards if c.title_id != card.title_id)
             state.set_panel(replace(panel, cards=kept))
+
+
+def my_list(card: Card, surface: Surface, add: bool) -> None:
+    if _send([_event("add_to_list" if add else "remove_from_list", card, surface)]):
+        done = "saved to" if add else "removed from"
+        state.flash(f"{escape(card.name)} {done} My List.", "success" if add else "info")
 
 
 def _anchor(surface: Surface) -> str:

@@ -209,6 +209,14 @@ class MarqueeClient:
         except httpx.HTTPError:
             return False
 
+    def version(self) -> str | None:
+        """The API's `marquee --version` (from /livez), or None when it cannot be reached."""
+        try:
+            response = self._http.get("/livez")
+        except httpx.HTTPError:
+            return None
+        return response.json().get("version") if response.status_code == 200 else None
+
     def create_account(self, name: str = "Marquee UI") -> str:
         """A new account; its key is used from now on and returned (the API shows it only once)."""
         self.api_key = self._call("POST", "/v1/accounts", json={"name": name}).json()["api_key"]

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
-from api.models import ErrorOut, PickList, RowsOut
+from api.models import ErrorOut, PickList, RowOut, RowsOut
 from api.routes.chat import assistant
 from api.runtime import Runtime, RuntimeDep
 from api.views import pick_list, row_out
@@ -131,6 +131,14 @@ def rebuild_pages(rt: Runtime, profile_id: str) -> None:
                 pages[key] = body
     finally:
         rt.cache.end_write(profile_id, pages, token)
+
+
+@router.get("/list", response_model=RowOut, responses=ERRORS)
+def my_list(profile: OwnedProfile, rt: RuntimeDep) -> RowOut:
+    """My List: the titles this profile saved (`add_to_list` events), newest first. A `remove_from_list`
+    event, or finishing the title, takes one off."""
+    eng = rt.ready_engine()
+    return row_out(eng.my_list(context(eng, profile.id)))
 
 
 @router.get("/search", response_model=PickList, responses=ERRORS)

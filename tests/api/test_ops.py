@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api import create_app
-from engine import Engine, Settings
+from engine import Engine, Settings, package_version
 from engine.config import ExperimentSettings
 from engine.experiments import EXPERIMENTS_FILE, ServedPages, assign
 from tests.api.conftest import DATASET, Signup, wait_loaded
@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_livez_readyz_and_metrics(client: TestClient, signup: Signup) -> None:
-    assert client.get("/livez").json()["status"] == "ok"
+    live = client.get("/livez").json()
+    assert (live["status"], live["version"]) == ("ok", package_version())
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["degraded"] is False
     assert ready.json()["page_workers"] is None  # pages drafted in the server

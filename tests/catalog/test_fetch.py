@@ -11,8 +11,10 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from catalog.fetch import EXPECTED_SHA256, FetchError, fetch
+from engine.cli import app
 
 SMALL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "movielens" / "ml-latest-small"
 
@@ -73,3 +75,20 @@ def test_not_a_zip_and_missing_url(served: tuple[str, Path], tmp_path: Path) -> 
         fetch("ml-latest-small", tmp_path, url=f"{base}/page.zip")
     with pytest.raises(FetchError, match="could not download"):
         fetch("ml-latest-small", tmp_path, url=f"{base}/absent.zip")
+
+
+@pytest.mark.realdata
+def test_fetch_if_missing_downloads_once_and_says_so(served: tuple[str, Path], tmp_path: Path) -> None:
+    """What `make demo` runs: the first call fetches into an empty data folder, the second finds it."""
+    base, root = served
+    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files()))
+    env = {"MARQUEE_DATA_DIR": str(tmp_path / "data"), "MARQUEE_DATA_URL": f"{base}/ml-latest-small.zip"}
+    args = ["data", "fetch", "ml-latest-small", "--if-missing"]
+    first = CliRunner().invoke(app, args, env=env)
+    assert first.exit_code == 0, first.output
+    target = tmp_path / "data" / "movielens" / "ml-latest-small"
+    assert f"verified and installed ml-latest-small in {target}" in first.stdout
+    (root / "ml-latest-small.zip").unlink()  # a second download would now fail
+    second = CliRunner().invoke(app, args, env=env)
+    assert second.exit_code == 0, second.output
+    assert f"using ml-latest-small from {target}; nothing fetched" in second.stdout

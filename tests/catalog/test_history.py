@@ -43,3 +43,22 @@ def test_order_of_arrival_does_not_matter_and_thumb_up_undoes_down() -> None:
 def test_empty_history() -> None:
     history = history_from_events([])
     assert len(history) == 0 and history.in_progress == () and history.disliked == frozenset()
+
+
+def test_my_list_is_newest_first_and_loses_removed_and_finished_titles() -> None:
+    history = history_from_events(
+        [
+            _e(1, 1, "add_to_list", 10),
+            _e(2, 2, "add_to_list", 20),
+            _e(3, 3, "add_to_list", 30),
+            _e(4, 4, "add_to_list", 40),
+            _e(5, 2, "remove_from_list", 50),
+            _e(6, 3, "play", 60),  # started: still on the list
+            _e(7, 4, "progress", 70, value=0.95),  # finished: leaves it
+            _e(8, 1, "add_to_list", 80),  # added again: newest now
+            _e(9, 5, "complete", 5),  # finished before it was added: stays
+            _e(10, 5, "add_to_list", 90),
+        ]
+    )
+    assert history.my_list == (5, 1, 3)
+    assert 1 not in history.seen()  # saving a title is not watching it

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import httpx
 from streamlit.testing.v1 import AppTest
 
-from engine import EventKind
+from engine import EventKind, package_version
 from tests.ui.conftest import LiveApi
 from ui.cards import escape
 
@@ -98,6 +98,7 @@ def test_rows_render_from_the_api_with_artwork_and_one_set_of_impressions(
     pid = home(at)
     rows = row_cards(at)
     assert headings(at)[0] == "Top Picks for You"  # pinned first, in the API's order
+    assert f"API version {package_version()}" in [c.value for c in at.sidebar.caption]
     key = at.session_state["created-key"]
     api_rows = httpx.get(f"{live_api.url}/v1/profiles/{pid}/rows", headers={"X-API-Key": key}).json()["rows"]
     assert set(rows) == {r["id"] for r in api_rows}
@@ -152,6 +153,25 @@ def test_play_puts_the_title_in_continue_watching(app_test: AppTest, live_api: L
     assert headings(at)[0] == "Continue Watching"
     kinds = [e.kind for e in live_api.engine.store.events(pid) if e.title_id == title]
     assert EventKind.PLAY in kinds and EventKind.PROGRESS in kinds
+
+
+def test_my_list_round_trips_through_the_cards(app_test: AppTest, live_api: LiveApi) -> None:
+    at = app_test
+    pid = home(at)
+    first, second = row_cards(at)["top_picks"][:2]
+    for title in (first, second):
+        at.button(key=f"row.top_picks:{title}:list").click().run()
+        assert not at.exception, at.exception
+    assert row_cards(at)["my_list"] == [second, first]  # newest first, fetched again after the write
+    assert "My List" in headings(at)
+    stored = [e.kind for e in live_api.engine.store.events(pid) if e.title_id == first]
+    assert EventKind.ADD_TO_LIST in stored
+    at.button(key=f"row.my_list:{second}:list").click().run()  # on My List the button removes
+    assert not at.exception, at.exception
+    assert row_cards(at)["my_list"] == [first]
+    key = at.session_state["created-key"]
+    api = httpx.get(f"{live_api.url}/v1/profiles/{pid}/list", headers={"X-API-Key": key}).json()
+    assert [i["title_id"] for i in api["items"]] == [first]
 
 
 def test_more_like_this_details_and_search(app_test: AppTest, live_api: LiveApi) -> None:
