@@ -17,12 +17,13 @@ from engine.artifacts import Manifest, file_sha256
 from engine.config import Settings
 from engine.indexes import create_index, publish
 from engine.progress import Reporter, Silent
-from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
+from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, ease_settings, train_ranker
 from ranker import TitleStats
 from retrieval import (
     CF,
     CONTENT,
     ALSModel,
+    EASEModel,
     ItemSimilarity,
     TextEmbedder,
     embed_titles,
@@ -97,6 +98,8 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
     ).save(out / STATS_FILE)
     ItemSimilarity.fit(interactions).save(out / SIMILARITY_FILE)
+    with reporter.stage("Fitting EASE"):
+        EASEModel.fit(interactions, ease_settings(settings)).save(out / EASE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
     ranker.save(out / RANKER_DIR)
 
@@ -106,6 +109,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         parameters={
             "als": asdict(config),
             "retrieval": settings.retrieval.model_dump(),
+            "pool": {"candidates": settings.ranker.candidates, "quotas": settings.ranker.quotas},
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
             "ranker": {"objective": ranker.config.objective, **asdict(ranker.config)},
         },
@@ -119,6 +123,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
             name: file_sha256(out / name)
             for name in (
                 ALS_FILE,
+                EASE_FILE,
                 STATS_FILE,
                 SIMILARITY_FILE,
                 f"{RANKER_DIR}/model.json",

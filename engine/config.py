@@ -38,6 +38,7 @@ class ALSSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     trending_half_life_days: float = Field(60.0, gt=0)
     similar_anchors: int = Field(3, ge=1, le=20)
+    ease_l2: float = Field(500.0, gt=0)  # EASE's ridge; `marquee eval` tunes its own on validation
 
 
 class RankerSettings(BaseModel):
@@ -45,6 +46,9 @@ class RankerSettings(BaseModel):
 
     candidates_per_source: int = Field(100, ge=1, le=2000)
     candidates: int = Field(300, ge=10, le=5000)  # merged list the ranker scores per request
+    # Places in that list reserved for each source's head (see retrieval.merge): the fused cut alone let
+    # weak sources push strong ones out, so the pool retrieved less than EASE or ALS alone.
+    quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 150, "als": 75})
     max_training_users: int = Field(1500, ge=20)
     relevance: float = Field(1.0, ge=0)
     novelty: float = Field(0.1, ge=0)  # log-popularity penalty: keeps the long tail alive

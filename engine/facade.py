@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from catalog import Constraints, Context, Dataset, Event, EventStore, History, load_dataset
+from catalog import Constraints, Context, Dataset, Event, EventStore, History, derive_business, load_dataset
 from engine.arms import PageLog
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors, data_now
@@ -25,7 +25,15 @@ from engine.lists import Lists
 from engine.pages import PageWorkers
 from engine.profiles import Profiles
 from engine.progress import Silent
-from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
+from engine.ranking import (
+    EASE_FILE,
+    RANKER_DIR,
+    SIMILARITY_FILE,
+    STATS_FILE,
+    StageOne,
+    feature_builder,
+    stage_two,
+)
 from engine.results import Recommendation, StageTimer
 from engine.search import Search, SearchIntent
 from engine.trace import current_trace, new_trace
@@ -37,6 +45,7 @@ from retrieval import (
     ALSModel,
     CandidateSet,
     CandidateSource,
+    EASEModel,
     GenreSource,
     ItemSimilarity,
     TextEmbedder,
@@ -124,24 +133,35 @@ class Engine:
                 f"run `marquee build --dataset {dataset_name}`"
             )
         # The ranker may be missing (degraded mode); stage 1 and the features may not.
-        lacking = [name for name in (ALS_FILE, STATS_FILE, SIMILARITY_FILE) if not (folder / name).is_file()]
+        lacking = [
+            name
+            for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE)
+            if not (folder / name).is_file()
+        ]
         if lacking:
             raise ArtifactsMissingError(
                 f"artifacts in {folder} lack {', '.join(lacking)} (built by an older version?); "
                 f"run `marquee build --dataset {dataset_name}`"
             )
         als = ALSModel.load(folder / ALS_FILE)
+        ease = EASEModel.load(folder / EASE_FILE)
         index = index or open_index(settings, dataset_name)
         embedder = TextEmbedder()  # loads its model on the first free-text query only
         sources = make_sources(
-            settings, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0]
+            settings,
+            index,
+            als,
+            dataset.titles,
+            embed=lambda text: embedder.encode([text])[0],
+            ease=ease,
+            business=derive_business(dataset.titles, now=data_now(dataset)),
         )
         # Vectors come from the build's cache: no model load when every title is cached.
         content = content_vectors(settings, dataset, Silent(), embedder)
         stats = TitleStats.load(folder / STATS_FILE)
         similarity = ItemSimilarity.load(folder / SIMILARITY_FILE)
-        features = feature_builder(dataset, stats, als, content, similarity)
-        one = StageOne(als=als, stats=stats, features=features, now=data_now(dataset))
+        features = feature_builder(dataset, stats, als, content, similarity, ease)
+        one = StageOne(als=als, ease=ease, stats=stats, features=features, now=data_now(dataset))
         stage2 = stage_two(
             settings,
             dataset,

@@ -16,6 +16,7 @@ from catalog import Context, Dataset, History, Title
 from engine.build import data_now
 from engine.config import Settings
 from engine.errors import UnknownTitleError
+from engine.ranking import candidate_pool, source_k
 from engine.results import Recommendation
 from engine.trace import Trace
 from engine.wiring import REWATCH_SOURCES
@@ -68,14 +69,16 @@ class Lists:
         k = self.settings.ranker.candidates_per_source
         with trace.timer.stage("candidates"):
             try:
-                lists = [source.candidates(context=context, k=k) for source in self._sources]
+                lists = [
+                    source.candidates(context=context, k=source_k(self.settings, source.name))
+                    for source in self._sources
+                ]
             except IndexUnavailableError as exc:
                 trace.fallback = f"title index unavailable: {exc}"
                 offline = [s for s in self._sources if s.name in REWATCH_SOURCES]
                 lists = [self.popular.candidates(context=context, k=k)]
                 lists += [s.candidates(context=context, k=k) for s in offline]
-            merged = merge(lists)
-        return merged.top(self.settings.ranker.candidates)
+            return candidate_pool(self.settings, lists)
 
     def recommend(self, context: Context, k: int, trace: Trace) -> list[Recommendation]:
         asked = context.constraints

@@ -26,8 +26,11 @@ from retrieval import (
     CONTENT,
     ALSConfig,
     ALSModel,
+    Candidate,
     CandidateSet,
     CandidateSource,
+    EASEConfig,
+    EASEModel,
     EdgeIndex,
     ItemSimilarity,
     fill_index,
@@ -40,6 +43,7 @@ from retrieval import (
 RANKER_DIR = "ranker"
 STATS_FILE = "title_stats.npz"
 SIMILARITY_FILE = "item_similarity.npz"
+EASE_FILE = "ease.npz"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class StageOne:
     """Stage 1 fitted on one period: what both training and scoring of the ranker stand on."""
 
     als: ALSModel
+    ease: EASEModel
     stats: TitleStats
     features: FeatureBuilder
     now: float
@@ -60,21 +65,45 @@ def fit_stage_one(
     *,
     als: ALSModel | None = None,
     als_config: ALSConfig | None = None,
+    ease: EASEModel | None = None,
+    ease_config: EASEConfig | None = None,
 ) -> StageOne:
-    """ALS (unless given, fitted on `train`), title statistics and the feature builder for one period."""
+    """ALS and EASE (unless given, fitted on `train`), title statistics and the feature builder for one
+    period."""
     now = float(train.timestamps.max()) if train.timed else 0.0
     als = als or ALSModel.fit(train, als_config or settings.als_config())
+    ease = ease or EASEModel.fit(train, ease_config or ease_settings(settings))
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
-    features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train))
-    return StageOne(als=als, stats=stats, features=features, now=now)
+    features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train), ease)
+    return StageOne(als=als, ease=ease, stats=stats, features=features, now=now)
+
+
+def ease_settings(settings: Settings) -> EASEConfig:
+    return EASEConfig(l2=settings.retrieval.ease_l2)
+
+
+def source_k(settings: Settings, source: str) -> int:
+    """How many titles to ask `source` for: enough to fill its reserved places in the pool."""
+    return max(settings.ranker.candidates_per_source, settings.ranker.quotas.get(source, 0))
+
+
+def candidate_pool(settings: Settings, lists: Sequence[Sequence[Candidate]]) -> CandidateSet:
+    """The merged list the ranker scores: reserved heads first (see `merge`), cut at `candidates`."""
+    return merge(lists, quotas=settings.ranker.quotas).top(settings.ranker.candidates)
 
 
 def feature_builder(
-    dataset: Dataset, stats: TitleStats, als: ALSModel, content: np.ndarray, similarity: ItemSimilarity
+    dataset: Dataset,
+    stats: TitleStats,
+    als: ALSModel,
+    content: np.ndarray,
+    similarity: ItemSimilarity,
+    ease: EASEModel,
 ) -> FeatureBuilder:
     """Features over the catalog, whose content rows follow sorted title ids."""
     return FeatureBuilder(
         similarity=similarity,
+        ease=ease,
         titles=dataset.titles,
         stats=stats,
         als=als,
@@ -122,6 +151,7 @@ def period_sources(
     content: np.ndarray,
     *,
     trending_now: float | None,
+    ease: EASEModel | None = None,
 ) -> Iterator[list[CandidateSource]]:
     """Stage-1 sources (no rewatches) over a temporary index of one period's vectors and counts.
 
@@ -145,7 +175,9 @@ def period_sources(
         )
         try:
             yield [
-                s for s in make_sources(settings, index, als, dataset.titles) if s.name not in REWATCH_SOURCES
+                s
+                for s in make_sources(settings, index, als, dataset.titles, ease=ease)
+                if s.name not in REWATCH_SOURCES
             ]
         finally:
             index.close()
@@ -159,20 +191,22 @@ def candidates_for(
     content: np.ndarray,
     users: list[int],
     *,
-    k: int,
     reporter: Reporter,
     label: str,
 ) -> dict[int, tuple[Context, CandidateSet]]:
-    """Merged stage-1 candidates per user, from a temporary index of this period's vectors."""
+    """The served candidate pool per user, from a temporary index of this period's vectors."""
     out: dict[int, tuple[Context, CandidateSet]] = {}
     history = histories(train, users)
     with (
-        period_sources(settings, dataset, train, one.als, content, trending_now=one.now or None) as sources,
+        period_sources(
+            settings, dataset, train, one.als, content, trending_now=one.now or None, ease=one.ease
+        ) as sources,
         reporter.stage(label, total=len(users)) as advance,
     ):
         for user in users:
             context = Context(profile_id=str(user), history=history[user], now=one.now)
-            out[user] = (context, merge([s.candidates(context=context, k=k) for s in sources]))
+            lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
+            out[user] = (context, candidate_pool(settings, lists))
             advance(1)
     return out
 
@@ -185,18 +219,24 @@ def train_ranker(
     *,
     reporter: Reporter | None = None,
     als_config: ALSConfig | None = None,
+    ease_config: EASEConfig | None = None,
+    inner_kind: str | None = None,
 ) -> LTRRanker:
     """Inner split of `interactions`; rank candidates of the earlier part against positives of the later
     part; choose rank:ndcg or rank:pairwise on held-out users. `als_config` must be the one serving
     (or evaluation) uses, so the ALS-score features mean the same in training and in use.
 
-    Timed data holds out each user's latest titles (a global cut leaves ~20 users on ml-latest-small,
-    too few groups to learn from); untimed data holds out random ones.
+    The inner split is `inner_kind` (evaluation passes its protocol's, so the ranker learns the task
+    it is measured on); by default timed data holds out each user's latest titles (a global cut leaves
+    ~20 users on ml-latest-small, too few groups to learn from) and untimed data random ones.
     """
     reporter = reporter or Silent()
     cfg = settings.ranker
-    inner = make_split(interactions, "user-temporal" if interactions.timed else "random", seed=settings.seed)
-    one = fit_stage_one(settings, dataset, inner.train, content, als_config=als_config)
+    inner_kind = inner_kind or ("user-temporal" if interactions.timed else "random")
+    inner = make_split(interactions, inner_kind, seed=settings.seed)
+    one = fit_stage_one(
+        settings, dataset, inner.train, content, als_config=als_config, ease_config=ease_config
+    )
     rng = np.random.default_rng(settings.seed)
     users = sorted(inner.test)
     if len(users) > cfg.max_training_users:
@@ -208,14 +248,12 @@ def train_ranker(
         one,
         content,
         users,
-        k=cfg.candidates_per_source,
         reporter=reporter,
         label="Ranker training candidates",
     )
     groups = []
     for qid, user in enumerate(users):
         context, candidates = found[user]
-        candidates = candidates.top(cfg.candidates)
         labels = np.isin(candidates.ids, list(inner.test[user])).astype(np.float32)
         if labels.any():  # a list with nothing to find teaches the ranker nothing
             groups.append((qid, one.features.build(context=context, candidates=candidates), labels))

@@ -6,13 +6,15 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from catalog import Title
+from catalog import Business, Title
 from engine.config import Settings
 from retrieval import (
     ALSModel,
     ALSSource,
     CandidateSource,
     ContentSource,
+    EASEModel,
+    EASESource,
     GenreSource,
     HistorySource,
     NewSource,
@@ -32,10 +34,15 @@ def make_sources(
     als: ALSModel,
     titles: Mapping[int, Title],
     embed: Callable[[str], np.ndarray] | None = None,
+    *,
+    ease: EASEModel | None = None,
+    business: Mapping[int, Business] | None = None,
 ) -> list[CandidateSource]:
+    """Every source; EASE's only with its model (`business` gives its region filter the index's facts)."""
     latest = max((t.year for t in titles.values() if t.year), default=0)
     return [
         ALSSource(index, als),
+        *([EASESource(ease, titles, business or {})] if ease is not None else []),
         ContentSource(index, titles, embed),
         SimilarSource(index, titles, anchors=settings.retrieval.similar_anchors),
         GenreSource(index, titles),

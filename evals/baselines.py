@@ -22,12 +22,11 @@ from typing import Protocol, Self
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
-from threadpoolctl import threadpool_limits
 
 from catalog.interactions import Interactions
 from catalog.matrix import UserItemMatrix
 from evals.metrics import METRICS, ItemPopularity, evaluate
+from retrieval.ease import ease_weights
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +220,7 @@ class EASE(_MatrixBaseline):
     def _fit(self, matrix: UserItemMatrix) -> None:
         users_per_item = matrix.csr.getnnz(axis=0)
         self.columns = np.flatnonzero(users_per_item >= self.min_item_count)
-        X = matrix.csr[:, self.columns].astype(np.float64)
-        gram = (X.T @ X).toarray()
-        gram[np.diag_indices_from(gram)] += self.l2
-        with threadpool_limits(self._threads(), user_api="blas"):
-            P = _spd_inverse(gram)
-        P /= -np.diag(P)[None, :]
-        np.fill_diagonal(P, 0.0)
-        self.B = P.astype(np.float32)
+        self.B = ease_weights(matrix.csr[:, self.columns], self.l2, threads=self._threads())
 
     def _score(self, rows: sp.csr_matrix) -> np.ndarray:
         assert self.B is not None and self.columns is not None and self.matrix is not None
@@ -236,20 +228,6 @@ class EASE(_MatrixBaseline):
         if len(self.columns):
             scores[:, self.columns] = rows[:, self.columns].astype(np.float32) @ self.B
         return scores
-
-
-def _spd_inverse(a: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric positive-definite matrix via Cholesky (overwrites `a`)."""
-    potrf, potri = lapack.get_lapack_funcs(("potrf", "potri"), (a,))
-    factor, info = potrf(a, lower=False, overwrite_a=True, clean=False)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"potrf failed (info={info}): matrix not positive definite")
-    inverse, info = potri(factor, lower=False, overwrite_c=True)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"potri failed (info={info})")
-    upper = np.triu(inverse)
-    upper += np.triu(inverse, 1).T
-    return upper
 
 
 Fold = tuple[Interactions, Mapping[int, AbstractSet[int]]]  # (validation train, validation test)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from catalog import load_dataset
+from catalog.splitting import SPLIT_KINDS
 from engine.artifacts import Manifest
 from engine.commands import checked_dataset, clean_errors, fail, settings
 from engine.progress import Bars
@@ -17,8 +18,6 @@ from evals.redial import register as register_redial
 from evals.search_profiles import register as register_search
 from evals.shilling import run_shilling
 from evals.shilling import table as shilling_table
-
-SPLITS = ("random", "temporal")
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +28,12 @@ def register(app: typer.Typer) -> None:
     @clean_errors
     def eval_command(
         dataset: Annotated[str, typer.Option("--dataset", "-d")] = "ml-latest-small",
-        split: Annotated[str | None, typer.Option(help="temporal (default when timed) or random")] = None,
+        split: Annotated[
+            str | None,
+            typer.Option(
+                help="user-temporal (default), random (default for ml-1m) or temporal (one global cut)"
+            ),
+        ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
         max_users: Annotated[
             int | None, typer.Option(min=10, help="evaluate a seeded sample of users")
@@ -44,9 +48,9 @@ def register(app: typer.Typer) -> None:
         """Evaluate baselines and candidate sources on a held-out split."""
         s = settings()
         name = checked_dataset(dataset)
-        kind = split or ("random" if name == "ml-1m" else "temporal")
-        if kind not in SPLITS:
-            raise fail(f"unknown split {kind!r}; valid: {', '.join(SPLITS)}")
+        kind = split or ("random" if name == "ml-1m" else "user-temporal")
+        if kind not in SPLIT_KINDS:
+            raise fail(f"unknown split {kind!r}; valid: {', '.join(SPLIT_KINDS)}")
         with Bars() as bars:
             result = run_eval(s, name, kind, reporter=bars, max_users=max_users, diversity=diversity or ())
         _record(s.dataset_artifacts(name), result)
@@ -80,17 +84,42 @@ def register(app: typer.Typer) -> None:
 def _table(result: dict[str, Any]) -> str:
     """The figures as a fixed-width table for people; --json is for machines."""
     metrics = ("ndcg@10", "recall@10", "recall@50", "map@10", "coverage", "novelty", "ild@10", "long_tail@10")
+    n = result["users"]
+    sig = result["significance"]
     lines = [
-        f"{result['dataset']} ({result['split']} split): {result['users']} test users, "
+        f"{result['dataset']} ({result['split']} split): {n} test users, "
         f"{result['excluded_users']} excluded, {result['seconds']} s",
-        f"{'system':<10}" + "".join(f"{m:>13}" for m in metrics),
+        f"{'system':<14}" + "".join(f"{m:>13}" for m in metrics) + f"{'ndcg@10 95% CI':>20}",
     ]
     for name, figures in result["systems"].items():
-        lines.append(f"{name:<10}" + "".join(f"{figures.get(m, float('nan')):>13.4f}" for m in metrics))
-    candidates = result["candidates"]
-    per_source = ", ".join(f"{k} {v:.3f}" for k, v in candidates["per_source"].items())
-    lines.append(f"candidates recall@500: merged {candidates['recall@500']:.3f}; per source: {per_source}")
+        lo, hi = sig["ndcg@10_ci"][name]
+        lines.append(
+            f"{name:<14}"
+            + "".join(f"{figures.get(m, float('nan')):>13.4f}" for m in metrics)
+            + f"{f'[{lo:.4f}, {hi:.4f}]':>20}"
+        )
+    best = sig["best_single"]
+    for name, test in sig["against_best"].items():
+        lo, hi = test["difference_ci"]
+        verdict = "significant" if test["p_value"] < 0.05 else "NOT significant"
+        lines.append(
+            f"{name} vs best single ({best}), ndcg@10 over the same {n} users: {test['ratio']:.3f}x, "
+            f"difference {test['difference']:+.4f} [{lo:+.4f}, {hi:+.4f}], "
+            f"paired t-test p={test['p_value']:.2g} ({verdict} at 0.05)"
+        )
+    c = result["candidates"]
+    size = c["pool_size"]
+    per_source = ", ".join(
+        f"{k} {v[f'recall@{size}']:.3f}/{v['recall@500']:.3f}" for k, v in c["per_source"].items()
+    )
+    lines.append(
+        f"candidate recall@{size}/@500: served pool (quotas {json.dumps(c['quotas'])}) {c['pool']:.3f}/-, "
+        f"fused RRF {c['fused'][f'recall@{size}']:.3f}/{c['fused']['recall@500']:.3f}; "
+        f"per source: {per_source}"
+    )
     lines.append(f"tuned on validation: {json.dumps(result['tuned'])}")
+    if result.get("ranker"):
+        lines.append(f"ranker: {json.dumps(result['ranker'])}")
     if result.get("diversity_sweep"):
         lines.append("pipeline diversity sweep (weight: ndcg@10, ild@10, long_tail@10, coverage):")
         for row in result["diversity_sweep"]:
@@ -98,6 +127,7 @@ def _table(result: dict[str, Any]) -> str:
                 f"  {row['diversity']:.2f}: {row['ndcg@10']:.4f}, {row['ild@10']:.4f}, "
                 f"{row['long_tail@10']:.4f}, {row['coverage']:.4f}"
             )
+    lines.append("seconds per stage: " + ", ".join(f"{k} {v}" for k, v in result["stage_seconds"].items()))
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 
 import numpy as np
+from scipy import stats
 
 from catalog.interactions import Interactions
 
@@ -167,3 +168,37 @@ def evaluate(
     result["coverage"] = len(shown) / n_catalog
     result["novelty"] = float(np.mean(novelties)) if novelties else 0.0
     return result
+
+
+def per_user(
+    rankings: Mapping[int, Sequence[int]], test: Mapping[int, AbstractSet[int]], k: int = 10
+) -> np.ndarray:
+    """ndcg@k per user of `test`, in `test`'s order: what intervals and paired tests are taken over."""
+    return np.array([ndcg_at_k([int(i) for i in rankings.get(u, ())], rel, k) for u, rel in test.items()])
+
+
+def interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Student-t confidence interval of the mean of per-user values."""
+    n = len(values)
+    if n < 2:
+        return (float("nan"), float("nan"))
+    mean, sem = float(np.mean(values)), float(stats.sem(values))
+    half = sem * float(stats.t.ppf((1 + confidence) / 2, n - 1))
+    return (mean - half, mean + half)
+
+
+def paired_test(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """a against b over the same users: mean difference, its 95% interval, ratio of means and the
+    two-sided paired t-test p-value (NaN when the two never differ)."""
+    if len(a) != len(b):
+        raise ValueError(f"paired values must align; got {len(a)} and {len(b)}")
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    p = float(stats.ttest_rel(a, b).pvalue) if len(a) > 1 and diff.any() else float("nan")
+    lo, hi = interval(diff)
+    mean_b = float(np.mean(b)) if len(b) else 0.0
+    return {
+        "difference": float(np.mean(diff)) if len(diff) else 0.0,
+        "difference_ci": [lo, hi],
+        "ratio": float(np.mean(a)) / mean_b if mean_b else float("nan"),
+        "p_value": p,
+    }

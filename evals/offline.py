@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -20,24 +21,28 @@ from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
 from engine.build import content_vectors
 from engine.progress import Advance, Reporter, Silent
-from engine.ranking import fit_stage_one, period_sources, train_ranker
+from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, train_ranker
 from engine.ranking import histories as period_histories
 from engine.ranking import stage_two as make_stage_two
 from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
 from evals.beyond import beyond_accuracy, vectors_of
-from evals.metrics import evaluate, recall_at
+from evals.metrics import evaluate, interval, paired_test, per_user, recall_at
 from ranker import BlendWeights
 from ranker.pipeline import Stage2
 from retrieval import (
     ALSConfig,
     ALSModel,
     CandidateSet,
+    EASEConfig,
+    EASEModel,
     merge,
     popularity,
 )
 
 TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
 CANDIDATES = 500  # per source, for stage-1 recall@500
+SINGLE = ("popular", "itemknn", "ease", "als", "content")  # the single systems stage 2 must beat
+STAGE_TWO = ("ranker", "pipeline@div0", "pipeline")  # relevance only; the blend without MMR; as served
 
 # ALS is tuned by random search (Bergstra & Bengio 2012): ALS_BUDGET seeded draws from this space,
 # whose ranges come from exploring validation folds of ml-latest-small and ml-1m.
@@ -103,6 +108,28 @@ class ALSRanker:
         return {u: self.model.item_ids[t] for u, t in zip(known, top, strict=True)}
 
 
+class _Clock:
+    """Each reporter stage, timed: the eval prints where its minutes go."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self.reporter = reporter
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str, total: int | None = None) -> Iterator[Advance]:
+        started = time.perf_counter()
+        with self.reporter.stage(name, total=total) as advance:
+            yield advance
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """For steps that report their own stages (embedding, ranker training)."""
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+
+
 def _pipeline(
     stage: Stage2, served: Mapping[int, tuple[Context, CandidateSet]], weights: BlendWeights, advance: Advance
 ) -> dict[int, np.ndarray]:
@@ -111,6 +138,29 @@ def _pipeline(
         out[u] = stage.top(context=ctx, candidates=cs, k=TOP, weights=weights)
         advance(1)
     return out
+
+
+def compare(
+    rankings: Mapping[str, Mapping[int, Sequence[int]]], test: Mapping[int, frozenset[int]]
+) -> dict[str, Any]:
+    """ndcg@10 per user for every system, its 95% interval, and each stage-2 system against the best
+    single system of the same run (paired t-test over the same users)."""
+    scores = {name: per_user(ranked, test) for name, ranked in rankings.items()}
+    singles = [name for name in SINGLE if name in scores]
+    best = max(singles, key=lambda name: float(scores[name].mean()))
+    return {
+        "ndcg@10_ci": {name: list(interval(values)) for name, values in scores.items()},
+        "best_single": best,
+        "against_best": {
+            name: paired_test(scores[name], scores[best]) for name in STAGE_TWO if name in scores
+        },
+    }
+
+
+def _recall(
+    lists: Mapping[str, Mapping[int, Sequence[int]]], test: Mapping[int, frozenset[int]], ks: Sequence[int]
+) -> dict[str, dict[str, float]]:
+    return {name: {f"recall@{k}": recall_at(ranked, test, k) for k in ks} for name, ranked in lists.items()}
 
 
 def run_eval(
@@ -126,7 +176,7 @@ def run_eval(
 ) -> dict[str, Any]:
     """Every system on one split. `stage_two` adds the trained ranker and the served pipeline;
     `diversity` lists extra blend diversity weights for the pipeline's accuracy/diversity trade-off."""
-    reporter = reporter or Silent()
+    clock = _Clock(reporter or Silent())
     started = time.perf_counter()
     dataset = dataset or load_dataset(dataset_name, settings.data_dir)
     split = make_split(dataset.interactions, split_kind, seed=settings.seed)
@@ -138,75 +188,101 @@ def run_eval(
 
     base = settings.als_config()
     als_grid = als_search_space(dataset.interactions, settings.seed)
-    with reporter.stage(
-        "Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)
-    ) as advance:
+    with clock.stage("Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)) as advance:
         als_params, _ = tune(lambda p: ALSRanker(replace(base, **p)), als_grid, folds, progress=advance)
         ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, folds, progress=advance)
         knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, folds, progress=advance)
 
     rankings: dict[str, dict[int, Sequence[int]]] = {}
-    with reporter.stage("Fitting baselines", total=3) as advance:
+    ease_baseline = EASE(**ease_params)
+    with clock.stage("Fitting baselines", total=3) as advance:
         for name, model in (
             ("popular", Popular()),
             ("itemknn", ItemKNN(**knn_params)),
-            ("ease", EASE(**ease_params)),
+            ("ease", ease_baseline),
         ):
             rankings[name] = model.fit(split.train).recommend(users, TOP)
             advance(1)
+    # The EASE source is the tuned baseline's B: one inversion, and the source is the baseline exactly.
+    assert (
+        ease_baseline.B is not None and ease_baseline.matrix is not None and ease_baseline.columns is not None
+    )
+    ease_config = EASEConfig(l2=ease_params["l2"], min_users=ease_baseline.min_item_count)
+    ease = EASEModel(ease_baseline.B, ease_baseline.matrix.item_ids[ease_baseline.columns], ease_config)
 
     config = replace(base, **als_params)
-    als = ALSModel.fit(split.train, config)
-    content = content_vectors(settings, dataset, reporter)
+    with clock.stage("Fitting ALS"):
+        als = ALSModel.fit(split.train, config)
+    with clock.timed("Embedding titles"):
+        content = content_vectors(settings, dataset, clock.reporter)
     per_source: dict[str, dict[int, list[int]]] = {}
     histories = period_histories(split.train, users)
     now = float(split.cut) if split.cut is not None else 0.0
-    merged: dict[int, list[int]] = {}
+    fused: dict[int, list[int]] = {}
+    pool: dict[int, list[int]] = {}
     served: dict[int, tuple[Context, CandidateSet]] = {}
-    per_source_k = settings.ranker.candidates_per_source
     with (
-        period_sources(settings, dataset, split.train, als, content, trending_now=split.cut) as sources,
-        reporter.stage("Querying candidate sources", total=len(users)) as advance,
+        period_sources(
+            settings, dataset, split.train, als, content, trending_now=split.cut, ease=ease
+        ) as sources,
+        clock.stage("Querying candidate sources", total=len(users)) as advance,
     ):
         for u in users:
             context = Context(profile_id=str(u), history=histories[u], now=now)
             lists = [s.candidates(context=context, k=CANDIDATES) for s in sources]
             for source, found in zip(sources, lists, strict=True):
                 per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
-            merged[u] = merge(lists).ids[:CANDIDATES].tolist()
-            # What serving merges: each source's first `per_source_k` (a prefix of the same query).
-            served[u] = (
-                context,
-                merge([found[:per_source_k] for found in lists]).top(settings.ranker.candidates),
+            fused[u] = merge(lists).ids[:CANDIDATES].tolist()
+            # What serving scores: each source's first `source_k` (a prefix of the same query), pooled.
+            cs = candidate_pool(
+                settings,
+                [found[: source_k(settings, s.name)] for s, found in zip(sources, lists, strict=True)],
             )
+            served[u] = (context, cs)
+            pool[u] = cs.ids.tolist()
             advance(1)
 
     pop = popularity(split.train)
     n_train_users = len(split.train.user_ids())
     item_popularity = {t: c / n_train_users for t, c in pop.items()}
-    for name in ("als", "content"):
-        rankings[name] = {u: ids[:TOP] for u, ids in per_source[name].items()}
+    rankings["als"] = {u: ids[:TOP] for u, ids in per_source["als"].items()}
+    rankings["content"] = {u: ids[:TOP] for u, ids in per_source["content"].items()}
     trade_off: list[dict[str, float]] = []
     ranker_info: dict[str, Any] = {}
     vectors = vectors_of(dataset, content)
     if stage_two:
-        ranker = train_ranker(settings, dataset, split.train, content, reporter=reporter, als_config=config)
-        one = fit_stage_one(settings, dataset, split.train, content, als=als)
+        with clock.timed("Training the ranker"):
+            ranker = train_ranker(
+                settings,
+                dataset,
+                split.train,
+                content,
+                reporter=clock.reporter,
+                als_config=config,
+                ease_config=ease_config,
+                inner_kind="user-temporal" if split.kind == "temporal" else split.kind,
+            )
+        one = fit_stage_one(settings, dataset, split.train, content, als=als, ease=ease)
         stage = make_stage_two(settings, dataset, one, content, ranker)
-        rankings["ranker"] = {
-            u: cs.ids[np.argsort(-stage.relevance(context=ctx, candidates=cs), kind="stable")][:TOP]
-            for u, (ctx, cs) in served.items()
-        }
-        with reporter.stage(
-            "Pipeline (blend + diversity)", total=len(served) * (1 + len(diversity))
-        ) as advance:
+        with clock.stage("Ranker scoring", total=len(served)) as advance:
+            ranked = {}
+            for u, (ctx, cs) in served.items():
+                ranked[u] = cs.ids[np.argsort(-stage.relevance(context=ctx, candidates=cs), kind="stable")][
+                    :TOP
+                ]
+                advance(1)
+            rankings["ranker"] = ranked
+        with clock.stage("Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity))) as advance:
+            rankings["pipeline@div0"] = _pipeline(
+                stage, served, replace(stage.weights, diversity=0.0), advance
+            )
             rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance)
             for w in diversity:
-                ranked = _pipeline(stage, served, replace(stage.weights, diversity=w), advance)
+                swept = _pipeline(stage, served, replace(stage.weights, diversity=w), advance)
                 figures = evaluate(
-                    ranked, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)
+                    swept, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)
                 )
-                trade_off.append({"diversity": w, **figures, **beyond_accuracy(ranked, vectors, pop)})
+                trade_off.append({"diversity": w, **figures, **beyond_accuracy(swept, vectors, pop)})
         ranker_info = {"objective": ranker.config.objective, **ranker.metrics}
     systems = {
         name: {
@@ -215,6 +291,7 @@ def run_eval(
         }
         for name, ranked in rankings.items()
     }
+    pool_size = settings.ranker.candidates
     return {
         "dataset": dataset_name,
         "split": split_kind,
@@ -222,12 +299,17 @@ def run_eval(
         "excluded_users": split.excluded_users,
         "train_interactions": len(split.train),
         "systems": systems,
+        "significance": compare(rankings, test),
         "candidates": {
-            f"recall@{CANDIDATES}": recall_at(merged, test, CANDIDATES),
-            "per_source": {name: recall_at(lists, test, CANDIDATES) for name, lists in per_source.items()},
+            "pool_size": pool_size,
+            "quotas": settings.ranker.quotas,
+            "pool": recall_at(pool, test, pool_size),
+            "fused": _recall({"fused": fused}, test, (pool_size, CANDIDATES))["fused"],
+            "per_source": _recall(per_source, test, (pool_size, CANDIDATES)),
         },
         "tuned": {"als": {**asdict(config)}, "ease": ease_params, "itemknn": knn_params},
         "ranker": ranker_info,
         "diversity_sweep": trade_off,
+        "stage_seconds": clock.seconds,
         "seconds": round(time.perf_counter() - started, 1),
     }

@@ -65,7 +65,13 @@ def training_engine(
         with reporter.stage("Filling a training-period index", total=len(points)) as advance:
             fill_index(index, points, progress=advance)
         sources = make_sources(
-            local, index, als, dataset.titles, embed=lambda text: embedder.encode([text])[0]
+            local,
+            index,
+            als,
+            dataset.titles,
+            embed=lambda text: embedder.encode([text])[0],
+            ease=one.ease,
+            business=derive_business(dataset.titles, now=now),
         )
         engine = Engine(
             settings=local,

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from catalog import Context, Interactions, Title
-from retrieval import ALSModel, CandidateSet, ItemSimilarity
+from retrieval import ALSModel, CandidateSet, EASEModel, ItemSimilarity
 
-SOURCES = ("als", "content", "similar", "genre", "popular", "trending", "new", "history")
+SOURCES = ("als", "ease", "content", "similar", "genre", "popular", "trending", "new", "history")
 DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
 DAY = 86_400.0
 NO_HISTORY_DAYS = 3650.0  # "days since last interaction" for a profile with no timed history
@@ -41,6 +41,9 @@ INTERACTION = (
     "item_item_score",
     "cooccurrence_sum",
     "cooccurrence_max",
+    "ease_score",
+    "ease_score_share",
+    "ease_rank_log",
     "rrf_score",
 )
 # Source columns: src_<name> is 0/1; src_<name>_rank is the source's 0-based rank + 1, and 0 when the
@@ -119,6 +122,7 @@ class FeatureBuilder:
         content: np.ndarray,
         genres: Sequence[str],
         similarity: ItemSimilarity | None = None,
+        ease: EASEModel | None = None,
     ) -> None:
         """`content` holds unit rows aligned to `content_ids`; `genres` is the fixed genre vocabulary."""
         if not titles or len(content_ids) == 0 or len(als.item_ids) == 0:
@@ -162,6 +166,7 @@ class FeatureBuilder:
         self._content = np.asarray(content, np.float32)[order]
         self._als = als
         self._similarity = similarity
+        self._ease = ease
         self._factors = np.asarray(als.item_factors, np.float32)
         self._factor_norms = np.linalg.norm(self._factors, axis=1)
 
@@ -236,7 +241,30 @@ class FeatureBuilder:
             | self._content_columns(ids, liked)
             | self._genre_match(cand_onehot, liked)
             | self._cooccurrence(ids, liked)
+            | self._ease_columns(ids, context)
         )
+
+    def _ease_columns(self, ids: np.ndarray, context: Context) -> dict[str, np.ndarray]:
+        """EASE's score, its share of the profile's best unseen score, and log(1 + rank) among every
+        unseen title EASE scores: the evidence that made EASE the strongest single model. A title EASE
+        has no column for ranks last."""
+        zeros = np.zeros(len(ids), np.float64)
+        if self._ease is None or not len(context.history):
+            return {"ease_score": zeros, "ease_score_share": zeros, "ease_rank_log": zeros}
+        scores = self._ease.scores(context.history.items)
+        pos, known = self._ease.positions(ids)
+        cand = np.where(known, scores[pos], 0.0)
+        seen, seen_known = self._ease.positions(context.history.items)
+        unseen = scores.copy()
+        unseen[seen[seen_known]] = -np.inf
+        ordered = np.sort(unseen[np.isfinite(unseen)])
+        rank = np.where(known, len(ordered) - np.searchsorted(ordered, cand, side="right"), len(ordered))
+        best = float(ordered[-1]) if len(ordered) else 0.0
+        return {
+            "ease_score": cand,
+            "ease_score_share": cand / best if best > 0 else zeros,
+            "ease_rank_log": np.log1p(rank),
+        }
 
     def _cooccurrence(self, ids: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
         """Item-kNN evidence (watched-together cosine) summed over the liked titles, and its max."""

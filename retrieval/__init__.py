@@ -3,6 +3,7 @@
 from retrieval.als import ALSConfig, ALSModel
 from retrieval.candidates import Candidate, CandidateSource
 from retrieval.client_index import ClientIndex
+from retrieval.ease import EASEConfig, EASEModel, EASESource
 from retrieval.edge_index import EdgeIndex
 from retrieval.embedder import TextEmbedder, embed_titles
 from retrieval.fallback import PopularityFallback
@@ -36,6 +37,9 @@ __all__ = [
     "CandidateSource",
     "ClientIndex",
     "ContentSource",
+    "EASEConfig",
+    "EASEModel",
+    "EASESource",
     "EdgeIndex",
     "GenreSource",
     "HistorySource",

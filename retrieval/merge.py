@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,16 +39,30 @@ class CandidateSet:
         return {c.source for p in self.provenance for c in p}
 
 
-def merge(lists: Sequence[Sequence[Candidate]], *, weights: dict[str, float] | None = None) -> CandidateSet:
-    """Reciprocal-rank fusion: a title's score sums w / (RRF_K + rank) over the lists that hold it."""
+def merge(
+    lists: Sequence[Sequence[Candidate]],
+    *,
+    weights: dict[str, float] | None = None,
+    quotas: Mapping[str, int] | None = None,
+) -> CandidateSet:
+    """Reciprocal-rank fusion: a title's score sums w / (RRF_K + rank) over the lists that hold it.
+
+    `quotas` reserves places: a title within the first `quotas[source]` of a source's list comes before
+    every unreserved title (reserved ones keep their fused order), so a pool cut after the sum of the
+    quotas holds each strong source's head whatever the weaker sources proposed.
+    """
     fused: dict[int, float] = {}
     found: dict[int, list[Candidate]] = {}
+    reserved: set[int] = set()
+    quotas = quotas or {}
     for candidates in lists:
         for c in candidates:
             w = 1.0 if weights is None else weights.get(c.source, 1.0)
             fused[c.title_id] = fused.get(c.title_id, 0.0) + w / (RRF_K + c.rank + 1)
             found.setdefault(c.title_id, []).append(c)
-    order = sorted(fused, key=lambda t: (-fused[t], t))
+            if c.rank < quotas.get(c.source, 0):
+                reserved.add(c.title_id)
+    order = sorted(fused, key=lambda t: (t not in reserved, -fused[t], t))
     return CandidateSet(
         ids=np.array(order, dtype=np.int64),
         scores=np.array([fused[t] for t in order], dtype=np.float64),

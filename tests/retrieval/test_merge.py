@@ -27,3 +27,13 @@ def test_without_only_drops_titles_no_other_source_wanted() -> None:
     kept = merged.without_only(frozenset({"history"}))
     assert sorted(kept.ids.tolist()) == [2, 3]
     assert all(len(p) >= 1 for p in kept.provenance)
+
+
+def test_quotas_keep_a_sources_head_in_the_cut_pool() -> None:
+    # Three weak sources agree on 10-13; EASE's own head (1, 2) fuses lower and would fall out of a cut at 4.
+    weak = [_list(name, [10, 11, 12, 13]) for name in ("popular", "trending", "genre")]
+    ease = _list("ease", [1, 2, 3])
+    assert not {1, 2} & set(merge([*weak, ease]).top(4).ids.tolist())
+    pooled = merge([*weak, ease], quotas={"ease": 2}).top(4)
+    assert pooled.ids.tolist() == [1, 2, 10, 11]  # reserved first, then the fused order
+    assert {c.source for c in pooled.provenance[0]} == {"ease"}
