@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,7 +24,6 @@ from assistant.llm_stream import StreamGrounder
 from assistant.llm_style import Style
 from assistant.llm_text import first_object, recover_calls
 from assistant.policy import OfflinePolicy
-from assistant.preferences import PreferenceUpdate
 from assistant.reply import Reply
 from assistant.state import Message
 from assistant.titles import normalize
@@ -31,6 +31,7 @@ from assistant.tools import TOOL_ARGS, Toolbox
 from assistant.understanding import Reading
 from engine.breaker import CircuitBreaker
 
+T = TypeVar("T")
 Action = Literal["recommend", "similar", "explain", "rows", "ask"]
 PLAN_TOOL = "plan"
 CONTEXT_MESSAGES = 4  # earlier messages the planner sees: enough for "the second one", short for small models
@@ -64,7 +65,6 @@ class Plan(BaseModel):
     year_min: int | None = None
     year_max: int | None = None
     max_runtime: int | None = None
-    audience: str | None = None
 
     @field_validator("action", mode="before")
     @classmethod
@@ -89,7 +89,7 @@ class Plan(BaseModel):
             return None
         return number if 30 <= number <= 2100 else None
 
-    @field_validator("title", "audience", mode="before")
+    @field_validator("title", mode="before")
     @classmethod
     def _text(cls, value: Any) -> str | None:
         return str(value).strip()[:80] or None if isinstance(value, (str, int)) else None
@@ -136,7 +136,6 @@ def plan_schema(genres: tuple[str, ...]) -> dict[str, Any]:
             "year_min": number,
             "year_max": number,
             "max_runtime": number,
-            "audience": {"type": ["string", "null"]},
         },
         "required": ["action"],
         "additionalProperties": False,
@@ -265,7 +264,8 @@ def read_plan(message: Any) -> Plan:
 
 def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading:
     """The turn's reading: the rules' reading of the message, completed by the model's plan where the
-    plan's additions are anchored in what the viewer wrote and not contradicted by the rules."""
+    plan's additions are anchored in what the viewer wrote and not contradicted by the rules. Who is
+    watching (and so the maturity limit) stays the rules' to read."""
     said_key = f" {normalize(said)} "
     update = reading.update
     unknown = list(reading.unknown)
@@ -292,28 +292,26 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
     genres = update.genres or [g for g in plan_genres if g not in update.exclude_genres]
     excluded = [*update.exclude_genres, *(g for g in plan_excluded if g not in genres)]
     rejected = [*update.disliked_titles, *update.seen_titles]
-    merged = PreferenceUpdate(
-        genres=list(dict.fromkeys(genres))[:10],
-        exclude_genres=list(dict.fromkeys(excluded))[:10],
-        moods=(update.moods or [m for m in plan.moods if any(anchored(w) for w in m.split())])[:10],
-        liked_titles=list(dict.fromkeys([*update.liked_titles, *titles(plan.liked_titles, rejected)]))[:10],
-        disliked_titles=list(dict.fromkeys([*update.disliked_titles, *titles(plan.disliked_titles, [])]))[
-            :10
-        ],
-        seen_titles=list(dict.fromkeys([*update.seen_titles, *titles(plan.seen_titles, [])]))[:20],
-        people=list(dict.fromkeys([*update.people, *(p for p in plan.people if anchored(p))]))[:10],
-        year_min=update.year_min if update.year_min is not None else _year(plan.year_min),
-        year_max=update.year_max if update.year_max is not None else _year(plan.year_max),
-        max_runtime=update.max_runtime or (plan.max_runtime if (plan.max_runtime or 0) <= 600 else None),
-        audience=update.audience or plan.audience,
-        maturity_limit=update.maturity_limit,
+    # A copy of the rules' update: fields the plan has no say in (and any added later) pass through.
+    merged = update.model_copy(
+        update={
+            "genres": _unique(genres, 10),
+            "exclude_genres": _unique(excluded, 10),
+            "moods": (update.moods or [m for m in plan.moods if any(anchored(w) for w in m.split())])[:10],
+            "liked_titles": _unique([*update.liked_titles, *titles(plan.liked_titles, rejected)], 10),
+            "disliked_titles": _unique([*update.disliked_titles, *titles(plan.disliked_titles, [])], 10),
+            "seen_titles": _unique([*update.seen_titles, *titles(plan.seen_titles, [])], 20),
+            "people": _unique([*update.people, *(p for p in plan.people if anchored(p))], 10),
+            "year_min": update.year_min if update.year_min is not None else _year(plan.year_min),
+            "year_max": update.year_max if update.year_max is not None else _year(plan.year_max),
+            "max_runtime": update.max_runtime
+            or (plan.max_runtime if (plan.max_runtime or 0) <= 600 else None),
+        }
     )
-    result = Reading(
+    # Everything else the rules read (references, counts, intents) passes through unchanged.
+    result = replace(
+        reading,
         update=merged,
-        seen_last=reading.seen_last,
-        reject_last=reading.reject_last,
-        similar_to=reading.similar_to,
-        explain=reading.explain,
         wants_rows=reading.wants_rows or plan.action == "rows",
         moods=merged.moods,
         unknown=list(dict.fromkeys(unknown)),
@@ -329,6 +327,10 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
         if plan.action == "explain" and result.explain is None and title_id is not None:
             result.explain = title_id
     return result
+
+
+def _unique(items: list[T], limit: int) -> list[T]:
+    return list(dict.fromkeys(items))[:limit]
 
 
 def _year(value: int | None) -> int | None:

@@ -52,6 +52,7 @@ _assistant_lock = threading.Lock()
 _PIECE = re.compile(r"\S+\s*|\s+")
 WATCH_S = 0.2  # how often a waiting request checks that its client is still there
 CLIENT_GONE = 499  # nginx's code for a request its client abandoned: nobody reads it
+_turns: set[asyncio.Task[None]] = set()  # turns in flight, held so that none is collected mid-turn
 
 
 def assistant(request: Request, rt: Runtime) -> Assistant:
@@ -118,7 +119,10 @@ async def chat(
         else:
             put("done", reply)
 
-    loop.run_in_executor(None, work)
+    # The turn runs on the app's thread pool whether or not this request is still waiting for it.
+    task = asyncio.create_task(run_in_threadpool(work))
+    _turns.add(task)
+    task.add_done_callback(_turns.discard)
     first = await _next(pieces, request, cancel)
     if first is None:  # the turn stops at its next check (a model call in flight, at its timeout)
         return Response(status_code=CLIENT_GONE)
