@@ -57,8 +57,12 @@ _INTERESTED = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_TO_THEM = re.compile(r"\b(you|your)\b", re.IGNORECASE)
-# Facts besides the slot's would be constraints the simulation does not track: years, names.
-_OTHER_FACTS = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z][a-z]+")
+# Facts besides the slot's would be constraints the simulation does not track: years, names, and words
+# that read as a genre, mood or audience ("a funny movie {x}" would ask for a comedy).
+_OTHER_FACTS = re.compile(
+    r"\d|\b[A-Z][a-z]+\s+[A-Z][a-z]+|(?i:\b(funny|hilarious|comed\w*|scary|creepy|sad|romantic|christmas|"
+    r"kids?|family|teens?|children|super ?hero\w*|cartoons?|old|older|new|newer|recent|classic)\b)"
+)
 
 
 @dataclass
@@ -161,5 +165,5 @@ def _genre_slot(text: str, match: re.Match[str]) -> str:
 def _cut(text: str, match: re.Match[str], slot: str) -> str | None:
     """The message with the fact replaced by the slot; None when something else in it states a fact."""
     rest = text[: match.start()] + " " + text[match.end() :]
-    extra = _OTHER_FACTS.search(rest) or slot == "{x}" and _GENRE.search(rest)  # a genre beside an era...
+    extra = _OTHER_FACTS.search(rest) or _GENRE.search(rest)
     return None if extra else text[: match.start()] + slot + text[match.end() :]
