@@ -263,6 +263,9 @@ class Toolbox:
 
     def _similar(self, args: SimilarArgs) -> ToolResult:
         anchor = self.title(args.title)
+        if self.ranking is not None and anchor.id in self.ranking.comentions.follows:
+            # "Like X": what recommenders suggest to people who like X, X's neighbours among them.
+            return self._listing(self.ranking.picks([anchor.id], self.context(), args.k), offer=True)
         found = self.engine.similar(anchor.id, self.context(), k=args.k)
         return self._listing(found, offer=True)
 

@@ -23,7 +23,7 @@ MAX_WORDS = 18
 GENRE_FORMS = (
     r"romantic comed(?:y|ies)|rom-?coms?|comed(?:y|ies)|horror|thrillers?|action|dramas?|romance|romantic|"
     r"sci-?fi|science fiction|animated|animation|documentar(?:y|ies)|westerns?|musicals?|mysteries|mystery|"
-    r"fantasy|adventures?|crime|war|family|kids?|scary|suspense|superhero"
+    r"fantasy|adventures?|crime|war|scary|suspense|super ?hero"
 )
 _GENRE = re.compile(rf"\b(?:{GENRE_FORMS})(?:\s+(?:movies?|films?|flicks?|ones?))?\b", re.IGNORECASE)
 # A request or a taste stated in the present: not talk about a film already suggested ("I loved that one").
@@ -57,8 +57,12 @@ _INTERESTED = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_TO_THEM = re.compile(r"\b(you|your)\b", re.IGNORECASE)
-# Facts besides the slot's would be constraints the simulation does not track: years, names.
-_OTHER_FACTS = re.compile(r"\d|\b[A-Z][a-z]+\s+[A-Z][a-z]+")
+# Facts besides the slot's would be constraints the simulation does not track: years, names, and words
+# that read as a genre, mood or audience ("a funny movie {x}" would ask for a comedy).
+_OTHER_FACTS = re.compile(
+    r"\d|\b[A-Z][a-z]+\s+[A-Z][a-z]+|(?i:\b(funny|hilarious|comed\w*|scary|creepy|sad|romantic|christmas|"
+    r"kids?|family|teens?|children|super ?hero\w*|cartoons?|old|older|new|newer|recent|classic)\b)"
+)
 
 
 @dataclass
@@ -101,7 +105,8 @@ class Phrasebook:
             word = slots.pop("genre")
             slots |= {"xa": word, "x": f"{word} movie", "xs": f"{word} movies"}
         text = options[int(rng.integers(len(options)))].format(**slots)
-        return re.sub(r"\b([Aa]) (?=[aeiouAEIOU])", r"\1n ", text)
+        text = re.sub(r"\b([Aa])n? (?=[aeiouAEIOU])", r"\1n ", text)
+        return re.sub(r"\b([Aa])n (?=[^\W\daeiouAEIOU])", r"\1 ", text)
 
 
 KINDS = ("genre", "era", "person", "topic", "exclude", "seen", "reject")
@@ -160,4 +165,5 @@ def _genre_slot(text: str, match: re.Match[str]) -> str:
 def _cut(text: str, match: re.Match[str], slot: str) -> str | None:
     """The message with the fact replaced by the slot; None when something else in it states a fact."""
     rest = text[: match.start()] + " " + text[match.end() :]
-    return None if _OTHER_FACTS.search(rest) else text[: match.start()] + slot + text[match.end() :]
+    extra = _OTHER_FACTS.search(rest) or _GENRE.search(rest)
+    return None if extra else text[: match.start()] + slot + text[match.end() :]

@@ -32,6 +32,7 @@ GENRE_WORDS = {
     "Mystery": "mystery", "Romance": "romantic", "Sci-Fi": "sci-fi", "Thriller": "thriller",
     "War": "war", "Western": "western",
 }  # fmt: skip
+MODIFIERS = frozenset(("animated", "romantic", "children's", "noir", "musical", "war", "crime"))
 # Genres a viewer rules out, as they would say it ("but no musicals").
 AVOIDED = {
     "Horror": "horror", "Documentary": "documentaries", "Musical": "musicals", "War": "war movies",
@@ -197,7 +198,9 @@ class SimulatedUser:
             if options and self.rng.random() < chance:
                 extras.append(options[int(self.rng.integers(len(options)))])
         if picks:
-            head = self.phrases.say("genre", self.rng, genre=" ".join(m.words for m in picks))
+            # Modifiers first, as people say it: "romantic comedy", "animated adventure".
+            words = sorted((m.words for m in picks), key=lambda w: w not in MODIFIERS)
+            head = self.phrases.say("genre", self.rng, genre=" ".join(words))
         elif extras:
             head, extras = self._sentence(extras[0]), extras[1:]
         else:

@@ -73,3 +73,5 @@ def test_assistant_rank_and_the_offline_picks_follow_co_mentions(
     assert reply.titles[0].title_id == obscure
     assert reply.titles[0].explanation == f"Often suggested to people who like {name}"
     assert anchor not in [c.title_id for c in reply.titles]
+    like = redial_assistant.respond(viewer, f"anything similar to {name}?")  # "more like X" follows them too
+    assert like.titles[0].title_id == obscure
