@@ -4,8 +4,9 @@ The engine does not read language: the layer above reads a query the way it read
 hands over a `SearchIntent` (genres, people, era, the words left to match as text, titles it named).
 Here that intent picks the candidates and how they are ordered:
 - a title typed in full comes first;
-- a genre, person or era with nothing else (browse) is a filter, ordered by the profile's own ranker
-  with a popularity prior, so two viewers typing "comedy" get comedies that fit each of them;
+- a genre, person or era with nothing else (browse) is a filter, ordered by the profile's taste (its
+  ranker, and closeness to its liked titles) with a popularity prior, so two viewers typing "comedy"
+  get comedies that fit each of them;
 - a mood or a description is matched against the catalog's text (embedder plus TF-IDF), a description
   of a few words leaning on well-known titles, since that is what people describe from memory.
 """
