@@ -4,14 +4,16 @@ The engine does not read language: the layer above reads a query the way it read
 hands over a `SearchIntent` (genres, people, era, the words left to match as text, titles it named).
 Here that intent picks the candidates and how they are ordered:
 - a title typed in full comes first;
-- a genre, person or era with nothing else (browse) is a filter, ordered by the profile's own ranker
-  with a popularity prior, so two viewers typing "comedy" get comedies that fit each of them;
+- a genre, person or era with nothing else (browse) is a filter, ordered by the profile's taste (its
+  ranker, and closeness to its liked titles) with a popularity prior, so two viewers typing "comedy"
+  get comedies that fit each of them;
 - a mood or a description is matched against the catalog's text (embedder plus TF-IDF), a description
   of a few words leaning on well-known titles, since that is what people describe from memory.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -46,6 +48,7 @@ class Weights:
     popularity: float
 
 
+UNREAD = Weights(text=0.7, taste=0.2, popularity=0.1)  # nothing understood: a name or words to match
 BROWSE = Weights(text=0.0, taste=0.8, popularity=0.2)
 MOOD = Weights(text=0.2, taste=0.65, popularity=0.15)
 DESCRIPTION = Weights(text=0.65, taste=0.15, popularity=0.2)
@@ -117,6 +120,7 @@ class Search:
         self._popular = lists.popular
         self._names = TitleNames(dataset.titles)
         self._lexical: LexicalIndex | None = None  # built on the first text query
+        self._lexical_lock = threading.Lock()
         values = np.array(list(self._popular.popularity.values()), np.float64)
         self._well_known = float(np.quantile(values, WELL_KNOWN)) if len(values) else 0.0
         credits: dict[str, set[int]] = {}
@@ -131,19 +135,22 @@ class Search:
         query = query.strip()
         if not query:
             return []
-        intent = intent if intent is not None and not intent.empty else SearchIntent(text=query)
+        read = intent is not None and not intent.empty
+        intent = intent if read else SearchIntent(text=query)
         asked = replace(context, constraints=intent.constraints(context.constraints))
         # Seen titles stay findable: the filters hold the profile's limits and the query's, not its history.
         base = title_filter(replace(context, history=History()))
         where = title_filter(replace(asked, history=History()))
         browse = intent.structured and not intent.text.strip()
         with trace.timer.stage("candidates"):
-            named = self._named(query, intent, base, browse)
+            # A query read as filters or as a mood is not a name: only a name typed in full counts then.
+            whole_names = browse or (read and not intent.titles and _is_mood(intent.text))
+            named = self._named(query, intent, base, whole_names=whole_names, browse=browse)
             lists: list[list[Candidate]] = [named]
             if intent.text.strip():
                 lists += self._text(intent.text, asked, where, trace)
             if intent.people:
-                lists.append(self._credited(intent.people, where, query))
+                lists.append(self._credited(intent.people, where))
             elif browse:
                 lists.append(
                     self._popular.candidates(context=replace(asked, history=History()), k=BROWSE_POPULAR)
@@ -155,7 +162,7 @@ class Search:
         exact = [c.title_id for c in named if c.score >= 1.0]
         people = self._people(intent.people)
         with trace.timer.stage("rank"):
-            score = self._scores(asked, candidates, intent, browse, trace)
+            score = self._scores(asked, candidates, intent, browse=browse, read=read, trace=trace)
         keep = [
             i for i, t in enumerate(candidates.ids.tolist()) if t in exact or people is None or t in people
         ]
@@ -172,12 +179,17 @@ class Search:
 
     # -- candidates -----------------------------------------------------------------------------
 
-    def _named(self, query: str, intent: SearchIntent, base: TitleFilter, browse: bool) -> list[Candidate]:
-        """Titles the query names. When the whole query reads as filters ("comedy", "war"), only a whole
-        name of a well-known title counts: "war" is not a typo of "Warcraft"."""
+    def _named(
+        self, query: str, intent: SearchIntent, base: TitleFilter, *, whole_names: bool, browse: bool
+    ) -> list[Candidate]:
+        """Titles the query names; with `whole_names`, only names typed in full ("dark" is not a typo of
+        "Darkman"), and when the whole query reads as filters only well-known ones ("war" names a
+        genre before it names an obscure film called "War")."""
         found = [c for c in self._names.matches(query, TEXT_POOL) if self._popular.passes(c.title_id, base)]
+        if whole_names:
+            found = [c for c in found if c.score >= 1.0]
         if browse:
-            found = [c for c in found if c.score >= 1.0 and self._popularity(c.title_id) >= self._well_known]
+            found = [c for c in found if self._popularity(c.title_id) >= self._well_known]
         known = {c.title_id for c in found}
         found += [
             Candidate(t, "title_match", 0.99, len(found) + i, f"Title matches “{query}”")
@@ -190,7 +202,7 @@ class Search:
         """Titles whose text means (embedder) or says (TF-IDF) what the query describes; with the index
         away, only what it says."""
         themed = replace(asked, history=History(), query=text)
-        mood = len(text.split()) < DESCRIPTION_WORDS
+        mood = _is_mood(text)
         pool = MOOD_POOL if mood else TEXT_POOL
         by_meaning = index_or_none(lambda: self._content.candidates(context=themed, k=pool), trace) or []
         if mood:
@@ -199,12 +211,13 @@ class Search:
             said = words(text)
             names = self._dataset.titles
             by_meaning = [c for c in by_meaning if not _shares_stem(said, words(names[c.title_id].name))]
-        if self._lexical is None:
-            self._lexical = LexicalIndex(self._dataset.titles)
+        with self._lexical_lock:  # one build, however many first queries arrive at once
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self._dataset.titles)
         by_words = self._lexical.matches(text, pool, allowed=lambda t: self._popular.passes(t, where))
         return [by_meaning, by_words]
 
-    def _credited(self, people: Sequence[str], where: TitleFilter, query: str) -> list[Candidate]:
+    def _credited(self, people: Sequence[str], where: TitleFilter) -> list[Candidate]:
         """Every title crediting one of the people, most watched first."""
         ids = sorted(self._people(people) or (), key=lambda t: (-self._popularity(t), t))
         names = " and ".join(people)
@@ -221,16 +234,25 @@ class Search:
     # -- order ----------------------------------------------------------------------------------
 
     def _scores(
-        self, asked: Context, candidates: CandidateSet, intent: SearchIntent, browse: bool, trace: Trace
+        self,
+        asked: Context,
+        candidates: CandidateSet,
+        intent: SearchIntent,
+        *,
+        browse: bool,
+        read: bool,
+        trace: Trace,
     ) -> np.ndarray:
         ids = candidates.ids
-        words = len(intent.text.split())
-        if browse:
+        length = len(intent.text.split())
+        if not read:
+            weights = UNREAD
+        elif browse:
             weights = BROWSE
-        elif words < DESCRIPTION_WORDS:
+        elif _is_mood(intent.text):
             weights = MOOD
         else:
-            weights = SHORT_DESCRIPTION_WEIGHTS if words <= SHORT_DESCRIPTION else DESCRIPTION
+            weights = SHORT_DESCRIPTION_WEIGHTS if length <= SHORT_DESCRIPTION else DESCRIPTION
         taste = unit_range(self._stage2.relevance(context=asked, candidates=candidates))
         affinity = index_or_none(lambda: self._affinity(asked, ids), trace)
         if affinity is not None:
@@ -261,6 +283,11 @@ class Search:
 
     def _popularity(self, title_id: int) -> float:
         return float(self._popular.popularity.get(title_id, 0.0))
+
+
+def _is_mood(text: str) -> bool:
+    """A word or two says how a film should feel; more describe one."""
+    return 0 < len(text.split()) < DESCRIPTION_WORDS
 
 
 def _shares_stem(said: list[str], name: list[str]) -> bool:

@@ -79,6 +79,7 @@ class SearchReport:
     unread: list[QueryFigures] = field(default_factory=list)
     descriptions: dict[str, dict[str, int]] = field(default_factory=dict)  # mode -> hit@1, hit@5, cases
     description_sign_p: float = 1.0  # two-sided sign test, read vs unread hit@5
+    fit_sign_p: float = 1.0  # two-sided sign test, read vs unread fitting titles of genre and person queries
     titles_first: dict[str, int] = field(default_factory=dict)  # mode -> titles found first of cases
 
     def as_dict(self) -> dict[str, object]:
@@ -89,6 +90,7 @@ class SearchReport:
             "unread": [f.as_dict() for f in self.unread],
             "descriptions": self.descriptions,
             "description_sign_p": self.description_sign_p,
+            "fit_sign_p": self.fit_sign_p,
             "titles_first": self.titles_first,
         }
 
@@ -131,6 +133,10 @@ def run_search_eval(
     for mode, reader in (("read", lambda q: search_intent(understanding, q)), ("unread", lambda _: None)):
         figures = [_query_figures(engine, understanding, kind, q, family, crime, reader) for kind, q in asked]
         getattr(report, mode).extend(figures)
+    labelled = [i for i, f in enumerate(report.read) if f.kind != "mood"]
+    report.fit_sign_p = sign_test(
+        [sum(report.read[i].fitting) for i in labelled], [sum(report.unread[i].fitting) for i in labelled]
+    )
     neutral = onboarded(engine, "neutral", ())
     hits: dict[str, list[int]] = {}
     for mode, reader in (("read", lambda q: search_intent(understanding, q)), ("unread", lambda _: None)):
@@ -205,6 +211,9 @@ def table(report: SearchReport) -> str:
             f"{read.query:<16}{read.kind:<8}{read.shared:>14}{'/'.join(map(str, read.fitting)):>10}"
             f"{unread.shared:>16}{'/'.join(map(str, unread.fitting)):>10}"
         )
+    lines.append(
+        f"genre and person queries, fitting titles read vs unread, sign test: p = {report.fit_sign_p:.4f}"
+    )
     for mode, figures in report.descriptions.items():
         lines.append(
             f"descriptions ({mode}): hit@1 {figures['hit@1']}/{figures['cases']}, "

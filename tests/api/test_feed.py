@@ -193,6 +193,18 @@ def test_search_by_name_keeps_the_profiles_maturity_limit(client: TestClient, si
     assert pulp not in [r["title_id"] for r in search(kid).json()["results"]]
 
 
+def test_search_reads_the_query_as_the_chat_does(client: TestClient, signup: Signup) -> None:
+    """A genre word filters (no title merely named like it); a person's name keeps only their films."""
+    headers, profile = signup()
+    search = lambda q: client.get(f"/v1/profiles/{profile}/search?q={q}&k=8", headers=headers)  # noqa: E731
+    war = search("war").json()["results"]
+    assert war and all("War" in r["genres"] for r in war)
+    hanks = [r["title_id"] for r in search("tom hanks").json()["results"]]
+    assert hanks and all(
+        "Tom Hanks" in client.get(f"/v1/titles/{t}", headers=headers).json()["cast"] for t in hanks
+    )
+
+
 def test_onboarding_picks_anchor_because_you_watched_before_genre_seeds(
     client: TestClient, signup: Signup, engine: Engine
 ) -> None:
