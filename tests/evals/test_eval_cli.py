@@ -40,6 +40,15 @@ def _result(split: str) -> dict[str, Any]:
         "ranker": {},
         "diversity_sweep": [],
         "stage_seconds": {"Tuning on validation": 1.0},
+        "cold": {
+            "users with <= 5 training interactions": {"users": 0},
+            "new profiles with 3 titles": {
+                "users": 300,
+                "ndcg@10": {"popular": 0.05, "pipeline": 0.08},
+                "ndcg@10_ci": {"popular": [0.04, 0.06], "pipeline": [0.07, 0.09]},
+                "pipeline_against": {"popular": {**test, "ratio": 1.6, "p_value": 0.001}},
+            },
+        },
     }
 
 
@@ -59,6 +68,8 @@ def test_every_split_kind_is_accepted(split: str, monkeypatch: pytest.MonkeyPatc
     out = result.stdout
     assert "591 test users" in out and "[0.0900, 0.1100]" in out
     assert "pipeline vs best single (ease)" in out and "p=0.3 (NOT significant at 0.05)" in out
+    assert "users with <= 5 training interactions: no such test users" in out
+    assert "new profiles with 3 titles (300 users)" in out and "pipeline vs popular 1.60x p=0.001" in out
     assert "served pool" in out and "seconds per stage: Tuning on validation 1.0" in out
 
 
