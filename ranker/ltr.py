@@ -159,11 +159,11 @@ def load_ranker(folder: Path, *, names: Sequence[str], threads: int | None = Non
     return LTRRanker.load(folder, names=names, threads=threads)
 
 
-# Tree shapes tried after the objective is chosen (depth, leaf size, step): the build's default first.
+# Tree shapes tried after the objective is chosen (depth, smallest leaf): the build's default first.
 SHAPES: tuple[dict[str, Any], ...] = (
     {},
     {"max_depth": 4, "min_child_weight": 10.0},
-    {"max_depth": 8, "min_child_weight": 5.0, "learning_rate": 0.05, "n_estimators": 400},
+    {"max_depth": 8, "min_child_weight": 5.0},
 )
 
 
