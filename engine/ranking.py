@@ -19,7 +19,7 @@ from engine.config import Settings
 from engine.progress import Reporter, Silent
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_objective
+from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
     CF,
@@ -266,7 +266,7 @@ def train_ranker(
         _stack(sorted(groups[cut:], key=lambda g: g[0])),
     )
     with reporter.stage("Training the ranker"):
-        ranker, metrics = choose_objective(
+        ranker, metrics = choose_ranker(
             train, valid, names=one.features.names, base=LTRConfig(seed=settings.seed)
         )
     ranker.metrics.update({"objectives": metrics, "training_users": len(groups)})

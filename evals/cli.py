@@ -117,6 +117,8 @@ def _table(result: dict[str, Any]) -> str:
         f"fused RRF {c['fused'][f'recall@{size}']:.3f}/{c['fused']['recall@500']:.3f}; "
         f"per source: {per_source}"
     )
+    for slice_name, figures in result.get("cold", {}).items():
+        lines.append(_cold_line(slice_name, figures))
     lines.append(f"tuned on validation: {json.dumps(result['tuned'])}")
     if result.get("ranker"):
         lines.append(f"ranker: {json.dumps(result['ranker'])}")
@@ -129,6 +131,21 @@ def _table(result: dict[str, Any]) -> str:
             )
     lines.append("seconds per stage: " + ", ".join(f"{k} {v}" for k, v in result["stage_seconds"].items()))
     return "\n".join(lines)
+
+
+def _cold_line(name: str, figures: dict[str, Any]) -> str:
+    if not figures.get("users"):
+        return f"cold slice, {name}: no such test users on this split"
+    ci = figures["ndcg@10_ci"]
+    systems = ", ".join(
+        f"{system} {value:.4f} [{ci[system][0]:.4f}, {ci[system][1]:.4f}]"
+        for system, value in figures["ndcg@10"].items()
+    )
+    versus = "; ".join(
+        f"pipeline vs {other} {t['ratio']:.2f}x p={t['p_value']:.2g}"
+        for other, t in figures.get("pipeline_against", {}).items()
+    )
+    return f"cold slice, {name} ({figures['users']} users) ndcg@10: {systems}; {versus}"
 
 
 def _record(folder: Path, result: dict[str, Any]) -> None:

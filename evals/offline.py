@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog import Context, Dataset, Interactions, load_dataset
+from catalog import Context, Dataset, History, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import Settings
@@ -41,6 +41,9 @@ from retrieval import (
 
 TOP = 50  # ranked list length per system (ndcg@10, recall@50 ...)
 CANDIDATES = 500  # per source, for stage-1 recall@500
+ONBOARDED = 3  # titles a brand-new profile picks at sign-up, in the cold slice
+COLD_HISTORY = 5  # test users with at most this many training interactions form the cold-user slice
+COLD_SAMPLE = 300  # test users whose first ONBOARDED titles make the new-profile slice
 SINGLE = ("popular", "itemknn", "ease", "als", "content")  # the single systems stage 2 must beat
 STAGE_TWO = ("ranker", "pipeline@div0", "pipeline")  # relevance only; the blend without MMR; as served
 
@@ -157,6 +160,30 @@ def compare(
     }
 
 
+def _slice(
+    rankings: Mapping[str, Mapping[int, Sequence[int]]],
+    test: Mapping[int, frozenset[int]],
+    names: Sequence[str],
+) -> dict[str, Any]:
+    """ndcg@10 of `names` over a slice of users, with intervals, and the pipeline against popularity and
+    ALS (fold-in) by paired t-tests; just the user count when the slice is empty."""
+    if not test:
+        return {"users": 0}
+    scores = {name: per_user(rankings[name], test) for name in names if name in rankings}
+    out: dict[str, Any] = {
+        "users": len(test),
+        "ndcg@10": {name: float(v.mean()) for name, v in scores.items()},
+        "ndcg@10_ci": {name: list(interval(v)) for name, v in scores.items()},
+    }
+    if "pipeline" in scores:
+        out["pipeline_against"] = {
+            name: paired_test(scores["pipeline"], scores[name])
+            for name in ("popular", "als")
+            if name in scores
+        }
+    return out
+
+
 def _recall(
     lists: Mapping[str, Mapping[int, Sequence[int]]], test: Mapping[int, frozenset[int]], ks: Sequence[int]
 ) -> dict[str, dict[str, float]]:
@@ -221,11 +248,16 @@ def run_eval(
     fused: dict[int, list[int]] = {}
     pool: dict[int, list[int]] = {}
     served: dict[int, tuple[Context, CandidateSet]] = {}
+    # Brand-new profiles: a seeded sample of test users, known only by their first ONBOARDED titles.
+    rng = np.random.default_rng(settings.seed)
+    onboarded = sorted(rng.choice(users, min(COLD_SAMPLE, len(users)), replace=False).tolist())
+    new_lists: dict[str, dict[int, list[int]]] = {}
+    new_served: dict[int, tuple[Context, CandidateSet]] = {}
     with (
         period_sources(
             settings, dataset, split.train, als, content, trending_now=split.cut, ease=ease
         ) as sources,
-        clock.stage("Querying candidate sources", total=len(users)) as advance,
+        clock.stage("Querying candidate sources", total=len(users) + len(onboarded)) as advance,
     ):
         for u in users:
             context = Context(profile_id=str(u), history=histories[u], now=now)
@@ -240,6 +272,19 @@ def run_eval(
             )
             served[u] = (context, cs)
             pool[u] = cs.ids.tolist()
+            advance(1)
+        for u in onboarded:
+            first = histories[u].items[:ONBOARDED]
+            picked = History(
+                items=first,
+                weights=np.full(len(first), 5.0, np.float32),
+                timestamps=histories[u].timestamps[:ONBOARDED],
+            )
+            context = Context(profile_id=str(u), history=picked, now=now)
+            lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
+            for source, found in zip(sources, lists, strict=True):
+                new_lists.setdefault(source.name, {})[u] = [c.title_id for c in found[:TOP]]
+            new_served[u] = (context, candidate_pool(settings, lists))
             advance(1)
 
     pop = popularity(split.train)
@@ -272,11 +317,15 @@ def run_eval(
                 ]
                 advance(1)
             rankings["ranker"] = ranked
-        with clock.stage("Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity))) as advance:
+        with clock.stage(
+            "Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity)) + len(new_served)
+        ) as advance:
             rankings["pipeline@div0"] = _pipeline(
                 stage, served, replace(stage.weights, diversity=0.0), advance
             )
             rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance)
+            new_rankings = {name: new_lists[name] for name in ("popular", "als", "ease") if name in new_lists}
+            new_rankings["pipeline"] = _pipeline(stage, new_served, stage.weights, advance)
             for w in diversity:
                 swept = _pipeline(stage, served, replace(stage.weights, diversity=w), advance)
                 figures = evaluate(
@@ -292,6 +341,13 @@ def run_eval(
         for name, ranked in rankings.items()
     }
     pool_size = settings.ranker.candidates
+    sizes = split.train.users
+    counts = dict(zip(*np.unique(sizes, return_counts=True), strict=True))
+    thin = {u: test[u] for u in users if counts.get(u, 0) <= COLD_HISTORY}
+    cold_users = _slice(rankings, thin, ("popular", "als", "ease", "pipeline"))
+    new_profiles = (
+        _slice(new_rankings, {u: test[u] for u in onboarded}, tuple(new_rankings)) if stage_two else {}
+    )
     return {
         "dataset": dataset_name,
         "split": split_kind,
@@ -300,6 +356,10 @@ def run_eval(
         "train_interactions": len(split.train),
         "systems": systems,
         "significance": compare(rankings, test),
+        "cold": {
+            f"users with <= {COLD_HISTORY} training interactions": cold_users,
+            f"new profiles with {ONBOARDED} titles": new_profiles,
+        },
         "candidates": {
             "pool_size": pool_size,
             "quotas": settings.ranker.quotas,

@@ -5,7 +5,7 @@ from ranker.bandits import NEW_SEGMENT, SEGMENTS, ArtworkBandit, ArtworkPolicy, 
 from ranker.blend import BlendWeights, blend
 from ranker.diversify import explore, intra_list_diversity, mmr
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, Ranker, SourceOrderRanker, choose_objective, load_ranker
+from ranker.ltr import LTRConfig, LTRRanker, Ranker, SourceOrderRanker, choose_ranker, load_ranker
 
 __all__ = [
     "NEW_SEGMENT",
@@ -22,7 +22,7 @@ __all__ = [
     "SourceOrderRanker",
     "TitleStats",
     "blend",
-    "choose_objective",
+    "choose_ranker",
     "explore",
     "intra_list_diversity",
     "load_ranker",

@@ -159,19 +159,45 @@ def load_ranker(folder: Path, *, names: Sequence[str], threads: int | None = Non
     return LTRRanker.load(folder, names=names, threads=threads)
 
 
-def choose_objective(
-    train: Split, valid: Split, *, names: Sequence[str], base: LTRConfig
+# Tree shapes tried after the objective is chosen (depth, smallest leaf): the build's default first.
+SHAPES: tuple[dict[str, Any], ...] = (
+    {},
+    {"max_depth": 4, "min_child_weight": 10.0},
+    {"max_depth": 8, "min_child_weight": 5.0},
+)
+
+
+def choose_ranker(
+    train: Split,
+    valid: Split,
+    *,
+    names: Sequence[str],
+    base: LTRConfig,
+    shapes: Sequence[dict[str, Any]] = SHAPES,
 ) -> tuple[LTRRanker, dict[str, Any]]:
-    """Fit every objective, keep the best on validation NDCG@10 (ties keep `base.objective`)."""
+    """Fit every objective with `base`, then the best one with each of `shapes` (overrides of `base`);
+    keep the best on validation NDCG@10 (early stopping on the same users; ties keep the earlier fit)."""
     fitted = {
         obj: LTRRanker.fit(*train, names=names, config=replace(base, objective=obj), eval_set=valid)
         for obj in OBJECTIVES
     }
     key = f"valid_ndcg@{NDCG_K}"
-    best = max(OBJECTIVES, key=lambda obj: (fitted[obj].metrics[key], obj == base.objective))
+    objective = max(OBJECTIVES, key=lambda obj: (fitted[obj].metrics[key], obj == base.objective))
     metrics: dict[str, Any] = {obj: dict(fitted[obj].metrics) for obj in OBJECTIVES}
-    metrics["chosen"] = best
-    return fitted[best], metrics
+    metrics["chosen"] = objective
+    best = fitted[objective]
+    tried = []
+    for shape in shapes:
+        if not shape:
+            ranker = fitted[objective]
+        else:
+            config = replace(base, objective=objective, **shape)
+            ranker = LTRRanker.fit(*train, names=names, config=config, eval_set=valid)
+        tried.append({**shape, **ranker.metrics})
+        if ranker.metrics[key] > best.metrics[key]:
+            best = ranker
+    metrics["shapes"] = tried
+    return best, metrics
 
 
 def ndcg_at_k(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, k: int = NDCG_K) -> float:

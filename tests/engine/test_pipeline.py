@@ -82,7 +82,16 @@ def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) 
 def test_eval_reports_every_system_and_source(settings: Settings) -> None:
     result = run_eval(settings, "ml-latest-small", "random", max_users=60, diversity=(0.0, 0.8))
     assert result["users"] == 60
-    assert set(result["systems"]) == {"popular", "itemknn", "ease", "als", "content", "ranker", "pipeline"}
+    assert set(result["systems"]) == {
+        "popular",
+        "itemknn",
+        "ease",
+        "als",
+        "content",
+        "ranker",
+        "pipeline@div0",
+        "pipeline",
+    }
     for figures in result["systems"].values():
         assert set(figures) == {
             "ndcg@10",
@@ -97,10 +106,18 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
         assert 0.0 <= figures["ndcg@10"] <= 1.0
         assert 0.0 <= figures["ild@10"] <= 2.0 and 0.0 <= figures["long_tail@10"] <= 1.0
     assert result["ranker"]["objective"] in ("rank:ndcg", "rank:pairwise")
-    per_source = result["candidates"]["per_source"]
-    assert {"als", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)
-    assert all(0.0 <= r <= 1.0 for r in per_source.values())
-    assert result["candidates"]["recall@500"] > 0
+    candidates = result["candidates"]
+    per_source = candidates["per_source"]
+    assert {"als", "ease", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)
+    assert all(0.0 <= r <= 1.0 for recalls in per_source.values() for r in recalls.values())
+    assert candidates["fused"]["recall@500"] > 0 and 0.0 < candidates["pool"] <= 1.0
+    significance = result["significance"]
+    assert significance["best_single"] in ("popular", "itemknn", "ease", "als", "content")
+    assert set(significance["against_best"]) == {"ranker", "pipeline@div0", "pipeline"}
+    lo, hi = significance["ndcg@10_ci"]["ease"]
+    assert lo <= result["systems"]["ease"]["ndcg@10"] <= hi
+    assert result["cold"]["new profiles with 3 titles"]["users"] == 60
+    assert "Querying candidate sources" in result["stage_seconds"]
     assert result["systems"]["als"]["ndcg@10"] > 0
     # More diversity weight must not make the lists less diverse.
     sweep = {row["diversity"]: row for row in result["diversity_sweep"]}

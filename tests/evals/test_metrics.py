@@ -10,7 +10,10 @@ from evals.metrics import (
     ItemPopularity,
     average_precision_at_k,
     evaluate,
+    interval,
     ndcg_at_k,
+    paired_test,
+    per_user,
     recall_at,
     recall_at_k,
 )
@@ -143,3 +146,24 @@ def test_unknown_popularity():
     # a plain mapping: the rarest share 1/4 implies 4 training users, so unseen titles get 1/5
     result = evaluate({1: [6]}, {1: {5}}, item_popularity={5: 0.25, 7: 1.0}, n_catalog=3)
     assert result["novelty"] == pytest.approx(np.log2(5))
+
+
+def test_paired_test_finds_a_consistent_gain_and_not_noise() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.random(400)
+    better = paired_test(base + 0.05 + rng.normal(0, 0.01, 400), base)
+    assert better["p_value"] < 1e-6 and better["difference"] == pytest.approx(0.05, abs=0.01)
+    assert better["difference_ci"][0] > 0 and better["ratio"] > 1
+    noise = paired_test(base + rng.normal(0, 0.1, 400), base)
+    assert noise["p_value"] > 0.05 and noise["difference_ci"][0] < 0 < noise["difference_ci"][1]
+    assert math.isnan(paired_test(base, base)["p_value"])  # never differ: no test to make
+    with pytest.raises(ValueError, match="align"):
+        paired_test(base, base[:10])
+
+
+def test_interval_and_per_user_scores() -> None:
+    values = np.array([0.0, 1.0] * 50)
+    lo, hi = interval(values)
+    assert lo < 0.5 < hi and hi - lo == pytest.approx(2 * 1.984 * values.std(ddof=1) / 10, rel=1e-3)
+    scores = per_user({1: [5, 6], 2: [7]}, {1: {6}, 2: {8}, 3: {9}})
+    assert scores.tolist() == pytest.approx([1 / math.log2(3), 0.0, 0.0])

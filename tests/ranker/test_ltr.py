@@ -14,7 +14,7 @@ from ranker.ltr import (
     LTRRanker,
     Ranker,
     SourceOrderRanker,
-    choose_objective,
+    choose_ranker,
     load_ranker,
     ndcg_at_k,
 )
@@ -80,8 +80,8 @@ def test_missing_artifact_degrades_to_source_order(trained: LTRRanker, tmp_path:
     assert isinstance(load_ranker(tmp_path / "ltr", names=NAMES), LTRRanker)
 
 
-def test_choose_objective_keeps_one_and_reports_both() -> None:
-    ranker, metrics = choose_objective(
+def test_choose_ranker_keeps_the_best_objective_and_shape_on_validation() -> None:
+    ranker, metrics = choose_ranker(
         _groups(40, seed=5), _groups(10, seed=6), names=NAMES, base=LTRConfig(n_estimators=10, max_depth=3)
     )
     assert metrics["chosen"] in OBJECTIVES and ranker.config.objective == metrics["chosen"]
@@ -89,6 +89,9 @@ def test_choose_objective_keeps_one_and_reports_both() -> None:
         assert 0.0 <= metrics[objective]["valid_ndcg@10"] <= 1.0
     best = max(metrics[o]["valid_ndcg@10"] for o in OBJECTIVES)
     assert metrics[metrics["chosen"]]["valid_ndcg@10"] == best
+    assert len(metrics["shapes"]) == 3 and metrics["shapes"][0]["valid_ndcg@10"] == best
+    kept = max(shape["valid_ndcg@10"] for shape in metrics["shapes"])
+    assert ranker.metrics["valid_ndcg@10"] == kept >= best
 
 
 def test_source_order_ranker_scores_by_the_fused_column() -> None:

@@ -1,0 +1,101 @@
+"""Stage-2 cost on built artifacts: ranker inference per 1,000 candidates, and served `rows()` p50/p99
+with the EASE source and pool quotas against the same engine without them (the pre-EASE stage 1).
+
+    .venv/bin/python bench/ranker.py [--dataset ml-latest-small] [--requests 200]
+
+Needs `marquee build` first. One process, one request at a time; both configurations run on the same
+engine, profiles and machine, in alternation, so the ratio holds under a shared machine's load. Prints
+figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from engine import Engine, Settings  # noqa: E402
+from retrieval import CandidateSet  # noqa: E402
+
+PER = 1000  # candidates per inference figure
+
+
+def _inference(engine: Engine, users: np.ndarray) -> dict[str, list[float]]:
+    """ms per 1,000 candidates for the feature matrix and for the trees, over each profile's own pool
+    widened to 1,000 titles with the most popular ones (a pool that size is what the target is for)."""
+    stage2 = engine.stage2
+    popular = stage2.stats.ids[np.argsort(-stage2.stats.popularity["all"], kind="stable")]
+    out: dict[str, list[float]] = {"features": [], "trees": []}
+    for user in users:
+        context = engine.context_for(int(user))
+        pool = engine.candidates(context)
+        extra = popular[~np.isin(popular, pool.ids)][: PER - len(pool)]
+        widened = CandidateSet(
+            np.concatenate([pool.ids, extra]),
+            np.concatenate([pool.scores, np.zeros(len(extra))]),
+            pool.provenance + ((),) * len(extra),
+        )
+        started = time.perf_counter()
+        X = stage2.features.build(context=context, candidates=widened)
+        built = time.perf_counter()
+        stage2.ranker.score(X)
+        done = time.perf_counter()
+        scale = PER / len(widened)
+        out["features"].append((built - started) * 1000 * scale)
+        out["trees"].append((done - built) * 1000 * scale)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dataset", default="ml-latest-small")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    settings = Settings()
+    engine = Engine.load(settings, args.dataset)
+    users = np.random.default_rng(0).choice(
+        sorted(engine.dataset.interactions.user_ids().tolist()), size=args.requests, replace=True
+    )
+    with_ease = list(engine.lists._sources)
+    without = [s for s in with_ease if s.name != "ease"]
+    quotas = dict(settings.ranker.quotas)
+    configs = {"after (EASE + quotas)": (with_ease, quotas), "before (no EASE, RRF cut)": (without, {})}
+    latencies: dict[str, list[float]] = {name: [] for name in configs}
+    for user in users[:5]:  # warm caches: first calls touch cold pages
+        engine.rows(engine.context_for(int(user)))
+    for user in users:
+        for name, (sources, q) in configs.items():
+            engine.lists._sources = sources
+            settings.ranker.quotas = q
+            context = engine.context_for(int(user))
+            started = time.perf_counter()
+            engine.rows(context)
+            latencies[name].append((time.perf_counter() - started) * 1000)
+    engine.lists._sources, settings.ranker.quotas = with_ease, quotas
+    cost = _inference(engine, users[: min(len(users), 100)])
+    print(f"{args.dataset}: {args.requests} profiles, ranker {engine.stage2.ranker.__class__.__name__}")
+    for part, values in cost.items():
+        print(
+            f"  {part:<8} per {PER} candidates: p50 {np.percentile(values, 50):.2f} ms, "
+            f"p99 {np.percentile(values, 99):.2f} ms"
+        )
+    total = np.add(cost["features"], cost["trees"])
+    print(
+        f"  ranker inference per {PER} candidates (features + trees): p50 {np.percentile(total, 50):.2f} ms"
+    )
+    base = latencies["before (no EASE, RRF cut)"]
+    for name, values in latencies.items():
+        p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
+        print(
+            f"  rows() {name:<27} p50 {p50:6.1f} ms ({p50 / np.percentile(base, 50):.2f}x)  "
+            f"p99 {p99:6.1f} ms ({p99 / np.percentile(base, 99):.2f}x)"
+        )
+    engine.close()
+
+
+if __name__ == "__main__":
+    main()
