@@ -36,11 +36,11 @@ def test_no_operation_answers_5xx(engine: Engine) -> None:
     seen: list[int] = []
     for operation in operations:
 
-        @given(case=operation.as_strategy(), real=st.booleans())
+        @given(case=operation.as_strategy(), real=st.booleans(), abuse=st.booleans())
         @settings(
             max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
-        def check(case: schemathesis.Case, real: bool) -> None:
+        def check(case: schemathesis.Case, real: bool, abuse: bool) -> None:
             params = case.path_parameters or {}
             # Half the time aim at real ids, so the deep paths run, not only their 404s; never delete
             # the shared profile, which the other operations need.
@@ -48,6 +48,8 @@ def test_no_operation_answers_5xx(engine: Engine) -> None:
                 params["profile_id"] = profile
             if real and "title_id" in params:
                 params["title_id"] = 1
+            if abuse and isinstance(case.body, dict):
+                case.body = _with_lone_surrogates(case.body)  # the abuse case: text no encoder takes
             response = case.call(headers=headers)
             seen.append(response.status_code)
             if response.status_code >= 500:
@@ -56,3 +58,14 @@ def test_no_operation_answers_5xx(engine: Engine) -> None:
         check()
     assert not failures, "\n".join(failures[:10])
     assert seen.count(200) > len(operations)  # the real ids were reached
+
+
+def _with_lone_surrogates(body: object) -> object:
+    """`body` with a lone surrogate appended to each of its strings."""
+    if isinstance(body, str):
+        return body + "\ud800"
+    if isinstance(body, dict):
+        return {k: _with_lone_surrogates(v) for k, v in body.items()}
+    if isinstance(body, list):
+        return [_with_lone_surrogates(v) for v in body]
+    return body
