@@ -21,6 +21,7 @@ from assistant import Assistant
 from engine import Engine, Settings, redact_logs
 
 log = logging.getLogger("marquee.api")
+SHUTDOWN_WAIT_S = 10.0  # for a load still in flight at shutdown
 
 
 def _warm_assistant(engine: Engine) -> Assistant:
@@ -76,7 +77,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             yield
         finally:
             if loader is not None:
-                await anyio.to_thread.run_sync(loader.join)  # a load in flight finishes, then is closed
+                # A load in flight gets a little while to finish and be closed; past that the process
+                # leaves without it (the thread is a daemon; the stores are durable at every commit).
+                await anyio.to_thread.run_sync(loader.join, SHUTDOWN_WAIT_S)
             chat_assistant = getattr(app.state, "assistant", None)
             if chat_assistant is not None:  # made on the first chat turn, if there was one
                 chat_assistant.close()
