@@ -34,6 +34,7 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     """Load the engine and warm the assistant, on a thread of its own: the server answers /livez (and
     503 with Retry-After elsewhere) from its first second instead of after the load."""
     settings = rt.settings
+    engine = None
     try:
         rt.loading = "artifacts, models and the title index"
         engine = Engine.load(settings, settings.api.dataset)
@@ -43,6 +44,8 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
         rt.load_error = f"{type(exc).__name__}: {exc}"
         log.error("engine not loaded: %s", rt.load_error)
+        if engine is not None:
+            engine.close()
     else:
         rt.engine = engine
         log.info("engine loaded: serving %s", settings.api.dataset)
