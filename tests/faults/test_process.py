@@ -24,7 +24,8 @@ from engine import Settings
 from engine.pages import SCRATCH_DIR
 from tests.conftest import DATASET, REPO_ROOT
 
-pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow]
+# Each test starts servers: minutes each on a busy machine.
+pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 @dataclass
