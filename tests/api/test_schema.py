@@ -6,6 +6,8 @@ fixture integration does not work with the pytest installed here.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -30,6 +32,7 @@ def test_no_operation_answers_5xx(engine: Engine) -> None:
         profile = client.post("/v1/profiles", json={"name": "fuzz"}, headers={"X-API-Key": key}).json()["id"]
     headers = {"X-API-Key": key}
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    raw = TestClient(app)  # the app's engine is loaded: no lifespan needed
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 15
     failures: list[str] = []
@@ -49,8 +52,16 @@ def test_no_operation_answers_5xx(engine: Engine) -> None:
             if real and "title_id" in params:
                 params["title_id"] = 1
             if abuse and isinstance(case.body, dict):
-                case.body = _with_lone_surrogates(case.body)  # the abuse case: text no encoder takes
-            response = case.call(headers=headers)
+                # The abuse case: text no encoder takes, sent past schemathesis's own checks of the body.
+                response = raw.request(
+                    case.method,
+                    case.formatted_path,
+                    params=case.query,
+                    content=json.dumps(_with_lone_surrogates(case.body)),
+                    headers=headers | {"Content-Type": "application/json"},
+                )
+            else:
+                response = case.call(headers=headers)
             seen.append(response.status_code)
             if response.status_code >= 500:
                 failures.append(f"{response.status_code} {case.as_curl_command()}: {response.text[:300]}")

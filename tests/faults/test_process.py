@@ -171,7 +171,8 @@ def test_sigterm_with_requests_in_flight_answers_every_accepted_request(
         server.proc.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(60)
-        assert server.proc.wait(300) == 0
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why it stopped.
+        assert server.proc.wait(300) in (0, -signal.SIGTERM)
     assert not [o for o in outcomes if o.startswith("dropped")], outcomes
     answered = {o.split(":")[1] for o in outcomes if o.startswith("200:")}
     assert answered and answered <= set(_stored(state, profile))
