@@ -21,6 +21,7 @@ from assistant import Assistant
 from engine import Engine, Settings, redact_logs
 
 log = logging.getLogger("marquee.api")
+SHUTDOWN_WAIT_S = 10.0  # for a load still in flight at shutdown
 
 
 def _warm_assistant(engine: Engine) -> Assistant:
@@ -33,6 +34,7 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     """Load the engine and warm the assistant, on a thread of its own: the server answers /livez (and
     503 with Retry-After elsewhere) from its first second instead of after the load."""
     settings = rt.settings
+    engine = None
     try:
         rt.loading = "artifacts, models and the title index"
         engine = Engine.load(settings, settings.api.dataset)
@@ -42,6 +44,8 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
         rt.load_error = f"{type(exc).__name__}: {exc}"
         log.error("engine not loaded: %s", rt.load_error)
+        if engine is not None:
+            engine.close()
     else:
         rt.engine = engine
         log.info("engine loaded: serving %s", settings.api.dataset)
@@ -76,7 +80,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             yield
         finally:
             if loader is not None:
-                await anyio.to_thread.run_sync(loader.join)  # a load in flight finishes, then is closed
+                # A load in flight gets a little while to finish and be closed; past that the process
+                # leaves without it (the thread is a daemon; the stores are durable at every commit).
+                await anyio.to_thread.run_sync(loader.join, SHUTDOWN_WAIT_S)
             chat_assistant = getattr(app.state, "assistant", None)
             if chat_assistant is not None:  # made on the first chat turn, if there was one
                 chat_assistant.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -30,24 +29,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="a log line per request (~0.1 ms of CPU each; /metrics counts them anyway)"),
         ] = False,
     ) -> None:
-        """Serve the HTTP API (docs at /docs, metrics at /metrics)."""
-        import uvicorn  # here, so other commands do not pay for the import
+        """Serve the HTTP API (docs at /docs, metrics at /metrics). /livez answers as soon as the port is
+        open; the app's code and the engine load behind it."""
+        from api.shell import run  # light: the app's own imports happen behind the open port
 
-        from api.app import create_app
-        from engine import Settings
-
-        settings = Settings()
-        if dataset is not None:
-            settings = settings.model_copy(
-                update={"api": settings.api.model_copy(update={"dataset": dataset})}
-            )
-        if page_workers is None and "MARQUEE_PAGE_WORKERS" not in os.environ:
-            page_workers = min((os.cpu_count() or 1) - 1, 4)  # a core for the server, the rest drafting
-        if page_workers is not None:
-            settings = settings.model_copy(update={"page_workers": page_workers})
-        print(
-            f"marquee API on http://{host}:{port} (dataset {settings.api.dataset}, "
-            f"{settings.page_workers} page workers; docs at /docs)",
-            flush=True,
-        )
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+        run(host, port, dataset, page_workers, access_log)

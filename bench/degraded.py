@@ -2,11 +2,12 @@
 
     .venv/bin/python bench/degraded.py [--dataset ml-latest-small] [--requests 20]
 
-Starts the server with QDRANT_URL pointing at a closed local port whose URL carries credentials, then:
-seconds from process start to the first /livez answer and to /readyz 200; the median and worst latency
-of rows, search and chat (model marquee-offline) served degraded; and whether the credentials appear in
-any answer or log line. Needs `marquee build` first (the artifacts are only read; state goes to a
-temporary folder).
+Starts the server (`python -m api.shell`, what `marquee serve` runs after the CLI's imports) with
+QDRANT_URL pointing at a closed local port whose URL carries credentials, then prints: seconds from
+process start to the first /livez answer and to /readyz 200; the median and worst latency of rows,
+search and chat (model marquee-offline) served degraded; and whether the credentials appear in any
+answer or log line. Needs `marquee build` first (the artifacts are only read; state goes to a temporary
+folder).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def main() -> None:
             "MARQUEE_STATE_DIR": state,
             "MARQUEE_API__DATASET": args.dataset,
         }
-        command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port), "--page-workers", "0"]
+        command = [sys.executable, "-m", "api.shell", "--port", str(port), "--page-workers", "0"]
         started = time.monotonic()
         with log.open("w") as out:
             proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)

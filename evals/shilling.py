@@ -8,8 +8,8 @@ ALS stage of the pipeline (the factors trained on the attacked data, each ordina
 titles); Trending is the served trending score (time-decayed counts) of all titles.
 
 Exposure counts impressions of the target to ordinary users: one per user whose Top Picks hold it, plus
-one per user when it is in the Trending row. A paired exact McNemar test over ordinary users says whether
-the defence changes who gets the target in Top Picks.
+one per user when it is in the Trending row. Paired tests over ordinary users say whether the defence
+changes who gets the target in Top Picks (exact McNemar) and where it places there (Wilcoxon signed-rank).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binomtest, wilcoxon
 
 from catalog import Dataset, Interactions, load_dataset
 from catalog.shilling import ShillingReport, defend, detect
@@ -34,7 +34,11 @@ DAY = 86_400
 class Condition:
     trending_rank: int
     picks: np.ndarray  # bool per ordinary user: the target is in their Top Picks
-    pick_rank: float  # median over ordinary users of the target's place among their unseen titles
+    places: np.ndarray  # per ordinary user: the target's place among their unseen titles (1 = first)
+
+    @property
+    def pick_rank(self) -> float:
+        return float(np.median(self.places)) if len(self.places) else float("nan")
 
     def exposure(self, users: int) -> int:
         return int(self.picks.sum()) + (users if self.trending_rank <= ROW else 0)
@@ -90,10 +94,10 @@ def measure(
     scores[matrix.csr.nonzero()] = -np.inf  # seen titles are not picks
     column = np.flatnonzero(model.item_ids == target)
     if not len(column):
-        return Condition(above + 1, np.zeros(len(matrix.user_ids), bool), float("nan"))
+        return Condition(above + 1, np.zeros(len(matrix.user_ids), bool), np.zeros(0))
     mine = scores[:, column[0]]
     place = (scores > mine[:, None]).sum(axis=1) + 1
-    return Condition(above + 1, place <= ROW, float(np.median(place)))
+    return Condition(above + 1, place <= ROW, place)
 
 
 def run_shilling(
@@ -156,6 +160,9 @@ def _row(
     lost = int((undefended.picks & ~defended.picks).sum())
     gained = int((~undefended.picks & defended.picks).sum())
     p = binomtest(lost, lost + gained).pvalue if lost + gained else 1.0
+    # Wilcoxon signed-rank over users: does the defence move the target's place in their Top Picks?
+    moved = len(undefended.places) == len(defended.places) and (undefended.places != defended.places).any()
+    place_p = float(wilcoxon(undefended.places, defended.places).pvalue) if moved else 1.0
     return {
         "rate": rate,
         "caught_fakes": len(flagged & fakes),
@@ -163,6 +170,7 @@ def _row(
         "without_defence": _figures(undefended, base, users),
         "with_defence": _figures(defended, base, users),
         "mcnemar_p": p,
+        "place_wilcoxon_p": place_p,
     }
 
 
@@ -192,7 +200,7 @@ def table(result: dict[str, Any]) -> str:
     for row in result["attacks"]:
         for name in ("without_defence", "with_defence"):
             f = row[name]
-            ratio = "n/a (0)" if f["exposure_ratio"] is None else f"{f['exposure_ratio']:.2f}"
+            ratio = "inf" if f["exposure_ratio"] is None else f"{f['exposure_ratio']:.2f}"
             if f["exposure_ratio"] is None and f["exposure"] == 0:
                 ratio = "same (0)"
             lines.append(
@@ -201,5 +209,8 @@ def table(result: dict[str, Any]) -> str:
                 f"{f['trending_lift']:>6} {f['top_picks_users']:>10} {f['top_picks_median_rank']:>11.0f} "
                 f"{f['exposure']:>9} {ratio:>12}"
             )
-        lines.append(f"{'':>7} McNemar p (Top Picks, without vs with defence): {row['mcnemar_p']:.2g}")
+        lines.append(
+            f"{'':>7} without vs with defence: McNemar p (in Top Picks) {row['mcnemar_p']:.2g}, "
+            f"Wilcoxon p (place in Top Picks) {row['place_wilcoxon_p']:.2g}"
+        )
     return "\n".join(lines)

@@ -25,4 +25,17 @@ def test_attack_lifts_the_title_and_the_defence_takes_the_lift_away(api_settings
     without, with_ = row["without_defence"], row["with_defence"]
     assert without["trending_rank"] < base["trending_rank"] and without["exposure"] > base["exposure"]
     assert with_["trending_rank"] == base["trending_rank"] and with_["exposure"] == base["exposure"]
-    assert "McNemar" in table(result)
+    assert without["top_picks_median_rank"] < with_["top_picks_median_rank"] == base["top_picks_median_rank"]
+    assert row["place_wilcoxon_p"] < 0.01 and "Wilcoxon" in table(result)
+
+
+def test_an_unknown_title_is_one_line_naming_it(
+    api_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    monkeypatch.setenv("MARQUEE_DATA_DIR", str(api_settings.data_dir))
+    result = CliRunner().invoke(app, ["eval-shilling", "--title", "99999999"])
+    assert result.exit_code != 0 and "unknown title 99999999" in result.output

@@ -24,7 +24,8 @@ from engine import Settings
 from engine.pages import SCRATCH_DIR
 from tests.conftest import DATASET, REPO_ROOT
 
-pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow]
+# Each test starts servers: minutes each on a busy machine.
+pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow, pytest.mark.timeout(2400)]
 
 
 @dataclass
@@ -70,15 +71,16 @@ def serve(settings: Settings, state: Path, *, page_workers: int = 0) -> Iterator
                     livez = time.monotonic() - started
             except httpx.TransportError:
                 time.sleep(0.05)
-        loading = "loading" in (httpx.get(f"{url}/readyz", timeout=5).json().get("reason") or "")
-        while httpx.get(f"{url}/readyz", timeout=5).status_code != 200:
-            assert proc.poll() is None and time.monotonic() - started < 300, "server never ready"
+        # Generous timeouts: the load competes for the CPU with the answers (and, in CI, with other jobs).
+        loading = "loading" in (httpx.get(f"{url}/readyz", timeout=60).json().get("reason") or "")
+        while httpx.get(f"{url}/readyz", timeout=60).status_code != 200:
+            assert proc.poll() is None and time.monotonic() - started < 900, "server never ready"
             time.sleep(0.2)
         yield Server(proc, url, livez, loading)
     finally:
         if proc.poll() is None:
             proc.terminate()
-            proc.wait(60)
+            proc.wait(300)
 
 
 def _signup(url: str) -> tuple[dict[str, str], str]:
@@ -169,7 +171,8 @@ def test_sigterm_with_requests_in_flight_answers_every_accepted_request(
         server.proc.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(60)
-        assert server.proc.wait(60) == 0
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why it stopped.
+        assert server.proc.wait(300) in (0, -signal.SIGTERM)
     assert not [o for o in outcomes if o.startswith("dropped")], outcomes
     answered = {o.split(":")[1] for o in outcomes if o.startswith("200:")}
     assert answered and answered <= set(_stored(state, profile))
