@@ -27,6 +27,7 @@ from engine.config import LLMSettings
 CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
 CONVERSATION_LOCKS = 64
+EARLIER_READ = 10  # a client's earlier messages read into a new conversation: the latest ones say the most
 log = logging.getLogger("marquee.assistant")
 
 
@@ -126,7 +127,7 @@ class Assistant:
             state = DialogueState(id=conversation_id, profile_id=viewer.profile_id)
         else:
             state = DialogueState(profile_id=viewer.profile_id)
-        for said in earlier:
+        for said in earlier[-EARLIER_READ:]:
             state.preferences = state.preferences.merged(self.understanding.read(said).update)
             state.remember("user", said)
         return state

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
@@ -157,3 +160,27 @@ def test_no_key_reaches_another_accounts_profile_or_conversation(client: TestCli
     hijack = body | {"profile_id": sibling, "conversation_id": started["conversation_id"]}
     refused = client.post("/v1/chat/completions", headers=mine, json=hijack)
     assert refused.status_code == 404 and refused.json()["error"]["field"] == "conversation_id"
+
+
+def test_bad_text_is_refused_and_long_input_is_answered(client: TestClient, signup: Signup) -> None:
+    headers, profile = signup()
+
+    def post(messages: list[dict]) -> httpx.Response:
+        body = {"model": "marquee-offline", "profile_id": profile, "messages": messages}
+        # A lone surrogate can only be sent as a JSON escape: json.dumps writes it as one.
+        return client.post(
+            "/v1/chat/completions",
+            headers=headers | {"content-type": "application/json"},
+            content=json.dumps(body),
+        )
+
+    lone = post([{"role": "user", "content": "a comedy \ud800 please"}])
+    assert lone.status_code == 422 and lone.json()["error"]["param"] == "messages"
+    parts = post([{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}])
+    assert parts.status_code == 422
+    # The most a request may hold: 100 messages of 4,000 characters each, answered (read with a cap).
+    long = "I would like a funny heist film with a clever twist, nothing too violent. " * 53
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": long[:4000]} for i in range(99)]
+    answered = post([*history, {"role": "user", "content": long[:4000]}])
+    assert answered.status_code == 200
+    assert answered.json()["choices"][0]["message"]["content"]
