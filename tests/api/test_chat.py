@@ -175,7 +175,7 @@ def test_bad_text_is_refused_and_long_input_is_answered(client: TestClient, sign
         )
 
     lone = post([{"role": "user", "content": "a comedy \ud800 please"}])
-    assert lone.status_code == 422 and lone.json()["error"]["param"] == "messages"
+    assert lone.status_code == 422 and lone.json()["error"]["param"] == "messages.0.content"
     parts = post([{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}])
     assert parts.status_code == 422
     # The most a request may hold: 100 messages of 4,000 characters each, answered (read with a cap).
