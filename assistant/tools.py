@@ -354,8 +354,14 @@ class Toolbox:
     def explanation(self, title: Title) -> str:
         """Why this title would suit the viewer: the sources that would propose it, else its genres."""
         context = self.context(exclude_shown=False)
-        if title.id in context.history.seen():
+        history = context.history
+        # Said only as it is: watched, started, or turned down; each is a different fact.
+        if title.id in set(history.items.tolist()):
             return f"You have already watched {title.name}"
+        if title.id in history.in_progress:
+            return f"You have started {title.name}"
+        if title.id in history.disliked or title.id in self.state.preferences.disliked_titles:
+            return f"You turned {title.name} down earlier"
         candidates = self.engine.candidates(context)
         reasons = [c.reason for i, _, prov in candidates if i == title.id for c in prov]
         return reasons[0] if reasons else _plain_reason(title, self.state.preferences.genres)

@@ -79,3 +79,10 @@ def test_what_is_not_understood_is_not_echoed(assistant: Assistant, viewer: View
     assert reply.question and not reply.titles and "flibbertigibbet" not in reply.text
     foreign = assistant.respond(viewer, "Quiero ver una película de terror")
     assert foreign.question and not foreign.titles and "English" in foreign.text
+
+
+def test_explanations_say_only_what_is_true(assistant: Assistant, viewer: Viewer) -> None:
+    first = assistant.respond(viewer, "I hated The Matrix")
+    why = assistant.respond(viewer, "why The Matrix?", conversation_id=first.conversation_id)
+    assert why.text.startswith("**The Matrix**") and "turned The Matrix down" in why.text
+    assert "already watched" not in why.text
