@@ -20,12 +20,12 @@ CLARIFY = (
 )
 FOREIGN = "Sorry, I can only read English for now. Could you tell me in English what you'd like to watch?"
 _YES = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|please|go ahead|do it|fine)\b", re.IGNORECASE)
-# Constraints to offer dropping when nothing fits, loosest first.
 INTENT_HEADINGS = {
     "trending": "Popular right now",
     "new": "Recent releases",
     "surprise": "A few well-liked picks to surprise you",
 }
+# Constraints to offer dropping when nothing fits, loosest first.
 RELAXABLE = (
     ("max_runtime", "the runtime limit"),
     ("year_min", "the era"),
