@@ -13,11 +13,23 @@ MAX_MESSAGES = 100
 MAX_CHARS = 4000
 
 
+def _encodable(text: str | None) -> str | None:
+    """Refuse lone surrogates ("\\ud800" in JSON): not text, and nothing downstream can encode them."""
+    if text is not None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    return text
+
+
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: str
     text: str | None = Field(None, max_length=MAX_CHARS)
+
+    _text_is_unicode = field_validator("text")(_encodable)
 
 
 class ChatMessage(BaseModel):
@@ -32,6 +44,8 @@ class ChatMessage(BaseModel):
     def _bounded(cls, content: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
         if isinstance(content, str) and len(content) > MAX_CHARS:
             raise ValueError(f"a message holds at most {MAX_CHARS} characters")
+        if isinstance(content, str):
+            _encodable(content)
         return content
 
     def text(self) -> str:

@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.titles import TitleResolver
 from engine import Engine
 
@@ -15,7 +17,7 @@ GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
     "Action": ("action", "action-packed", "explosions"),
     "Adventure": ("adventure", "adventures", "adventurous"),
     "Animation": ("animation", "animated", "cartoon", "cartoons", "anime", "pixar"),
-    "Children": ("children", "children's", "kids movie", "kid movie", "for kids"),
+    "Children": ("children", "children's", "childrens", "kids movie", "kid movie", "for kids"),
     "Comedy": ("comedy", "comedies", "funny", "hilarious", "laugh", "humor", "humour", "comic"),
     "Crime": ("crime", "gangster", "gangsters", "mafia"),
     "Documentary": ("documentary", "documentaries", "docs", "true story doc"),
@@ -34,12 +36,17 @@ GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+WELL_KNOWN_QUANTILE = 0.75  # watched more than three titles in four: preferred for generic requests
+
+
 @dataclass(frozen=True)
 class Lexicon:
     genres: tuple[str, ...]  # the catalog's own genre names
     genre_sizes: dict[str, int]  # titles per genre
     synonyms: dict[str, str]  # lower-case phrase -> genre
     titles: TitleResolver
+    popularity: dict[int, float]  # times each title was watched
+    well_known: float  # the watch count from which a title counts as well known (the popularity prior)
 
     @classmethod
     def for_engine(cls, engine: Engine) -> Lexicon:
@@ -50,8 +57,18 @@ class Lexicon:
         for genre, words in GENRE_SYNONYMS.items():
             if genre in genres:
                 synonyms |= {w: genre for w in words}
-        resolver = TitleResolver.for_catalog(titles, engine.dataset.interactions.items)
-        return cls(genres=genres, genre_sizes=dict(sizes), synonyms=synonyms, titles=resolver)
+        ids, counts = np.unique(engine.dataset.interactions.items, return_counts=True)
+        popularity = dict(zip(ids.tolist(), counts.astype(float).tolist(), strict=True))
+        resolver = TitleResolver(titles, popularity)
+        known = float(np.quantile(counts, WELL_KNOWN_QUANTILE)) if len(counts) else 0.0
+        return cls(
+            genres=genres,
+            genre_sizes=dict(sizes),
+            synonyms=synonyms,
+            titles=resolver,
+            popularity=popularity,
+            well_known=known,
+        )
 
     def genre(self, name: str) -> str | None:
         """The catalog genre a word names ("scifi", "Comedies", "film noir"), or None."""

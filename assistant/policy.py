@@ -18,7 +18,13 @@ CLARIFY = (
     "What are you in the mood for? Name a genre (comedy, thriller, sci-fi...), a feeling (dark, "
     "feel-good, mind-bending), an era, or a film you loved — and anything you'd rather avoid."
 )
+FOREIGN = "Sorry, I can only read English for now. Could you tell me in English what you'd like to watch?"
 _YES = re.compile(r"^\s*(yes|yeah|yep|sure|ok|okay|please|go ahead|do it|fine)\b", re.IGNORECASE)
+INTENT_HEADINGS = {
+    "trending": "Popular right now",
+    "new": "Recent releases",
+    "surprise": "A few well-liked picks to surprise you",
+}
 # Constraints to offer dropping when nothing fits, loosest first.
 RELAXABLE = (
     ("max_runtime", "the runtime limit"),
@@ -26,6 +32,8 @@ RELAXABLE = (
     ("year_max", "the era"),
     ("genres", "the genre"),
     ("exclude_genres", "the genres you ruled out"),
+    ("avoid_moods", "what you asked to avoid"),
+    ("people", "the people you named"),
 )
 
 
@@ -59,29 +67,28 @@ class OfflinePolicy:
         """Apply a reading of the turn (this policy's own or the LLM plan's) and answer it."""
         state = tools.state
         state.offer = None
+        if reading.foreign:
+            return Reply(text=FOREIGN, question=True)
         notes = self._apply(reading, tools)
         if reading.explain is not None:
             return self._explain(reading.explain, tools, notes)
         if reading.wants_rows:
             return self._rows(tools, notes)
+        k = reading.count or PICKS
         only_anchor = reading.update.model_copy(update={"liked_titles": []}).empty()
         if reading.similar_to is not None and only_anchor:
-            return self._similar(reading.similar_to, tools, notes)
-        vague = not state.preferences.specific() and not reading.reject_last and not reading.seen_last
-        if vague and state.questions_asked == 0:
+            return self._similar(reading.similar_to, tools, notes, k)
+        said = reading.reject_last or reading.update.seen_titles or reading.intent or reading.count
+        if not state.preferences.specific() and not said and state.questions_asked == 0:
             state.questions_asked += 1
             return Reply(text=" ".join([*notes, CLARIFY]), question=True)
-        return self._recommend(tools, notes)
+        return self._recommend(tools, notes, k, intent=reading.intent)
 
     def _apply(self, reading: Reading, tools: Toolbox) -> list[str]:
         """Record what the utterance says; return short notes for anything that could not be used."""
         state = tools.state
         for title_id in reading.update.seen_titles:
             tools.feedback(title_id, "seen")
-        if reading.seen_last and state.last_shown:
-            seen = state.last_shown if reading.seen_last == "all" else state.last_shown[:1]
-            for title_id in seen:
-                tools.feedback(title_id, "seen")
         if reading.reject_last:
             for title_id in state.last_shown:
                 tools.feedback(title_id, "not_interested")
@@ -96,13 +103,19 @@ class OfflinePolicy:
         state.preferences = state.preferences.merged(reading.update.model_copy(update={"seen_titles": []}))
         return [f"I couldn't find “{name}” in the catalog." for name in reading.unknown[:2]]
 
-    def _recommend(self, tools: Toolbox, notes: list[str]) -> Reply:
-        found = tools.call("recommend", {"k": PICKS})  # under the preferences already applied
+    def _recommend(
+        self, tools: Toolbox, notes: list[str], k: int = PICKS, intent: str | None = None
+    ) -> Reply:
+        # Under the preferences already applied; what is popular now, and requests that say little
+        # about taste (a surprise), put well-known titles first.
+        popular = intent in ("trending", "surprise", "new")
+        found = tools.call("recommend", {"k": k, "popular_first": popular})
         prefs = tools.state.preferences
         if not found.titles:
             return self._nothing_fits(tools, notes)
         about = describe(prefs)
-        lead = f"Here are some picks{' for ' + about if about else ' for you'}:"
+        heading = INTENT_HEADINGS.get(intent or "", "Here are some picks")
+        lead = f"{heading}{' for ' + about if about else ' for you' if intent is None else ''}:"
         follow = "Seen any of these, or want something different?"
         return Reply(text=_listing([*notes, lead], found.titles, follow), titles=found.titles)
 
@@ -122,8 +135,8 @@ class OfflinePolicy:
         state.preferences = state.preferences.model_copy(update={field_name: empty})
         return self._recommend(tools, [])
 
-    def _similar(self, title_id: int, tools: Toolbox, notes: list[str]) -> Reply:
-        found = tools.call("similar_titles", {"title": title_id, "k": PICKS})
+    def _similar(self, title_id: int, tools: Toolbox, notes: list[str], k: int = PICKS) -> Reply:
+        found = tools.call("similar_titles", {"title": title_id, "k": k})
         name = tools.engine.dataset.titles[title_id].name
         if not found.titles:
             return Reply(text=" ".join([*notes, f"I have nothing new that is like {name}."]))
@@ -179,10 +192,14 @@ def _referred(text: str, lowered: str, tools: Toolbox) -> int | None:
 
 
 def describe(prefs: Preferences) -> str:
-    """The preferences in a few words: "dark comedy, 1990s, under 110 minutes, no Horror"."""
-    parts = [", ".join(prefs.moods[-2:])] if prefs.moods else []
+    """The preferences in a few words: "dark, comedy, 1990s, under 110 minutes, no horror".
+
+    Only what was understood is named: moods are the vocabulary's words, and a described story (three
+    words or more) is not repeated back."""
+    moods = [m for m in prefs.moods[-2:] if len(m.split()) < 3]
+    parts = [", ".join(moods)] if moods else []
     if prefs.genres:
-        parts.append(" or ".join(g.lower() for g in prefs.genres))
+        parts.append(" and ".join(g.lower() for g in prefs.genres))
     if prefs.year_min and prefs.year_max:
         parts.append(f"{prefs.year_min}–{prefs.year_max}")
     elif prefs.year_min:
@@ -195,6 +212,10 @@ def describe(prefs: Preferences) -> str:
         parts.append("no " + " or ".join(g.lower() for g in prefs.exclude_genres))
     if prefs.people:
         parts.append("with " + " and ".join(prefs.people[-2:]))
+    if prefs.exclude_people:
+        parts.append("without " + " or ".join(prefs.exclude_people[-2:]))
+    if prefs.avoid_moods:
+        parts.append("nothing " + " or ".join(prefs.avoid_moods[-2:]))
     if prefs.audience:
         parts.append(f"suitable for {prefs.audience}")
     return ", ".join(p for p in parts if p)

@@ -24,6 +24,8 @@ class Preferences(BaseModel):
     disliked_titles: list[int] = Field(default_factory=list, max_length=MAX_LISTED)
     seen_titles: list[int] = Field(default_factory=list, max_length=MAX_LISTED)
     people: list[str] = Field(default_factory=list, max_length=MAX_LISTED)
+    exclude_people: list[str] = Field(default_factory=list, max_length=MAX_LISTED)  # a filter, not a hope
+    avoid_moods: list[str] = Field(default_factory=list, max_length=MAX_LISTED)  # "too violent": filtered
     year_min: int | None = Field(None, ge=1870, le=2100)
     year_max: int | None = Field(None, ge=1870, le=2100)
     max_runtime: int | None = Field(None, ge=30, le=600)
@@ -31,12 +33,16 @@ class Preferences(BaseModel):
     audience: str | None = Field(None, max_length=40)  # who is watching: "kids", "family", "date", ...
 
     def specific(self) -> bool:
-        """True when there is something to recommend from beyond the profile's own history."""
+        """True when the viewer has said anything to recommend from: a wish, or a ruling-out ("anything but
+        comedy" is answered from the profile's taste without that genre)."""
         return bool(
             self.genres
             or self.moods
             or self.liked_titles
             or self.people
+            or self.exclude_genres
+            or self.exclude_people
+            or self.avoid_moods
             or self.year_min
             or self.year_max
             or self.max_runtime
@@ -54,11 +60,13 @@ class Preferences(BaseModel):
         data |= {
             "genres": genres,
             "exclude_genres": excluded,
-            "moods": _added(self.moods, update.moods),
+            "moods": _added(_removed(self.moods, update.avoid_moods), update.moods),
+            "avoid_moods": _added(_removed(self.avoid_moods, update.moods), update.avoid_moods),
             "liked_titles": liked,
             "disliked_titles": disliked,
             "seen_titles": _added(self.seen_titles, update.seen_titles),
-            "people": _added(self.people, update.people),
+            "people": _added(_removed(self.people, update.exclude_people), update.people),
+            "exclude_people": _added(_removed(self.exclude_people, update.people), update.exclude_people),
         }
         for name in ("year_min", "year_max", "max_runtime", "maturity_limit", "audience"):
             value = getattr(update, name)
@@ -117,6 +125,8 @@ class PreferenceUpdate(BaseModel):
     disliked_titles: list[int] = Field(default_factory=list, max_length=10)
     seen_titles: list[int] = Field(default_factory=list, max_length=20)
     people: list[str] = Field(default_factory=list, max_length=10)
+    exclude_people: list[str] = Field(default_factory=list, max_length=10)
+    avoid_moods: list[str] = Field(default_factory=list, max_length=10)
     year_min: int | None = Field(None, ge=1870, le=2100)
     year_max: int | None = Field(None, ge=1870, le=2100)
     max_runtime: int | None = Field(None, ge=30, le=600)

@@ -34,6 +34,7 @@ CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
 CONVERSATION_LOCKS = 64
 OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when the LLM fails
+EARLIER_READ = 10  # a client's earlier messages read into a new conversation: the latest ones say the most
 log = logging.getLogger("marquee.assistant")
 
 
@@ -183,7 +184,7 @@ class Assistant:
             state = DialogueState(id=conversation_id, profile_id=viewer.profile_id)
         else:
             state = DialogueState(profile_id=viewer.profile_id)
-        for said in earlier:
+        for said in earlier[-EARLIER_READ:]:
             state.preferences = state.preferences.merged(self.understanding.read(said).update)
             state.remember("user", said)
         return state

@@ -41,7 +41,10 @@ class DialogueState(BaseModel):
         self.transcript = [*self.transcript, Message(role=role, content=content)][-TRANSCRIPT_TURNS:]
 
     def show(self, title_ids: list[int]) -> None:
-        self.last_shown = list(title_ids)
+        """Remember a reply's picks. A reply without picks (an explanation, a question) leaves the last
+        ones in place: "seen those" after "why the second one?" still means the picks."""
+        if title_ids:
+            self.last_shown = list(title_ids)
         self.shown = self.shown + [t for t in title_ids if t not in self.shown]
 
 

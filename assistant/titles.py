@@ -7,7 +7,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 from rapidfuzz import fuzz, process
 
 from engine import Title
@@ -19,9 +18,17 @@ COMMON_NAME_CHARS = 5
 # "like" as in "something like X", not as in "I'd like a war film".
 _CUE = re.compile(
     r"(\b(seen|saw|watched|liked|likes|loved|enjoyed|hated|disliked|than|similar to|such as|finished|"
-    r"rewatched)|(?<!'d )(?<!would )\blike)\s*[\"“']?$",
+    r"rewatched|the movie|the film)|(?<!'d )(?<!would )\blike)\s*[\"“']?$",
     re.IGNORECASE,
 )
+# A verdict right after the name cues it too: "Jaws was boring", "Heat is great".
+_VERDICT_AFTER = re.compile(
+    r"^\s*(was|is|were)\s+(so\s+|really\s+|too\s+|way\s+)?(boring|great|awesome|amazing|good|bad|terrible|"
+    r"awful|overrated|fantastic|brilliant|dull|funny|scary|slow|long|stupid)\b",
+    re.IGNORECASE,
+)
+# A name listed after another ("like V for Vendetta or The Game") shares that name's cue.
+_LISTED = re.compile(r"(,|\bor|\band)\s*$", re.IGNORECASE)
 # A name followed by "film", "movie"... is a description ("a war film"), unless written as a name.
 _GENERIC_AFTER = re.compile(
     r"\s*(film|films|movie|movies|flick|flicks|one|ones|story|stories)\b", re.IGNORECASE
@@ -71,11 +78,6 @@ class TitleResolver:
             if k not in self._by_name
         }
 
-    @classmethod
-    def for_catalog(cls, titles: Mapping[int, Title], watched_items: np.ndarray) -> TitleResolver:
-        ids, counts = np.unique(watched_items, return_counts=True)
-        return cls(titles, dict(zip(ids.tolist(), counts.tolist(), strict=True)))
-
     def resolve(self, name: str) -> int | None:
         """The catalog id a name means ("the matrix", "Incepton", "Heat (1995)"), or None."""
         year = re.search(r"\b(18|19|20)\d\d\b", name)
@@ -113,7 +115,12 @@ class TitleResolver:
                 phrase = text[start:end]
                 key = normalize(phrase)
                 ids = self._by_name.get(key, [])[:1] or self._series.get(key)
-                if not ids or not self._plausible(phrase, text[:start], text[end:]):
+                before = text[:start]
+                if (listed := _LISTED.search(before)) and any(
+                    m.end == len(before[: listed.start()].rstrip()) for m in found
+                ):
+                    before = "like "  # listed after a title: read as cued as the list is
+                if not ids or not self._plausible(phrase, before, text[end:]):
                     continue
                 found.append(Mention(tuple(ids), start, end))
                 taken.update(range(i, i + size))
@@ -136,7 +143,7 @@ class TitleResolver:
         first = next((w for w in phrase.split() if w.lower() not in ("the", "a", "an")), phrase)
         capitalized = first[:1].isupper() and not phrase.isupper()
         mid_text = bool(before.strip()) and before.rstrip()[-1] not in ".!?\n"
-        cued = bool(_CUE.search(before))
+        cued = bool(_CUE.search(before) or _VERDICT_AFTER.match(after))
         if len(words) == 1 and len(key) <= COMMON_NAME_CHARS:  # "it", "her", "up": only when so written
             return capitalized and cued
         articled = phrase.split()[0].lower() in ("the", "a", "an")

@@ -21,9 +21,20 @@ from assistant.dialogue_ranking import DialogueRanker
 from assistant.lexicon import Lexicon
 from assistant.preferences import PreferenceUpdate
 from assistant.state import DialogueState
-from engine import Context, Engine, EngineError, Event, EventKind, Recommendation, Title
+from engine import (
+    Context,
+    Engine,
+    EngineError,
+    Event,
+    EventKind,
+    Recommendation,
+    Title,
+    allowed_maturity,
+    normalize_maturity,
+)
 
 MAX_PICKS = 10
+KIDS_AUDIENCES = ("kids", "children", "family")
 WIDEN = 10  # picks drawn per pick shown when a soft preference (all genres, people) reorders them
 TitleRef = Annotated[int | str, Field(description="a catalog title id, or a title's name and year")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -52,6 +63,7 @@ class RecommendArgs(Args):
     year_min: int | None = Field(None, ge=1870, le=2100)
     year_max: int | None = Field(None, ge=1870, le=2100)
     max_runtime: int | None = Field(None, ge=30, le=600, description="minutes")
+    popular_first: bool = Field(False, description="well-known titles first: trending or generic requests")
     k: int = Field(5, ge=1, le=MAX_PICKS)
 
 
@@ -85,6 +97,7 @@ class PreferencesArgs(Args):
     disliked_titles: Refs = Field(default_factory=list)
     seen_titles: Refs = Field(default_factory=list)
     people: Names = Field(default_factory=list, description="actors or directors wanted")
+    exclude_people: Names = Field(default_factory=list, description="actors or directors to leave out")
     year_min: int | None = Field(None, ge=1870, le=2100)
     year_max: int | None = Field(None, ge=1870, le=2100)
     max_runtime: int | None = Field(None, ge=30, le=600)
@@ -233,15 +246,23 @@ class Toolbox:
             max_runtime=args.max_runtime,
         )
         self.state.preferences = self.state.preferences.merged(update)
-        return self.recommendations(args.k)
+        return self.recommendations(args.k, popular_first=args.popular_first)
 
-    def recommendations(self, k: int) -> ToolResult:
-        """Picks under everything the conversation knows; never a title seen, rejected or shown before."""
+    def recommendations(self, k: int, *, popular_first: bool = False) -> ToolResult:
+        """Picks under everything the conversation knows; never a title seen, rejected or shown before.
+
+        People ruled out, moods complained about and a kids' rating limit filter the engine's list (a
+        kids' pick needs a known rating within the limit: a guess from its genres is not enough).
+        `popular_first` (and any kids' or family request) puts well-known titles ahead: the popularity
+        prior for requests that say little about taste."""
         context = self.context()
         prefs = self.state.preferences
         people = [p.lower() for p in prefs.people]
         genres = set(prefs.genres)
-        widen = bool(people) or len(genres) > 1
+        kids = prefs.audience in KIDS_AUDIENCES
+        popular_first = popular_first or kids
+        filtered = bool(prefs.exclude_people or prefs.avoid_moods or kids)
+        widen = bool(people) or len(genres) > 1 or filtered or popular_first
         if self.ranking is not None and self.ranking.comentions and prefs.liked_titles and not widen:
             # What real recommenders suggest after these titles beats the engine's ratings neighbours
             # (README, "Real dialogues"); the context's constraints still filter every pick.
@@ -252,11 +273,24 @@ class Toolbox:
             narrow = replace(context, constraints=replace(context.constraints, genres=(rarest,)))
             known = {r.title.id for r in found}
             found += [r for r in self.engine.recommend(narrow, k=k * WIDEN) if r.title.id not in known]
+        if filtered:
+            rated = set(allowed_maturity(prefs.maturity_limit)) if kids else set()
+            excluded = [p.lower() for p in prefs.exclude_people]
+            found = [
+                r
+                for r in found
+                if not _features(r.title, excluded)
+                and not _about(r.title, prefs.avoid_moods)
+                and (not kids or normalize_maturity(r.title.maturity) in rated)
+            ]
         if widen:
             # The index filter keeps any wanted genre; "a funny animated film" means both, so titles with
             # more of the wanted genres, and with the people named, go first (in the engine's order).
-            def fit(r: Recommendation) -> tuple[int, bool]:
-                return -len(genres.intersection(r.title.genres)), not _features(r.title, people)
+            def fit(r: Recommendation) -> tuple[int, bool, bool]:
+                obscure = (
+                    popular_first and self.lexicon.popularity.get(r.title.id, 0.0) < self.lexicon.well_known
+                )
+                return -len(genres.intersection(r.title.genres)), not _features(r.title, people), obscure
 
             found = sorted(found, key=fit)[:k]
         return self._listing(found, offer=True)
@@ -298,11 +332,12 @@ class Toolbox:
             disliked_titles=[self.title(t).id for t in args.disliked_titles],
             seen_titles=[self.title(t).id for t in args.seen_titles],
             people=args.people,
+            exclude_people=args.exclude_people,
             year_min=args.year_min,
             year_max=args.year_max,
             max_runtime=args.max_runtime,
             audience=args.audience,
-            maturity_limit="PG" if args.audience in ("kids", "children", "family") else None,
+            maturity_limit="PG" if args.audience in KIDS_AUDIENCES else None,
         )
         self.state.preferences = self.state.preferences.merged(update)
         return ToolResult(ok=True, content={"preferences": self.state.preferences.model_dump()})
@@ -373,8 +408,14 @@ class Toolbox:
     def explanation(self, title: Title) -> str:
         """Why this title would suit the viewer: the sources that would propose it, else its genres."""
         context = self.context(exclude_shown=False)
-        if title.id in context.history.seen():
+        history = context.history
+        # Said only as it is: watched, started, or turned down; each is a different fact.
+        if title.id in set(history.items.tolist()):
             return f"You have already watched {title.name}"
+        if title.id in history.in_progress:
+            return f"You have started {title.name}"
+        if title.id in history.disliked or title.id in self.state.preferences.disliked_titles:
+            return f"You turned {title.name} down earlier"
         candidates = self.engine.candidates(context)
         reasons = [c.reason for i, _, prov in candidates if i == title.id for c in prov]
         return reasons[0] if reasons else _plain_reason(title, self.state.preferences.genres)
@@ -435,6 +476,12 @@ TOOL_ARGS: dict[str, type[Args]] = {
 def _features(title: Title, people: list[str]) -> bool:
     credits = [p.lower() for p in title.cast + title.directors]
     return any(person in c for person in people for c in credits)
+
+
+def _about(title: Title, moods: list[str]) -> bool:
+    """Whether a title's keywords or tags name one of these moods ("violent" finds "violence")."""
+    words = " ".join(k.lower() for k in (*title.keywords, *title.tags))
+    return any(mood[: max(4, len(mood) - 2)] in words for mood in moods)
 
 
 def _plain_reason(title: Title, wanted: list[str]) -> str:

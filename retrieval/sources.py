@@ -66,9 +66,11 @@ class ContentSource:
             parts.extend(self.index.vectors(vector=CONTENT, ids=list(refs)).values())
         if parts:
             names = [self.titles[t].name for t in refs if t in self.titles]
-            like = f"like {', '.join(names[:2])}" if names else ""
-            about = f"“{text}”" if text else ""
-            return _unit(np.mean(parts, axis=0)), "Matches " + " and ".join(p for p in (about, like) if p)
+            similar = ", ".join(names[:2])
+            reason = f"Matches “{text}”" if text else ""
+            if similar:
+                reason = f"{reason}, similar to {similar}" if reason else f"Similar to {similar}"
+            return _unit(np.mean(parts, axis=0)), reason
         taste = self.taste(context)
         return (None, "") if taste is None else (taste, "Shares themes with titles you rated highly")
 

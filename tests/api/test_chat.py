@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
@@ -164,3 +167,27 @@ def test_no_key_reaches_another_accounts_profile_or_conversation(client: TestCli
     assert store.get(started["conversation_id"], profile) == before
     theirs_now = store.get(started["conversation_id"], sibling)
     assert theirs_now is not None and [m.content for m in theirs_now.transcript][0] == "something with horses"
+
+
+def test_bad_text_is_refused_and_long_input_is_answered(client: TestClient, signup: Signup) -> None:
+    headers, profile = signup()
+
+    def post(messages: list[dict]) -> httpx.Response:
+        body = {"model": "marquee-offline", "profile_id": profile, "messages": messages}
+        # A lone surrogate can only be sent as a JSON escape: json.dumps writes it as one.
+        return client.post(
+            "/v1/chat/completions",
+            headers=headers | {"content-type": "application/json"},
+            content=json.dumps(body),
+        )
+
+    lone = post([{"role": "user", "content": "a comedy \ud800 please"}])
+    assert lone.status_code == 422 and lone.json()["error"]["param"] == "messages.0.content"
+    parts = post([{"role": "user", "content": [{"type": "text", "text": "\udfff"}]}])
+    assert parts.status_code == 422
+    # The most a request may hold: 100 messages of 4,000 characters each, answered (read with a cap).
+    long = "I would like a funny heist film with a clever twist, nothing too violent. " * 53
+    history = [{"role": "user" if i % 2 == 0 else "assistant", "content": long[:4000]} for i in range(99)]
+    answered = post([*history, {"role": "user", "content": long[:4000]}])
+    assert answered.status_code == 200
+    assert answered.json()["choices"][0]["message"]["content"]
