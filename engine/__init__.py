@@ -28,6 +28,7 @@ from engine.errors import (
 )
 from engine.facade import Engine
 from engine.results import Recommendation
+from engine.title_edits import TitleEdits
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
@@ -55,6 +56,7 @@ __all__ = [
     "StaleArtifactsError",
     "TextEmbedder",
     "Title",
+    "TitleEdits",
     "UnknownProfileError",
     "UnknownTitleError",
     "UnknownUserError",

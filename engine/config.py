@@ -160,6 +160,8 @@ class Settings(BaseSettings):
     # made in the serving process. `marquee serve` defaults to one per core but one (at most 4).
     page_workers: int = Field(0, ge=0, le=16)
     seed: int = 42
+    # The operator's key for catalog writes (POST/PATCH/DELETE /v1/titles); unset, nobody may write.
+    admin_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False  # one JSON object per log line instead of text
 
