@@ -15,7 +15,7 @@ from api.body import BodyGate
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
 from api.rebuilds import Rebuilds
-from api.routes import accounts, chat, events, feed, health, titles
+from api.routes import accounts, chat, events, feed, health, operator, titles
 from api.runtime import Runtime
 from assistant import Assistant
 from engine import Engine, Settings, redact_logs
@@ -99,7 +99,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.runtime = rt
     errors.install(app)
-    for module in (accounts, feed, events, titles, chat, health):
+    for module in (accounts, feed, events, titles, operator, chat, health):
         app.include_router(module.router)
     app.add_middleware(BodyGate, limit=settings.api.max_body_bytes, timeout_s=settings.api.body_timeout_s)
     app.add_middleware(LatencyMiddleware, metrics=rt.metrics)  # outermost: times everything

@@ -239,6 +239,62 @@ class OnboardingOut(BaseModel):
 # --- health ---------------------------------------------------------------------------------------
 
 
+# --- the operator's catalog writes -----------------------------------------------------------------
+
+Names = Annotated[list[Annotated[str, Field(min_length=1, max_length=100)]], Field(max_length=30)]
+
+
+class TitlePatch(_Strict):
+    """Fields of a title to change; those left out keep their value."""
+
+    name: str | None = Field(None, min_length=1, max_length=300)
+    year: int | None = Field(None, ge=1850, le=2100)
+    genres: Names | None = None
+    overview: str | None = Field(None, max_length=5000, description="plot or description: what is embedded")
+    directors: Names | None = None
+    cast: Names | None = None
+    runtime: int | None = Field(None, ge=1, le=1000, description="minutes")
+    maturity: str | None = Field(None, description=f"one of {', '.join(MATURITY_RATINGS)}")
+
+    @field_validator("maturity")
+    @classmethod
+    def _maturity(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        rating = normalize_maturity(value)
+        if rating is None:
+            raise ValueError(f"unknown maturity {value!r}; valid: {', '.join(MATURITY_RATINGS)}")
+        return rating
+
+    def fields(self) -> dict[str, Any]:
+        """The fields given, as a Title takes them (lists as tuples)."""
+        given = self.model_dump(exclude_unset=True, exclude={"id"})
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}
+
+
+class TitleIn(TitlePatch):
+    """A new title; `id` defaults to one past the largest in the catalog."""
+
+    id: int | None = Field(None, ge=0, le=2**62)
+    name: str = Field(min_length=1, max_length=300)  # type: ignore[assignment]
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Harbor Lights",
+                    "year": 2018,
+                    "genres": ["Drama", "Romance"],
+                    "overview": "Two strangers keep a lighthouse running through one long winter.",
+                    "runtime": 104,
+                    "maturity": "PG-13",
+                }
+            ]
+        },
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     version: str = Field(default_factory=package_version)  # the server's `marquee --version`

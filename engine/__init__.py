@@ -32,6 +32,7 @@ from engine.errors import (
 from engine.facade import Engine
 from engine.results import Recommendation
 from engine.search import SearchIntent
+from engine.title_edits import TitleEdits
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
@@ -63,6 +64,7 @@ __all__ = [
     "StaleArtifactsError",
     "TextEmbedder",
     "Title",
+    "TitleEdits",
     "UnknownProfileError",
     "UnknownTitleError",
     "UnknownUserError",

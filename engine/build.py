@@ -18,6 +18,7 @@ from engine.config import Settings
 from engine.indexes import create_index, publish
 from engine.progress import Reporter, Silent
 from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, ease_settings, train_ranker
+from engine.title_edits import TitleEdits
 from ranker import TitleStats
 from retrieval import (
     CF,
@@ -65,6 +66,8 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     out.mkdir(parents=True, exist_ok=True)
     with reporter.stage(f"Loading {dataset_name}"):
         dataset = load_dataset(dataset_name, settings.data_dir)
+        # Titles an operator added or removed while serving (POST/DELETE /v1/titles) are part of the catalog.
+        dataset = TitleEdits.of(settings, dataset_name).apply(dataset)
     titles = catalog_titles(dataset)
     content = content_vectors(settings, dataset, reporter)
 

@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     # Accounts that look injected (catalog/shilling.py) count for nothing in trending, popularity, training.
     shilling_defence: bool = True
     seed: int = 42
+    # The operator's key for catalog writes (POST/PATCH/DELETE /v1/titles); unset, nobody may write.
+    admin_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_json: bool = False  # one JSON object per log line instead of text
 

@@ -11,7 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from catalog import Constraints, Context, Dataset, Event, EventStore, History, derive_business, load_dataset
+import numpy as np
+
+from catalog import (
+    Constraints,
+    Context,
+    Dataset,
+    Event,
+    EventStore,
+    History,
+    Title,
+    derive_business,
+    load_dataset,
+)
 from engine.arms import PageLog
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors, data_now
@@ -36,6 +48,7 @@ from engine.ranking import (
 )
 from engine.results import Recommendation, StageTimer
 from engine.search import Search, SearchIntent
+from engine.title_edits import TitleEdits, WithoutRemoved
 from engine.trace import current_trace, new_trace
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, LTRRanker, RowOrderBandit, TitleStats, load_ranker
@@ -50,10 +63,26 @@ from retrieval import (
     ItemSimilarity,
     TextEmbedder,
     TitleIndex,
+    TitlePoint,
+    title_points,
 )
 
 BANDITS_FILE = "bandits.sqlite"
+LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
 EVENTS_FILE = "events.sqlite"
+
+
+def operator_points(
+    dataset: Dataset, titles: Sequence[Title], content: np.ndarray, stage2: Stage2, als: ALSModel
+) -> list[TitlePoint]:
+    """Index points of titles added while serving. Nobody has watched them yet, so they launch with the
+    popularity of a well-watched title: enough for New Releases and the popular lists to show them until
+    the next build counts their real interactions."""
+    rows = np.searchsorted(np.array(sorted(dataset.titles), np.int64), [t.id for t in titles])
+    watched = stage2.stats.popularity["all"]
+    launch = float(np.quantile(watched[watched > 0], LAUNCH_QUANTILE)) if (watched > 0).any() else 1.0
+    exposure = {t.id: launch for t in titles}
+    return title_points(titles, content[rows], als, exposure, exposure, business=stage2.business)
 
 
 class Engine:
@@ -85,6 +114,7 @@ class Engine:
         self.row_order = row_order
         self.store = store
         self.degraded = not isinstance(stage2.ranker, LTRRanker)
+        self.base_index = index  # below any wrapper: what a reloaded engine reuses
         self.profiles = Profiles(dataset, store)
         self.lists = Lists(settings=settings, dataset=dataset, index=index, sources=sources, stage2=stage2)
         self.searcher = Search(dataset=dataset, lists=self.lists, stage2=stage2)
@@ -132,6 +162,8 @@ class Engine:
                 f"artifacts in {folder} were built from other data; "
                 f"run `marquee build --dataset {dataset_name}`"
             )
+        edits = TitleEdits.of(settings, dataset_name)
+        dataset = edits.apply(dataset)  # the operator's titles, added or removed while serving
         # The ranker may be missing (degraded mode); stage 1 and the features may not.
         lacking = [
             name
@@ -145,7 +177,9 @@ class Engine:
             )
         als = ALSModel.load(folder / ALS_FILE)
         ease = EASEModel.load(folder / EASE_FILE)
-        index = index or open_index(settings, dataset_name)
+        base_index = index or open_index(settings, dataset_name)
+        added, removed = edits.read()
+        index = WithoutRemoved(base_index, removed) if removed else base_index
         embedder = TextEmbedder()  # loads its model on the first free-text query only
         sources = make_sources(
             settings,
@@ -169,9 +203,13 @@ class Engine:
             content,
             load_ranker(folder / RANKER_DIR, names=one.features.names, threads=1),
         )
+        if added:  # embedded above with the rest; indexed now, so every source can find them at once
+            base_index.upsert(
+                operator_points(dataset, [added[t] for t in sorted(added)], content, stage2, als)
+            )
         state = settings.dataset_state(dataset_name)
         state.mkdir(parents=True, exist_ok=True)
-        return cls(
+        engine = cls(
             settings=settings,
             dataset=dataset,
             index=index,
@@ -186,6 +224,18 @@ class Engine:
             if settings.page_workers
             else None,
         )
+        engine.base_index = base_index
+        return engine
+
+    def reloaded(self) -> Engine:
+        """A new engine over the same index with the operator's title edits read anew (a title added,
+        changed or removed while serving). The caller swaps it in and drops this one without closing it:
+        requests in flight still use it, and the index is shared. Pages are drafted in-process from now
+        on: page workers hold the old catalog."""
+        if self.pages is not None:
+            self.pages.close()
+        settings = self.settings.model_copy(update={"page_workers": 0})
+        return Engine.load(settings, self.dataset.name, dataset=None, index=self.base_index)
 
     # -- what the caller's latest request noted (per thread or task) --------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -86,7 +87,10 @@ class Profiles:
 
     def stored_history(self, profile_id: str) -> History:
         # Only the kinds a history is folded from: impressions, the most numerous, would be read for nothing.
-        return history_from_events(self._store.events(profile_id, kinds=HISTORY_KINDS))
+        history = history_from_events(self._store.events(profile_id, kinds=HISTORY_KINDS))
+        # A title removed from the catalog while serving is no longer offered to continue.
+        kept = tuple(t for t in history.in_progress if t in self._titles)
+        return history if kept == history.in_progress else replace(history, in_progress=kept)
 
     def segment(self, context: Context) -> str:
         """The profile's taste segment: the genre group its liked titles lean to ("new" without any)."""
