@@ -285,6 +285,16 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
                 found.append(title_id)
         return found
 
+    # What the rules read as ruled out stays out, whatever the model copied from the sentence.
+    ruled_out = {normalize(p) for p in update.exclude_people}
+    avoided = {normalize(m) for m in update.avoid_moods}
+
+    def wanted_person(name: str) -> bool:
+        return anchored(name) and normalize(name) not in ruled_out
+
+    def wanted_mood(mood: str) -> bool:
+        return any(anchored(w) for w in mood.split()) and normalize(mood) not in avoided
+
     lexicon = tools.lexicon
     plan_genres = [g for g in (lexicon.genre(n) for n in plan.genres) if g]
     plan_excluded = [g for g in (lexicon.genre(n) for n in plan.exclude_genres) if g]
@@ -297,11 +307,11 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
         update={
             "genres": _unique(genres, 10),
             "exclude_genres": _unique(excluded, 10),
-            "moods": (update.moods or [m for m in plan.moods if any(anchored(w) for w in m.split())])[:10],
+            "moods": (update.moods or [m for m in plan.moods if wanted_mood(m)])[:10],
             "liked_titles": _unique([*update.liked_titles, *titles(plan.liked_titles, rejected)], 10),
             "disliked_titles": _unique([*update.disliked_titles, *titles(plan.disliked_titles, [])], 10),
             "seen_titles": _unique([*update.seen_titles, *titles(plan.seen_titles, [])], 20),
-            "people": _unique([*update.people, *(p for p in plan.people if anchored(p))], 10),
+            "people": _unique([*update.people, *(p for p in plan.people if wanted_person(p))], 10),
             "year_min": update.year_min if update.year_min is not None else _year(plan.year_min),
             "year_max": update.year_max if update.year_max is not None else _year(plan.year_max),
             "max_runtime": update.max_runtime
@@ -313,7 +323,6 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
         reading,
         update=merged,
         wants_rows=reading.wants_rows or plan.action == "rows",
-        moods=merged.moods,
         unknown=list(dict.fromkeys(unknown)),
     )
     if plan.title and (plan.action in ("similar", "explain")):
