@@ -42,7 +42,7 @@ NOT_NEGATION = re.compile(
     r"\b(don'?t know|not sure|doesn'?t matter|don'?t mind|don'?t care|no problem|not only|no matter|"
     r"can'?t wait|not bad|no doubt|never mind)\b"
 )
-_CLAUSE = re.compile(r"[,.;!?()]|\bbut\b|\bthough\b|\balthough\b")
+CLAUSE = re.compile(r"[,.;!?()]|\bbut\b|\bthough\b|\balthough\b")  # where a negation's scope ends
 ANYTHING_BUT = re.compile(r"\b(anything|everything|something) but\b")
 
 
@@ -51,13 +51,13 @@ def cue_polarity(lowered: str, start: int, end: int) -> bool:
     in its clause, a complaint later in it, or a scoff right after ("??", "no thanks")."""
     text = NOT_NEGATION.sub(lambda m: " " * len(m.group()), lowered)
     text = ANYTHING_BUT.sub(lambda m: m.group(1) + " nor", text)  # "but" here excludes; it ends no clause
-    before = _CLAUSE.split(text[:start])[-1]
+    before = CLAUSE.split(text[:start])[-1]
     if DISLIKED_BEFORE.search(before):
         return True
     after = text[end:]
     if COMPLAINT_AFTER.match(after):
         return True
-    return DISLIKED_AFTER.search(_CLAUSE.split(after)[0]) is not None
+    return DISLIKED_AFTER.search(CLAUSE.split(after)[0]) is not None
 
 
 class PolarityReader:

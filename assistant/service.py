@@ -34,7 +34,9 @@ CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
 CONVERSATION_LOCKS = 64
 OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when the LLM fails
-EARLIER_READ = 10  # a client's earlier messages read into a new conversation: the latest ones say the most
+# A client's earlier messages are read into a new conversation newest first, up to this many characters in
+# all: the latest say the most, and a 100-message history costs a turn about what one long message does.
+EARLIER_CHARS = 2400
 log = logging.getLogger("marquee.assistant")
 
 
@@ -184,7 +186,7 @@ class Assistant:
             state = DialogueState(id=conversation_id, profile_id=viewer.profile_id)
         else:
             state = DialogueState(profile_id=viewer.profile_id)
-        for said in earlier[-EARLIER_READ:]:
+        for said in _latest(earlier, EARLIER_CHARS):
             state.preferences = state.preferences.merged(self.understanding.read(said).update)
             state.remember("user", said)
         return state
@@ -201,3 +203,14 @@ class Assistant:
 
 def _ignore(piece: str) -> None:
     """The default `emit`: a caller that wants the reply whole reads it from the Reply."""
+
+
+def _latest(messages: Sequence[str], budget: int) -> list[str]:
+    """The latest messages whose length fits the budget (the oldest of them cut to fit), oldest first."""
+    kept: list[str] = []
+    for said in reversed(messages):
+        if budget <= 0:
+            break
+        kept.append(said[-budget:])
+        budget -= len(said)
+    return kept[::-1]

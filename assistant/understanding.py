@@ -20,7 +20,7 @@ import numpy as np
 
 from assistant.lexicon import Lexicon
 from assistant.people import PeopleIndex
-from assistant.polarity import CONFIDENT, PLACEHOLDER, PolarityReader, cue_polarity
+from assistant.polarity import CLAUSE, CONFIDENT, PLACEHOLDER, PolarityReader, cue_polarity
 from assistant.preferences import PreferenceUpdate
 from assistant.titles import normalize
 from engine import TextEmbedder, Title
@@ -63,7 +63,6 @@ _STOP = frozenset((
     "fewer", "little", "lot", "lots", "all", "than", "then", "if", "as", "at", "from", "up", "out",
 ))  # fmt: skip
 _PLOT = re.compile(r"\b(about|where|who|whose|which|while|when|after|until)\b")
-_CLAUSE = re.compile(r"[,.;!?()]|\bbut\b|\bthough\b|\balthough\b")
 _SEEN_CUE = re.compile(r"\b(seen|saw|watched|finished|already (watched|seen))\b[^,.;!?]*$")
 _UNSEEN_CUE = re.compile(
     r"\b(haven'?t|have not|never|not|didn'?t|did not|not yet)\s+(yet\s+)?(seen|saw|watched|watch|see)\b"
@@ -158,7 +157,7 @@ _RUNTIME_AFTER = re.compile(
     + r"\s*(?:max(?:imum)?|tops|or (?:less|shorter|under)|at (?:the )?most|long at most)"
 )
 _SHORT = re.compile(r"\b(not too long|not long|not very long|short|shortish|quick|brief)\b")
-_NUMBER = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0}
+_NUMBER = {"a": 1, "an": 1} | _SMALL
 _COUNT = re.compile(
     r"\b(?:give me|show me|list|top|just|only|suggest|recommend|pick|name)\s+"
     r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten)\b(?!\s*(?:hours?|hrs?|minutes?|mins?|years?|more|of|'s|%))"
@@ -275,7 +274,7 @@ class Understanding:
             residual = _blank(residual, person.start, person.end)
         years, residual = self._years(residual, lowered, shown)
         for genre, start, end in self.lexicon.genres_in(residual):
-            clause = _CLAUSE.split(residual[:start])[-1]
+            clause = CLAUSE.split(residual[:start])[-1]
             if _PLOT.search(clause):
                 continue  # "a film about a war", "where a detective...": the story, kept for the mood query
             negated = cue_polarity(lowered, start, end) or residual[:start].rstrip().endswith("too")
@@ -373,7 +372,7 @@ class Understanding:
     def _title_role(self, lowered: str, start: int, end: int) -> str:
         """How a title named in the sentence is meant: explain, seen, unseen, disliked, similar or liked."""
         before = lowered[:start]
-        clause = _CLAUSE.split(before)[-1]
+        clause = CLAUSE.split(before)[-1]
         sentence = re.split(r"[.!?;]", before)[-1]
         if _EXPLAIN_CUE.search(clause):
             return "explain"
