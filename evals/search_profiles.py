@@ -218,6 +218,7 @@ def table(report: SearchReport) -> str:
     lines.append(
         f"genre and person queries, fitting titles read vs unread, sign test: p = {report.fit_sign_p:.4f}"
     )
+    lines.append(f"every query, overlap read vs unread, sign test: p = {report.overlap_sign_p:.2g}")
     for mode, figures in report.descriptions.items():
         lines.append(
             f"descriptions ({mode}): hit@1 {figures['hit@1']}/{figures['cases']}, "
