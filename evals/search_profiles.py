@@ -80,6 +80,7 @@ class SearchReport:
     descriptions: dict[str, dict[str, int]] = field(default_factory=dict)  # mode -> hit@1, hit@5, cases
     description_sign_p: float = 1.0  # two-sided sign test, read vs unread hit@5
     fit_sign_p: float = 1.0  # two-sided sign test, read vs unread fitting titles of genre and person queries
+    overlap_sign_p: float = 1.0  # two-sided sign test, read vs unread overlap, every query
     titles_first: dict[str, int] = field(default_factory=dict)  # mode -> titles found first of cases
 
     def as_dict(self) -> dict[str, object]:
@@ -91,6 +92,7 @@ class SearchReport:
             "descriptions": self.descriptions,
             "description_sign_p": self.description_sign_p,
             "fit_sign_p": self.fit_sign_p,
+            "overlap_sign_p": self.overlap_sign_p,
             "titles_first": self.titles_first,
         }
 
@@ -137,6 +139,8 @@ def run_search_eval(
     report.fit_sign_p = sign_test(
         [sum(report.read[i].fitting) for i in labelled], [sum(report.unread[i].fitting) for i in labelled]
     )
+    # Fewer shared titles is the better side: compare negated overlaps.
+    report.overlap_sign_p = sign_test([-f.shared for f in report.read], [-f.shared for f in report.unread])
     neutral = onboarded(engine, "neutral", ())
     hits: dict[str, list[int]] = {}
     for mode, reader in (("read", lambda q: search_intent(understanding, q)), ("unread", lambda _: None)):
@@ -214,6 +218,7 @@ def table(report: SearchReport) -> str:
     lines.append(
         f"genre and person queries, fitting titles read vs unread, sign test: p = {report.fit_sign_p:.4f}"
     )
+    lines.append(f"every query, overlap read vs unread, sign test: p = {report.overlap_sign_p:.2g}")
     for mode, figures in report.descriptions.items():
         lines.append(
             f"descriptions ({mode}): hit@1 {figures['hit@1']}/{figures['cases']}, "
