@@ -22,11 +22,12 @@ from engine.feedback import Feedback
 from engine.homepage import Draft, Homepage
 from engine.indexes import open_index
 from engine.lists import Lists
-from engine.pages import PageWorkers
+from engine.pages import SCRATCH_DIR, PageWorkers
 from engine.profiles import Profiles
 from engine.progress import Silent
 from engine.ranking import RANKER_DIR, SIMILARITY_FILE, STATS_FILE, StageOne, feature_builder, stage_two
 from engine.results import Recommendation, StageTimer
+from engine.scratch import sweep
 from engine.trace import current_trace, new_trace
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, LTRRanker, RowOrderBandit, TitleStats, load_ranker
@@ -149,6 +150,8 @@ class Engine:
         )
         state = settings.dataset_state(dataset_name)
         state.mkdir(parents=True, exist_ok=True)
+        if not settings.page_workers:
+            sweep(state / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
         return cls(
             settings=settings,
             dataset=dataset,
