@@ -34,7 +34,7 @@ from engine.feedback import Feedback
 from engine.homepage import Draft, Homepage, my_list_row
 from engine.indexes import open_index
 from engine.lists import Lists
-from engine.pages import PageWorkers
+from engine.pages import SCRATCH_DIR, PageWorkers
 from engine.profiles import Profiles
 from engine.progress import Silent
 from engine.ranking import (
@@ -47,6 +47,7 @@ from engine.ranking import (
     stage_two,
 )
 from engine.results import Recommendation, StageTimer
+from engine.scratch import sweep
 from engine.search import Search, SearchIntent
 from engine.title_edits import TitleEdits, WithoutRemoved
 from engine.trace import current_trace, new_trace
@@ -209,6 +210,8 @@ class Engine:
             )
         state = settings.dataset_state(dataset_name)
         state.mkdir(parents=True, exist_ok=True)
+        if not settings.page_workers:
+            sweep(state / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
         engine = cls(
             settings=settings,
             dataset=dataset,

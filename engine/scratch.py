@@ -45,6 +45,8 @@ class ScratchFolder:
 
 def sweep(root: Path) -> list[Path]:
     """Remove the folders under `root` of servers that are gone; the removed folders."""
+    if not root.is_dir():
+        return []
     removed = []
     for lock in sorted(root.glob("*" + LOCK_SUFFIX)):
         try:

@@ -57,3 +57,4 @@ def test_a_killed_servers_folder_is_swept_by_the_next_and_a_live_ones_kept(tmp_p
         live.wait(10)
         live.stdout.close()  # type: ignore[union-attr]
     assert sweep(root) == [live_folder] and list(root.iterdir()) == []
+    assert sweep(tmp_path / "never-made") == []
