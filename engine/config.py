@@ -47,8 +47,10 @@ class RankerSettings(BaseModel):
     candidates_per_source: int = Field(100, ge=1, le=2000)
     candidates: int = Field(300, ge=10, le=5000)  # merged list the ranker scores per request
     # Places in that list reserved for each source's head (see retrieval.merge): the fused cut alone let
-    # weak sources push strong ones out, so the pool retrieved less than EASE or ALS alone.
-    quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 150, "als": 75})
+    # weak sources push strong ones out, so the pool retrieved less than EASE or ALS alone. Chosen on the
+    # validation folds of ml-latest-small and ml-100k user-temporal (recall@300: RRF 0.533 / 0.829,
+    # EASE 150 + ALS 75 0.595 / 0.840, EASE 200 + ALS 100 0.617 / 0.848).
+    quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 200, "als": 100})
     max_training_users: int = Field(1500, ge=20)
     relevance: float = Field(1.0, ge=0)
     novelty: float = Field(0.1, ge=0)  # log-popularity penalty: keeps the long tail alive

@@ -134,11 +134,17 @@ class _Clock:
 
 
 def _pipeline(
-    stage: Stage2, served: Mapping[int, tuple[Context, CandidateSet]], weights: BlendWeights, advance: Advance
+    stage: Stage2,
+    served: Mapping[int, tuple[Context, CandidateSet]],
+    weights: BlendWeights,
+    advance: Advance,
+    relevance: Mapping[int, np.ndarray] | None = None,
 ) -> dict[int, np.ndarray]:
+    """The served list per user; `relevance` reuses the ranker's scores when they are already known."""
     out = {}
     for u, (ctx, cs) in served.items():
-        out[u] = stage.top(context=ctx, candidates=cs, k=TOP, weights=weights)
+        known = None if relevance is None else relevance[u]
+        out[u] = stage.top(context=ctx, candidates=cs, k=TOP, weights=weights, relevance=known)
         advance(1)
     return out
 
@@ -310,24 +316,24 @@ def run_eval(
         one = fit_stage_one(settings, dataset, split.train, content, als=als, ease=ease)
         stage = make_stage_two(settings, dataset, one, content, ranker)
         with clock.stage("Ranker scoring", total=len(served)) as advance:
-            ranked = {}
+            relevance = {}
             for u, (ctx, cs) in served.items():
-                ranked[u] = cs.ids[np.argsort(-stage.relevance(context=ctx, candidates=cs), kind="stable")][
-                    :TOP
-                ]
+                relevance[u] = stage.relevance(context=ctx, candidates=cs)
                 advance(1)
-            rankings["ranker"] = ranked
+            rankings["ranker"] = {
+                u: cs.ids[np.argsort(-relevance[u], kind="stable")][:TOP] for u, (_, cs) in served.items()
+            }
         with clock.stage(
             "Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity)) + len(new_served)
         ) as advance:
             rankings["pipeline@div0"] = _pipeline(
-                stage, served, replace(stage.weights, diversity=0.0), advance
+                stage, served, replace(stage.weights, diversity=0.0), advance, relevance
             )
-            rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance)
+            rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance, relevance)
             new_rankings = {name: new_lists[name] for name in ("popular", "als", "ease") if name in new_lists}
             new_rankings["pipeline"] = _pipeline(stage, new_served, stage.weights, advance)
             for w in diversity:
-                swept = _pipeline(stage, served, replace(stage.weights, diversity=w), advance)
+                swept = _pipeline(stage, served, replace(stage.weights, diversity=w), advance, relevance)
                 figures = evaluate(
                     swept, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)
                 )

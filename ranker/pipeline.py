@@ -35,12 +35,19 @@ class Stage2:
         return self.ranker.score(self.features.build(context=context, candidates=candidates))
 
     def score(
-        self, *, context: Context, candidates: CandidateSet, weights: BlendWeights | None = None
+        self,
+        *,
+        context: Context,
+        candidates: CandidateSet,
+        weights: BlendWeights | None = None,
+        relevance: np.ndarray | None = None,
     ) -> Scored:
-        """Candidates with their blended final score, best first."""
+        """Candidates with their blended final score, best first. `relevance`, when given, is this
+        request's `relevance(...)` already computed (an evaluation blends one ranking several ways)."""
         weights = weights or self.weights
         ids = np.asarray(candidates.ids, np.int64)
-        relevance = self.relevance(context=context, candidates=candidates)
+        if relevance is None:
+            relevance = self.relevance(context=context, candidates=candidates)
         popularity = self._lookup(self.stats.ids, self.stats.popularity["all"], ids)
         horizon = context.now + LEAVING_SOON_DAYS * 86_400.0
         business = [self.business.get(t) for t in ids.tolist()]
@@ -67,11 +74,17 @@ class Stage2:
         )
 
     def top(
-        self, *, context: Context, candidates: CandidateSet, k: int, weights: BlendWeights | None = None
+        self,
+        *,
+        context: Context,
+        candidates: CandidateSet,
+        k: int,
+        weights: BlendWeights | None = None,
+        relevance: np.ndarray | None = None,
     ) -> np.ndarray:
         """The served list: blended scores, then MMR with the blend's diversity weight."""
         weights = weights or self.weights
-        scored = self.score(context=context, candidates=candidates, weights=weights)
+        scored = self.score(context=context, candidates=candidates, weights=weights, relevance=relevance)
         picks = mmr(
             ids=scored.ids, relevance=scored.scores, vectors=scored.vectors, k=k, trade_off=weights.trade_off
         )
