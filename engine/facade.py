@@ -69,8 +69,8 @@ from retrieval import (
 )
 
 BANDITS_FILE = "bandits.sqlite"
-LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
 EVENTS_FILE = "events.sqlite"
+LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
 
 
 def operator_points(
@@ -115,7 +115,7 @@ class Engine:
         self.row_order = row_order
         self.store = store
         self.degraded = not isinstance(stage2.ranker, LTRRanker)
-        self.base_index = index  # below any wrapper: what a reloaded engine reuses
+        self.base_index = index  # the index below any wrapper, which a reloaded engine reuses (set by load)
         self.profiles = Profiles(dataset, store)
         self.lists = Lists(settings=settings, dataset=dataset, index=index, sources=sources, stage2=stage2)
         self.searcher = Search(dataset=dataset, lists=self.lists, stage2=stage2)
