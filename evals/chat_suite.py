@@ -55,8 +55,8 @@ class RecordingToolbox(Toolbox):
         self.log.append((name, result.ok))
         return result
 
-    def recommendations(self, k: int) -> ToolResult:
-        result = super().recommendations(k)
+    def recommendations(self, k: int, *, popular_first: bool = False) -> ToolResult:
+        result = super().recommendations(k, popular_first=popular_first)
         if not self._depth:  # the offline policy asks for picks directly, not through `call`
             self.log.append(("recommend", result.ok))
         return result
