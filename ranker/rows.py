@@ -16,16 +16,6 @@ from catalog import Title
 from ranker.diversify import explore, mmr
 from retrieval import Candidate
 
-ROW_KINDS = (
-    "continue_watching",
-    "top_picks",
-    "because_you_watched",
-    "trending",
-    "genre",
-    "new",
-    "hidden_gems",
-    "watch_again",
-)
 MMR_POOL = 4
 
 # Kept on top in this order: what a viewer was in the middle of, then the best overall picks;

@@ -35,9 +35,6 @@ class CandidateSet:
         keep = [i for i, p in enumerate(self.provenance) if any(c.source not in sources for c in p)]
         return CandidateSet(self.ids[keep], self.scores[keep], tuple(self.provenance[i] for i in keep))
 
-    def sources(self) -> set[str]:
-        return {c.source for p in self.provenance for c in p}
-
 
 def merge(
     lists: Sequence[Sequence[Candidate]],

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from api.assistants import assistant
 from api.auth import AccountId
 from api.chat_models import (
     AssistantMessage,
@@ -43,26 +44,15 @@ from api.errors import ApiError, not_found
 from api.models import ErrorOut
 from api.runtime import Runtime, RuntimeDep
 from api.views import DEFAULT_VARIANT, artwork
-from assistant import Assistant, Reply, Style, Viewer
+from assistant import Reply, Style, Viewer
 from engine import new_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 ERRORS = {c: {"model": ErrorOut} for c in (401, 404, 422, 429, 503)}
-_assistant_lock = threading.Lock()
 _PIECE = re.compile(r"\S+\s*|\s+")
 WATCH_S = 0.2  # how often a waiting request checks that its client is still there
 CLIENT_GONE = 499  # nginx's code for a request its client abandoned: nobody reads it
 _turns: set[asyncio.Task[None]] = set()  # turns in flight, held so that none is collected mid-turn
-
-
-def assistant(request: Request, rt: Runtime) -> Assistant:
-    """The app's assistant, made on first use: apps that never chat never load its text model."""
-    with _assistant_lock:
-        found: Assistant | None = getattr(request.app.state, "assistant", None)
-        if found is None or found.engine is not rt.ready_engine():
-            found = Assistant.open(rt.ready_engine())
-            request.app.state.assistant = found
-        return found
 
 
 @router.get("/models", response_model=ModelList, responses=ERRORS)

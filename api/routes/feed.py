@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.assistants import assistant
 from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, PickList, RowOut, RowsOut
-from api.routes.chat import assistant
 from api.runtime import Runtime, RuntimeDep
 from api.views import pick_list, row_out
 from assistant.search_reading import search_intent
