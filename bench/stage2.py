@@ -1,7 +1,7 @@
 """Stage-2 cost on built artifacts: ranker inference per 1,000 candidates, and served `rows()` p50/p99
 with the EASE source and pool quotas against the same engine without them (the pre-EASE stage 1).
 
-    .venv/bin/python bench/ranker.py [--dataset ml-latest-small] [--requests 200]
+    .venv/bin/python bench/stage2.py [--dataset ml-latest-small] [--requests 200]
 
 Needs `marquee build` first. One process, one request at a time; both configurations run on the same
 engine, profiles and machine, in alternation, so the ratio holds under a shared machine's load. Prints
