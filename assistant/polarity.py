@@ -33,9 +33,10 @@ DISLIKED_AFTER = re.compile(
     r"(isn'?t|is not|wasn'?t|was not|aren'?t|are not|not)\s+(really\s+)?(my thing|for me|my cup of tea|"
     r"my style|my type|my favou?rite|good|great|that good)|didn'?t do it for me|scared me|too scary)\b"
 )
-# Said right after a span: "a slasher?? no thanks", "romance? ugh".
+# Said right after a span: "a slasher?? no thanks", "romance? ugh", "horror? no." A "no" that goes on
+# ("animated, no romance") negates what follows it, not what came before.
 COMPLAINT_AFTER = re.compile(
-    r"^\s*(\?\s*){2,}|^\s*[?!.,]+\s*(no thanks|nope|no way|ugh|yuck|not for me|no)\b"
+    r"^\s*(\?\s*){2,}|^\s*[?!.,]+\s*(no thanks|nope|no way|ugh|yuck|not for me|no(?=\s*(?:[,.;!?]|$)))\b"
 )
 # Negative words that do not negate what follows: "I don't know, maybe Heat", "not only funny".
 NOT_NEGATION = re.compile(
