@@ -24,6 +24,7 @@ from assistant.llm_plan import PlanDriver
 from assistant.llm_style import PLAIN, Style
 from assistant.policy import OfflinePolicy
 from assistant.reply import Reply
+from assistant.search_reading import search_intent
 from assistant.state import ConversationStore, DialogueState
 from assistant.tools import Toolbox, Viewer
 from assistant.understanding import Understanding
@@ -143,7 +144,7 @@ class Assistant:
             emit(reply.text)
             return state, reply
         before = state.model_copy(deep=True)
-        tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
+        tools = self.toolbox(viewer, state)
         try:
             if wait := self.agent.breaker.open_for():
                 raise skipped(wait)  # before any reading: an open breaker answers at offline speed
@@ -174,9 +175,20 @@ class Assistant:
             )
 
     def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
-        tools = Toolbox(self.engine, viewer, state, self.lexicon, self.ranking)
+        tools = self.toolbox(viewer, state)
         reply = self.policy.turn(text, tools)
         return reply.model_copy(update={"tool_calls": tools.calls})
+
+    def toolbox(self, viewer: Viewer, state: DialogueState) -> Toolbox:
+        """The turn's tools; their search reads a query as the search box does, for both drivers."""
+        return Toolbox(
+            self.engine,
+            viewer,
+            state,
+            self.lexicon,
+            self.ranking,
+            read_query=lambda query: search_intent(self.understanding, query),
+        )
 
     def _state(self, viewer: Viewer, conversation_id: str | None, earlier: Sequence[str]) -> DialogueState:
         if conversation_id is not None:

@@ -28,6 +28,7 @@ from engine import (
     Event,
     EventKind,
     Recommendation,
+    SearchIntent,
     Title,
     allowed_maturity,
     normalize_maturity,
@@ -176,9 +177,11 @@ class Toolbox:
         state: DialogueState,
         lexicon: Lexicon,
         ranking: DialogueRanker | None = None,
+        read_query: Callable[[str], SearchIntent] | None = None,
     ) -> None:
         self.engine = engine
         self.ranking = ranking  # with ReDial co-mentions: picks for titles the conversation named
+        self.read_query = read_query  # a search query read as the search box reads it; None: matched unread
         self.viewer = viewer
         self.state = state
         self.lexicon = lexicon
@@ -232,7 +235,8 @@ class Toolbox:
     # -- the tools ---------------------------------------------------------------------------
 
     def _search(self, args: SearchArgs) -> ToolResult:
-        found = self.engine.search(args.query, self.viewer.context(), k=args.k)
+        intent = self.read_query(args.query) if self.read_query is not None else None
+        found = self.engine.search(args.query, self.viewer.context(), k=args.k, intent=intent)
         return self._listing(found, offer=False)
 
     def _recommend(self, args: RecommendArgs) -> ToolResult:

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from assistant import Assistant
+from assistant import Assistant, Viewer
 from assistant.search_reading import search_intent
+from assistant.state import DialogueState
 from engine import Context, Engine, Recommendation, SearchIntent
 from engine.cli import app
 from evals.search_profiles import CRIME, FAMILY, title_ids
@@ -119,3 +120,15 @@ def test_eval_search_names_a_bad_query_and_the_valid_kinds() -> None:
     result = CliRunner().invoke(app, ["eval-search", "--query", "actor:tom hanks"])
     assert result.exit_code == 2
     assert "bad --query 'actor:tom hanks'" in result.stderr and "genre, mood, person" in result.stderr
+
+
+def test_the_assistants_search_tool_reads_the_query_as_the_search_box_does(
+    engine: Engine, assistant: Assistant, profiles: tuple[Context, Context]
+) -> None:
+    """An LLM's `search_titles` call goes through the same reading: "war" brings war films only."""
+    viewer = Viewer.stored(engine, stored_profile(engine, "search-tool"))
+    tools = assistant.toolbox(viewer, DialogueState(profile_id=viewer.profile_id))
+    result = tools.call("search_titles", {"query": "war", "k": TOP})
+    found = result.content["titles"]  # what the model reads back (search results are not offered as picks)
+    assert result.ok and found
+    assert all("War" in t["genres"] for t in found), [t["name"] for t in found]
