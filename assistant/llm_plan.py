@@ -149,7 +149,7 @@ class PlanDriver:
         self.client = client
         self.policy = policy
         self.reply_mode = reply
-        self._schema_refused = False  # the server answered 4xx to response_format: use a function call
+        self._schema_refused = False  # the server refused response_format: use a function call
 
     @property
     def breaker(self) -> CircuitBreaker:
@@ -184,15 +184,18 @@ class PlanDriver:
         messages += [{"role": m.role, "content": m.content} for m in transcript[-CONTEXT_MESSAGES:]]
         messages.append({"role": "user", "content": text})
         schema = plan_schema(tools.lexicon.genres)
+        refused = False
         if not self._schema_refused:
             try:
                 format_ = {"type": "json_schema", "json_schema": {"name": PLAN_TOOL, "schema": schema}}
                 message = self.client.complete(messages, deadline, response_format=format_, temperature=0)
                 return read_plan(message)
             except LLMUnavailable as exc:
-                if exc.status not in (400, 404, 422):
+                # An HTTP answer is the server refusing the schema (400 as older servers do, a 500 from
+                # llama-cpp-python's request validation); no answer at all is the model being away.
+                if exc.status is None:
                     raise
-                self._schema_refused = True  # remembered: one refused call per server, not per turn
+                refused = True
         spec = {"type": "function", "function": {"name": PLAN_TOOL, "parameters": schema}}
         message = self.client.complete(
             messages,
@@ -201,6 +204,8 @@ class PlanDriver:
             tool_choice={"type": "function", "function": {"name": PLAN_TOOL}},
             temperature=0,
         )
+        # Remembered once a function call worked: one refused call per server, not per turn.
+        self._schema_refused = self._schema_refused or refused
         return read_plan(message)
 
     # -- the reply -------------------------------------------------------------------------------

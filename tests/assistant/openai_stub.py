@@ -130,7 +130,9 @@ class ScriptedModel:
 
     script: Script = field(default=lambda request: say("Hello."))
     requests: list[ChatRequest] = field(default_factory=list)
-    refuse_response_format: bool = False  # answer 400 to requests that carry one, as older servers do
+    # The status answered to requests that carry one (0: accepted): 400 as older servers do, 500 as
+    # llama-cpp-python's server does for `json_schema` (its request validation fails inside the route).
+    refuse_response_format: int = 0
     stopped: threading.Event = field(default_factory=threading.Event)  # wakes hung answers on shutdown
     sent: list[float] = field(default_factory=list)  # when each streamed text piece was written
     aborted: int = 0  # streams the client closed before the end
@@ -145,7 +147,7 @@ class ScriptedModel:
             script = self.script
         return script(request), n
 
-    def reset(self, script: Script, *, refuse_response_format: bool = False) -> None:
+    def reset(self, script: Script, *, refuse_response_format: int = 0) -> None:
         with self.lock:
             self.script = script
             self.requests = []
@@ -175,7 +177,7 @@ class OpenAIStub:
         with self.model.lock:
             return list(self.model.requests)
 
-    def run(self, script: Script, *, refuse_response_format: bool = False) -> None:
+    def run(self, script: Script, *, refuse_response_format: int = 0) -> None:
         """Answer the next requests with `script`, forgetting earlier requests."""
         self.model.reset(script, refuse_response_format=refuse_response_format)
 
@@ -211,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.model.refuse_response_format and "response_format" in body:
             with self.model.lock:
                 self.model.requests.append(ChatRequest(body))
-            self._json(400, _error("response_format is not supported by this server"))
+            self._json(self.model.refuse_response_format, _error("response_format is not supported here"))
             return
         try:
             answer, n = self.model.answer(body)
