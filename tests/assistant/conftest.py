@@ -8,9 +8,9 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from assistant import Assistant
+from assistant import Assistant, Reply, Viewer
 from assistant.state import ConversationStore
-from engine import Engine, Event, EventKind, new_id
+from engine import Engine, Event, EventKind, Title, new_id
 from tests.assistant.openai_stub import OpenAIStub
 
 
@@ -50,6 +50,17 @@ def stored_profile(
     if events:
         engine.record(events)
     return profile.id
+
+
+@pytest.fixture
+def viewer(engine: Engine) -> Viewer:
+    """A new profile with no history, of an account of its own."""
+    return Viewer.stored(engine, stored_profile(engine, "viewer"))
+
+
+def picked_titles(engine: Engine, reply: Reply) -> list[Title]:
+    """The catalog titles a reply offered, in order."""
+    return [engine.dataset.titles[c.title_id] for c in reply.titles]
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,6 @@ from tests.assistant.conftest import title_id
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def viewer(engine: Engine) -> Viewer:
-    account = engine.store.create_account("list")
-    return Viewer.stored(engine, engine.store.create_profile(account.id, "viewer").id)
-
-
 def saved(engine: Engine, viewer: Viewer) -> list[int]:
     return [i.title_id for i in engine.my_list(viewer.context()).items]
 

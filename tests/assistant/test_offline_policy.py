@@ -7,25 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Reply, Viewer
+from assistant import Assistant, Viewer
 from assistant.state import ConversationStore
 from assistant.tools import Toolbox
 from assistant.understanding import SHORT_RUNTIME
-from engine import Engine, Event, EventKind, Title
+from engine import Engine, Event, EventKind
+from tests.assistant.conftest import picked_titles
 
 pytestmark = pytest.mark.slow
 MATRIX, TOY_STORY = 2571, 1
 STAR_WARS = {260, 1196, 1210}
-
-
-@pytest.fixture
-def viewer(engine: Engine) -> Viewer:
-    account = engine.store.create_account("chat")
-    return Viewer.stored(engine, engine.store.create_profile(account.id, "viewer").id)
-
-
-def _titles(engine: Engine, reply: Reply) -> list[Title]:
-    return [engine.dataset.titles[c.title_id] for c in reply.titles]
 
 
 def test_hard_constraints_are_read_and_every_pick_keeps_them(
@@ -38,7 +29,7 @@ def test_hard_constraints_are_read_and_every_pick_keeps_them(
     prefs = state.preferences
     assert (prefs.genres, prefs.year_min, prefs.year_max, prefs.max_runtime) == (["Sci-Fi"], 1990, 1999, 120)
     assert set(prefs.disliked_titles) >= STAR_WARS
-    picks = _titles(engine, reply)
+    picks = picked_titles(engine, reply)
     assert picks and not reply.question
     for title in picks:
         assert "Sci-Fi" in title.genres and 1990 <= (title.year or 0) <= 1999, title
@@ -54,7 +45,7 @@ def test_a_vague_request_gets_one_question_then_picks(
     assert first.question and not first.titles and "mood" in first.text
     second = assistant.respond(viewer, "something funny", conversation_id=first.conversation_id)
     assert not second.question and second.titles
-    assert all("Comedy" in t.genres for t in _titles(engine, second))
+    assert all("Comedy" in t.genres for t in picked_titles(engine, second))
     third = assistant.respond(viewer, "whatever", conversation_id=first.conversation_id)
     assert not third.question  # one question per conversation at most
 
@@ -129,7 +120,7 @@ def test_a_conversation_survives_a_restart(engine: Engine, viewer: Viewer, tmp_p
     more = again.respond(viewer, "something else", conversation_id=opened.conversation_id)
     again.close()
     assert more.titles and not {c.title_id for c in opened.titles} & {c.title_id for c in more.titles}
-    assert all(1980 <= (t.year or 0) <= 1989 and "Comedy" in t.genres for t in _titles(engine, more))
+    assert all(1980 <= (t.year or 0) <= 1989 and "Comedy" in t.genres for t in picked_titles(engine, more))
 
 
 def test_tools_refuse_unknown_names_and_bad_arguments(assistant: Assistant, viewer: Viewer) -> None:
@@ -159,4 +150,4 @@ def test_several_genres_in_one_request_prefer_titles_with_all_of_them(
     both = [t for t in engine.dataset.titles.values() if {"Comedy", "Animation"} <= set(t.genres)]
     assert len(both) >= 3  # the slice has enough animated comedies for the first three picks
     reply = assistant.respond(viewer, "a funny animated movie for tonight")
-    assert all({"Comedy", "Animation"} <= set(t.genres) for t in _titles(engine, reply)[:3])
+    assert all({"Comedy", "Animation"} <= set(t.genres) for t in picked_titles(engine, reply)[:3])

@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import Assistant, Reply, Viewer
-from engine import Engine, Title, allowed_maturity, normalize_maturity
+from assistant import Assistant, Viewer
+from engine import Engine, allowed_maturity, normalize_maturity
+from tests.assistant.conftest import picked_titles
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def viewer(engine: Engine) -> Viewer:
-    account = engine.store.create_account("reading")
-    return Viewer.stored(engine, engine.store.create_profile(account.id, "viewer").id)
-
-
-def _titles(engine: Engine, reply: Reply) -> list[Title]:
-    return [engine.dataset.titles[c.title_id] for c in reply.titles]
 
 
 def _cast(engine: Engine, name: str) -> set[int]:
@@ -37,7 +28,7 @@ def test_a_person_ruled_out_is_filtered_and_not_named_as_wanted(
 
 def test_give_me_n_returns_exactly_n(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:
     reply = assistant.respond(viewer, "give me 3 comedies")
-    assert len(reply.titles) == 3 and all("Comedy" in t.genres for t in _titles(engine, reply))
+    assert len(reply.titles) == 3 and all("Comedy" in t.genres for t in picked_titles(engine, reply))
 
 
 def test_references_point_at_the_picks_meant(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:
@@ -57,7 +48,7 @@ def test_kids_get_rated_titles_within_the_limit(assistant: Assistant, viewer: Vi
     reply = assistant.respond(viewer, "a movie for family night with my kids")
     allowed = set(allowed_maturity("PG"))
     assert reply.titles
-    assert all(normalize_maturity(t.maturity) in allowed for t in _titles(engine, reply))
+    assert all(normalize_maturity(t.maturity) in allowed for t in picked_titles(engine, reply))
     popular = assistant.lexicon.popularity
     assert all(popular.get(c.title_id, 0) >= assistant.lexicon.well_known for c in reply.titles[:3])
 
@@ -68,10 +59,10 @@ def test_complaints_are_not_wishes(assistant: Assistant, viewer: Viewer, engine:
     state = assistant.store.get(first.conversation_id, viewer.profile_id)
     assert state is not None and "violent" in state.preferences.avoid_moods
     assert "violent" not in state.preferences.moods
-    for title in _titles(engine, complaint):
+    for title in picked_titles(engine, complaint):
         assert not any("violen" in k.lower() for k in (*title.keywords, *title.tags)), title.name
     anything_but = assistant.respond(viewer, "anything but comedy")
-    assert anything_but.titles and not any("Comedy" in t.genres for t in _titles(engine, anything_but))
+    assert anything_but.titles and not any("Comedy" in t.genres for t in picked_titles(engine, anything_but))
 
 
 def test_what_is_not_understood_is_not_echoed(assistant: Assistant, viewer: Viewer) -> None:
