@@ -51,10 +51,10 @@ class AccountOut(BaseModel):
 def _maturity(value: str | None) -> str | None:
     if value is None:
         return None
-    limit = normalize_maturity(value)
-    if limit is None:
-        raise ValueError(f"unknown maturity limit {value!r}; valid: {', '.join(MATURITY_RATINGS)}")
-    return limit
+    rating = normalize_maturity(value)
+    if rating is None:
+        raise ValueError(f"unknown maturity rating {value!r}; valid: {', '.join(MATURITY_RATINGS)}")
+    return rating
 
 
 def _region(value: str | None) -> str | None:
@@ -256,15 +256,7 @@ class TitlePatch(_Strict):
     runtime: int | None = Field(None, ge=1, le=1000, description="minutes")
     maturity: str | None = Field(None, description=f"one of {', '.join(MATURITY_RATINGS)}")
 
-    @field_validator("maturity")
-    @classmethod
-    def _maturity(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        rating = normalize_maturity(value)
-        if rating is None:
-            raise ValueError(f"unknown maturity {value!r}; valid: {', '.join(MATURITY_RATINGS)}")
-        return rating
+    _check_maturity = field_validator("maturity")(_maturity)
 
     def fields(self) -> dict[str, Any]:
         """The fields given, as a Title takes them (lists as tuples)."""
