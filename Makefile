@@ -49,6 +49,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	if [ -f ../shared/tools/layers.py ]; then $(BIN)/python ../shared/tools/layers.py .; fi
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # Process faults against a real server (kill -9 during writes, SIGTERM with requests in flight): minutes.

@@ -18,7 +18,7 @@ from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from catalog import load_dataset  # noqa: E402
-from engine.config import Settings  # noqa: E402
+from engine import Settings  # noqa: E402
 from retrieval import ALSModel  # noqa: E402
 
 

@@ -13,9 +13,9 @@ from typing import TypeVar
 import numpy as np
 
 from catalog import Context, Dataset, History, Title
-from engine.build import data_now
 from engine.config import Settings
 from engine.errors import UnknownTitleError
+from engine.periods import data_now
 from engine.ranking import candidate_pool, source_k
 from engine.results import Recommendation
 from engine.trace import Trace

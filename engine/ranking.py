@@ -16,14 +16,13 @@ import numpy as np
 
 from catalog import Context, Dataset, History, Interactions, derive_business, make_split
 from engine.config import Settings
+from engine.indexes import catalog_points, dims, period_index
 from engine.progress import Reporter, Silent
 from engine.wiring import REWATCH_SOURCES, make_sources
 from ranker.features import FeatureBuilder, TitleStats
 from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
-    CF,
-    CONTENT,
     ALSConfig,
     ALSModel,
     Candidate,
@@ -31,13 +30,8 @@ from retrieval import (
     CandidateSource,
     EASEConfig,
     EASEModel,
-    EdgeIndex,
     ItemSimilarity,
-    fill_index,
     merge,
-    popularity,
-    title_points,
-    trending,
 )
 
 RANKER_DIR = "ranker"
@@ -153,26 +147,10 @@ def period_sources(
     trending_now: float | None,
     ease: EASEModel | None = None,
 ) -> Iterator[list[CandidateSource]]:
-    """Stage-1 sources (no rewatches) over a temporary index of one period's vectors and counts.
-
-    Exact search: offline figures and training data must not vary with a multi-threaded HNSW build.
-    """
-    titles = [dataset.titles[t] for t in sorted(dataset.titles)]
+    """Stage-1 sources (no rewatches) over a temporary exact index of one period's vectors and counts."""
+    points = catalog_points(settings, dataset, train, content, als, trending_now=trending_now)
     with tempfile.TemporaryDirectory(prefix="marquee-period-") as tmp:
-        index = EdgeIndex.create(
-            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: als.config.factors}, exact=True
-        )
-        half_life = settings.retrieval.trending_half_life_days
-        fill_index(
-            index,
-            title_points(
-                titles,
-                content,
-                als,
-                popularity(train),
-                trending(train, half_life_days=half_life, now=trending_now),
-            ),
-        )
+        index = period_index(Path(tmp), points, dims(content, als))
         try:
             yield [
                 s

@@ -18,12 +18,20 @@ import numpy as np
 from catalog import Context, Dataset, History, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
-from engine import Settings
-from engine.build import content_vectors
-from engine.progress import Advance, Reporter, Silent
-from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, train_ranker
-from engine.ranking import histories as period_histories
-from engine.ranking import stage_two as make_stage_two
+from engine import (
+    Advance,
+    Reporter,
+    Settings,
+    Silent,
+    candidate_pool,
+    content_vectors,
+    fit_stage_one,
+    period_histories,
+    period_sources,
+    source_k,
+    train_ranker,
+)
+from engine import stage_two as make_stage_two
 from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
 from evals.beyond import beyond_accuracy, vectors_of
 from evals.metrics import evaluate, interval, paired_test, per_user, recall_at

@@ -23,7 +23,7 @@ from scipy.stats import binomtest, wilcoxon
 
 from catalog import Dataset, Interactions, load_dataset
 from catalog.shilling import ShillingReport, defend, detect
-from engine.config import Settings
+from engine import Settings
 from retrieval import ALSModel, trending
 
 ROW = 10  # titles in a row: Top Picks and Trending

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from catalog import Event, EventKind, EventStore
-from engine import Engine, Row, Settings, build
+from engine import Engine, Row, Settings, assemble, build
 from engine.cli import app
 from engine.config import ExperimentSettings
 from engine.experiments import (
@@ -228,7 +228,7 @@ def engine(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         state_dir=tmp_path_factory.mktemp("state"),
     )
     build(s, "ml-latest-small")
-    eng = Engine.load(s, "ml-latest-small")
+    eng = assemble(s, "ml-latest-small")
     yield eng
     eng.close()
 
@@ -240,17 +240,17 @@ def _top(rows: list[Row]) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> None:
-    ranker, builder = engine.stage2.ranker, engine.homepage.builder
+    ranker, builder = engine._parts.stage2.ranker, engine._homepage.builder
     context = engine.context_for(1)
     by_ranker = _top(engine.rows(context, arm="ranker"))
     by_order = _top(engine.rows(context, arm="candidate_order"))
     assert by_ranker != by_order
-    assert engine.stage2.ranker is ranker and engine.homepage.builder is builder
-    assert engine.homepage.builder.config.trade_off == 0.7
+    assert engine._parts.stage2.ranker is ranker and engine._homepage.builder is builder
+    assert engine._homepage.builder.config.trade_off == 0.7
     low = engine.rows(context, arm="diversity_0.0")
     high = engine.rows(context, arm="diversity_0.9")
     assert _top(low) != _top(high)
-    pages = ServedPages(engine.settings.dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
+    pages = ServedPages(engine.settings().dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
     served = {p.arm: p for p in pages.pages()}
     pages.close()
     assert set(served) >= {"ranker", "candidate_order", "diversity_0.0", "diversity_0.9"}
