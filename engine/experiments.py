@@ -116,14 +116,16 @@ def interleave_top_picks(
 ) -> tuple[list[Row], dict[int, str]]:
     """The first arm's page with its Top Picks team-drafted from both arms' Top Picks, each item's reason
     naming its team; other rows lose the titles Top Picks now shows. Also returns title -> team."""
-    tops = [next((r for r in page if r.kind == "top_picks"), None) for page in (rows, other)]
-    if tops[0] is None or tops[1] is None:
+    mine, theirs = (next((r for r in page if r.kind == "top_picks"), None) for page in (rows, other))
+    if mine is None or theirs is None:
         return rows, {}
-    by_team = {team: {i.title_id: i for i in top.items} for team, top in zip(arms, tops, strict=True)}
+    by_team = {
+        team: {i.title_id: i for i in top.items} for team, top in zip(arms, (mine, theirs), strict=True)
+    }
     ids, owners = team_draft(
-        [i.title_id for i in tops[0].items],
-        [i.title_id for i in tops[1].items],
-        max(len(tops[0].items), len(tops[1].items)),
+        [i.title_id for i in mine.items],
+        [i.title_id for i in theirs.items],
+        max(len(mine.items), len(theirs.items)),
         rng,
         teams=arms,
     )

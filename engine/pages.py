@@ -64,6 +64,7 @@ class PageWorkers:
         self._scratch = ScratchFolder(settings.dataset_state(dataset) / SCRATCH_DIR)
         self._root = self._scratch.path
         self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None  # None once closed
         self._pool, self._ready = self._start()
 
     def draft(

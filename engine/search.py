@@ -136,7 +136,8 @@ class Search:
         if not query:
             return []
         read = intent is not None and not intent.empty
-        intent = intent if read else SearchIntent(text=query)
+        if intent is None or intent.empty:
+            intent = SearchIntent(text=query)
         asked = replace(context, constraints=intent.constraints(context.constraints))
         # Seen titles stay findable: the filters hold the profile's limits and the query's, not its history.
         base = title_filter(replace(context, history=History()))

@@ -72,4 +72,5 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     # Constant input is tested exactly: its float std can come out as 1e-17, not 0, and blow up the ratio.
     if len(values) == 0 or values.max() == values.min():
         return np.zeros_like(values)
-    return (values - values.mean()) / values.std()
+    z: np.ndarray = (values - values.mean()) / values.std()  # numpy types reductions as Any
+    return z

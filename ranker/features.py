@@ -95,6 +95,7 @@ class TitleStats:
             windows=np.array(list(self.popularity), dtype=str),
             mean_rating=self.mean_rating,
             rating_count=self.rating_count,
+            allow_pickle=False,  # as `load` reads it; named, it also keeps the `pop_*` arrays off this flag
             **{f"pop_{name}": counts for name, counts in self.popularity.items()},
         )
 

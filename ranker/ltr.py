@@ -118,6 +118,7 @@ class LTRRanker:
     def importance(self) -> dict[str, float]:
         """Total gain per feature, in `names` order; features no tree split on get 0."""
         gain = self._booster.get_score(importance_type="total_gain")
+        # total_gain values are floats; the stubs also allow lists (for other importance types).
         return {name: float(gain.get(name, 0.0)) for name in self.names}  # type: ignore[arg-type]
 
     def save(self, folder: Path) -> None:

@@ -140,7 +140,7 @@ class ALSModel:
                 regularization=float(raw["regularization"]),
                 alpha=float(raw["alpha"]),
                 iterations=int(raw["iterations"]),
-                weighting=raw["weighting"],  # type: ignore[arg-type]
+                weighting=raw["weighting"],
                 half_life_days=None if raw["half_life_days"] == "None" else float(raw["half_life_days"]),
                 seed=int(raw["seed"]),
             )

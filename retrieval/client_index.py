@@ -185,7 +185,8 @@ class ClientIndex:
             client.upsert(self.collection, points=batch, wait=True)
 
     def _point(self, point: TitlePoint) -> models.PointStruct:
-        vectors = point_vectors(self.dims, point)
+        # Typed as the library's wider value type (dense, sparse, multi, ...); the dict only holds dense ones.
+        vectors: dict[str, models.Vector] = dict(point_vectors(self.dims, point))
         return models.PointStruct(id=int(point.id), vector=vectors, payload=plain_payload(point.payload))
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ class ClientIndex:
                 with_payload=False,
                 with_vectors=False,
             )
-        return [Hit(int(p.id), float(p.order_value)) for p in response.points]  # type: ignore[arg-type]
+        return [Hit(int(p.id), float(p.order_value)) for p in response.points if p.order_value is not None]
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""

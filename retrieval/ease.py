@@ -58,7 +58,7 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     inverse, info = potri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"potri failed (info={info})")
-    upper = np.triu(inverse)
+    upper: np.ndarray = np.triu(inverse)  # LAPACK's wrappers are untyped
     upper += np.triu(inverse, 1).T
     return upper
 
@@ -94,7 +94,8 @@ class EASEModel:
         pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
         if not known.any():
             return np.zeros(len(self.item_ids), np.float32)
-        return self.B[pos[known]].sum(axis=0)
+        scores: np.ndarray = self.B[pos[known]].sum(axis=0)  # numpy types reductions as Any
+        return scores
 
     def save(self, path: Path) -> None:
         np.savez(path, B=self.B, item_ids=self.item_ids, config=json.dumps(asdict(self.config)))

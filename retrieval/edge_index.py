@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qdrant_edge import (
@@ -39,6 +39,9 @@ from qdrant_edge import (
     SearchParams,
     UpdateOperation,
 )
+
+if TYPE_CHECKING:
+    from qdrant_edge import NamedVector  # in the type stubs only
 
 from retrieval.index import (
     DISTANCES,
@@ -183,7 +186,8 @@ class EdgeIndex:
         self._dirty = False
 
     def _point(self, point: TitlePoint) -> Point:
-        vectors = point_vectors(self.dims, point)
+        # Typed as the library's wider value type (dense, sparse, multi); the dict only holds dense ones.
+        vectors: dict[str, NamedVector] = dict(point_vectors(self.dims, point))
         return Point(int(point.id), vectors, plain_payload(point.payload))
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -203,7 +207,7 @@ class EdgeIndex:
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(p.id, p.score) for p in self._ready().query(request)]
+        return [Hit(int(p.id), p.score) for p in self._ready().query(request)]
 
     def _params(self, exact: bool, k: int) -> SearchParams:
         if exact or self.exact:
@@ -223,7 +227,8 @@ class EdgeIndex:
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(p.id, p.order_value) for p in self._ready().query(request)]
+        points = self._ready().query(request)
+        return [Hit(int(p.id), p.order_value) for p in points if p.order_value is not None]
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
@@ -233,7 +238,7 @@ class EdgeIndex:
         records = self._ready().retrieve([int(i) for i in ids], with_payload=False, with_vector=[vector])
         out: dict[int, np.ndarray] = {}
         for record in records:
-            vec = (record.vector or {}).get(vector)  # type: ignore[union-attr]
+            vec = record.vector.get(vector) if isinstance(record.vector, dict) else None  # named: a dict
             if vec is not None:
                 out[int(record.id)] = np.asarray(vec, dtype=np.float32)
         return out
