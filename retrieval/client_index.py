@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import assert_never
 
 import httpx
 import numpy as np
@@ -25,8 +25,12 @@ from retrieval.index import (
     DISTANCES,
     NUMERIC_FIELDS,
     PAYLOAD_SCHEMA,
+    AnyOf,
+    Condition,
+    HasId,
     Hit,
     IndexUnavailableError,
+    InRange,
     TitleFilter,
     TitlePoint,
     check_dims,
@@ -53,27 +57,22 @@ def client_filter(where: TitleFilter | None) -> models.Filter | None:
     """TitleFilter -> qdrant-client Filter (None when there is no condition)."""
     if where is None or where.empty:
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    if where.exclude_ids:
-        must_not.append(models.HasIdCondition(has_id=sorted(int(i) for i in where.exclude_ids)))
-    if where.genres_any:
-        must.append(models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_any))))
-    if where.genres_none:
-        must_not.append(
-            models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_none)))
-        )
-    if where.year_min is not None or where.year_max is not None:
-        must.append(
-            models.FieldCondition(key="year", range=models.Range(gte=where.year_min, lte=where.year_max))
-        )
-    if where.max_runtime is not None:
-        must.append(models.FieldCondition(key="runtime", range=models.Range(lte=where.max_runtime)))
-    if where.maturity_in:
-        must.append(models.FieldCondition(key="maturity", match=models.MatchAny(any=list(where.maturity_in))))
-    if where.region is not None:
-        must.append(models.FieldCondition(key="regions", match=models.MatchValue(value=where.region)))
-    return models.Filter(must=must or None, must_not=must_not or None)
+    rules = where.conditions
+    return models.Filter(
+        must=[_condition(c) for c in rules.must] or None,
+        must_not=[_condition(c) for c in rules.must_not] or None,
+    )
+
+
+def _condition(condition: Condition) -> models.Condition:
+    match condition:
+        case HasId(ids):
+            return models.HasIdCondition(has_id=sorted(int(i) for i in ids))
+        case AnyOf(name, values):
+            return models.FieldCondition(key=name, match=models.MatchAny(any=sorted(values)))
+        case InRange(name, gte, lte):
+            return models.FieldCondition(key=name, range=models.Range(gte=gte, lte=lte))
+    assert_never(condition)
 
 
 TRANSPORT_ERRORS = (

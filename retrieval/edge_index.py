@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, assert_never
 
 import numpy as np
 from qdrant_edge import (
@@ -29,7 +29,6 @@ from qdrant_edge import (
     Filter,
     HasIdCondition,
     MatchAny,
-    MatchValue,
     OrderBy,
     PayloadSchemaType,
     Point,
@@ -44,8 +43,12 @@ from retrieval.index import (
     DISTANCES,
     NUMERIC_FIELDS,
     PAYLOAD_SCHEMA,
+    AnyOf,
+    Condition,
+    HasId,
     Hit,
     IndexUnavailableError,
+    InRange,
     TitleFilter,
     TitlePoint,
     check_dims,
@@ -55,6 +58,9 @@ from retrieval.index import (
     point_vectors,
     search_ef,
 )
+
+if TYPE_CHECKING:
+    from qdrant_edge import ConditionType  # a stub-only alias
 
 BATCH = 1_000
 
@@ -76,23 +82,22 @@ def edge_filter(where: TitleFilter | None) -> Filter | None:
     """
     if where is None or where.empty:
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    if where.exclude_ids:
-        must_not.append(HasIdCondition({int(i) for i in where.exclude_ids}))
-    if where.genres_any:
-        must.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_any))))
-    if where.genres_none:
-        must_not.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_none))))
-    if where.year_min is not None or where.year_max is not None:
-        must.append(FieldCondition("year", range=RangeFloat(gte=where.year_min, lte=where.year_max)))
-    if where.max_runtime is not None:
-        must.append(FieldCondition("runtime", range=RangeFloat(lte=where.max_runtime)))
-    if where.maturity_in:
-        must.append(FieldCondition("maturity", match=MatchAny(any=list(where.maturity_in))))
-    if where.region is not None:
-        must.append(FieldCondition("regions", match=MatchValue(where.region)))
-    return Filter(must=must or None, must_not=must_not or None)
+    rules = where.conditions
+    return Filter(
+        must=[_condition(c) for c in rules.must] or None,
+        must_not=[_condition(c) for c in rules.must_not] or None,
+    )
+
+
+def _condition(condition: Condition) -> ConditionType:
+    match condition:
+        case HasId(ids):
+            return HasIdCondition({int(i) for i in ids})
+        case AnyOf(name, values):
+            return FieldCondition(name, match=MatchAny(any=sorted(values)))
+        case InRange(name, gte, lte):
+            return FieldCondition(name, range=RangeFloat(gte=gte, lte=lte))
+    assert_never(condition)
 
 
 class EdgeIndex:

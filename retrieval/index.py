@@ -2,13 +2,16 @@
 
 Named vectors: `content` (text embedding, cosine) and `cf` (ALS item factors, dot product).
 Payload fields used by filters: genres, year, runtime, maturity, regions, popularity, trending.
-Every filter runs inside Qdrant; callers never post-filter.
+Every filter runs inside Qdrant; callers never post-filter. A `TitleFilter`'s rules are written once, here,
+as typed conditions (`TitleFilter.conditions`): each backend only translates the three condition kinds
+into its own filter model, and the in-memory fallback evaluates the same conditions (`TitleFilter.admits`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 import numpy as np
@@ -45,6 +48,63 @@ class IndexUnavailableError(RuntimeError):
     """The index cannot be served: its server is unreachable or refuses us, or its collection is missing."""
 
 
+# The three condition kinds a TitleFilter is made of; `holds` is each one's meaning in memory.
+
+
+@dataclass(frozen=True)
+class HasId:
+    """The title's id is one of `ids`."""
+
+    ids: frozenset[int]
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        return title_id in self.ids
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """The keyword field (a string or a list of strings) holds at least one of `values`."""
+
+    field: str
+    values: frozenset[str]
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        value = payload.get(self.field)
+        if isinstance(value, str):
+            return value in self.values
+        return not self.values.isdisjoint(value or ())
+
+
+@dataclass(frozen=True)
+class InRange:
+    """The numeric field lies within [gte, lte]; None leaves that end open."""
+
+    field: str
+    gte: int | None = None
+    lte: int | None = None
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        value = payload.get(self.field)
+        if value is None:
+            return False
+        return (self.gte is None or value >= self.gte) and (self.lte is None or value <= self.lte)
+
+
+Condition = HasId | AnyOf | InRange
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A hit meets every `must` condition and no `must_not` one.
+
+    A condition on a field the title lacks is false, as in Qdrant: a title without a year fails a year
+    range (`must`), and a title without genres passes an excluded genre (`must_not`).
+    """
+
+    must: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+
+
 @dataclass(frozen=True)
 class TitleFilter:
     """Conditions a hit must meet. Empty means no condition."""
@@ -61,6 +121,39 @@ class TitleFilter:
     @property
     def empty(self) -> bool:
         return self == TitleFilter()
+
+    @cached_property
+    def conditions(self) -> Conditions:
+        """The rules as typed conditions on payload fields; cached, as the fallback asks once per title."""
+        must: list[Condition] = []
+        must_not: list[Condition] = []
+        if self.exclude_ids:
+            must_not.append(HasId(self.exclude_ids))
+        if self.genres_any:
+            must.append(AnyOf("genres", frozenset(self.genres_any)))
+        if self.genres_none:
+            must_not.append(AnyOf("genres", frozenset(self.genres_none)))
+        if self.year_min is not None or self.year_max is not None:
+            must.append(InRange("year", gte=self.year_min, lte=self.year_max))
+        if self.max_runtime is not None:
+            must.append(InRange("runtime", lte=self.max_runtime))
+        if self.maturity_in:
+            must.append(AnyOf("maturity", frozenset(self.maturity_in)))
+        if self.region is not None:
+            must.append(AnyOf("regions", frozenset((self.region,))))
+        return Conditions(tuple(must), tuple(must_not))
+
+    def admits(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        """Whether a title with this payload meets the filter, judged in memory as the index judges it."""
+        rules = self.conditions
+        for condition in rules.must:
+            if not condition.holds(title_id, payload):
+                return False
+        # A loop, not all(<generator>): the fallback asks this for every title it scans, and it is faster.
+        for condition in rules.must_not:  # noqa: SIM110
+            if condition.holds(title_id, payload):
+                return False
+        return True
 
 
 @dataclass(frozen=True, eq=False)
