@@ -9,10 +9,12 @@ into its own filter model, and the in-memory fallback evaluates the same conditi
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar, assert_never
 
 import numpy as np
 
@@ -91,6 +93,7 @@ class InRange:
 
 
 Condition = HasId | AnyOf | InRange
+C = TypeVar("C")  # a backend's own condition model
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,29 @@ class Conditions:
 
     must: tuple[Condition, ...] = ()
     must_not: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class FilterModel(Generic[C]):
+    """How one backend spells each condition kind; `spell` turns a filter into its must / must_not lists."""
+
+    has_id: Callable[[frozenset[int]], C]
+    any_of: Callable[[str, frozenset[str]], C]
+    in_range: Callable[[str, int | None, int | None], C]
+
+    def spell(self, where: TitleFilter) -> tuple[list[C], list[C]]:
+        rules = where.conditions
+        return [self._one(c) for c in rules.must], [self._one(c) for c in rules.must_not]
+
+    def _one(self, condition: Condition) -> C:
+        match condition:
+            case HasId(ids):
+                return self.has_id(ids)
+            case AnyOf(name, values):
+                return self.any_of(name, values)
+            case InRange(name, gte, lte):
+                return self.in_range(name, gte, lte)
+        assert_never(condition)
 
 
 @dataclass(frozen=True)
@@ -191,6 +217,85 @@ class TitleIndex(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class PlainPoint(NamedTuple):
+    """A TitlePoint checked against the index's vectors, in plain values any backend can send."""
+
+    id: int
+    vectors: dict[str, list[float]]
+    payload: dict[str, Any]
+
+
+WRITE_BATCH = 1_000  # points per write
+
+
+class CheckedIndex(ABC):
+    """What every TitleIndex backend shares: its vectors' sizes, the argument checks, `with` support.
+
+    `upsert`, `search`, `top_by` and `vectors` check their arguments here, once for every backend, and
+    leave the storage work to the backend's `_write` (a batch of checked points), `_search`, `_top_by`
+    and `_vectors`, which get valid arguments, k > 0 and a non-empty list of ids.
+    """
+
+    def __init__(self, dims: Mapping[str, int], *, hnsw_ef: int | None = None) -> None:
+        self.dims = dict(dims)
+        # HNSW search breadth (at least k); None: max(100, 2k), see `search_ef`.
+        self.hnsw_ef = hnsw_ef
+
+    def upsert(self, points: Sequence[TitlePoint]) -> None:
+        """Insert or replace points, `WRITE_BATCH` per write."""
+        for start in range(0, len(points), WRITE_BATCH):
+            self._write(
+                [
+                    PlainPoint(int(p.id), point_vectors(self.dims, p), plain_payload(p.payload))
+                    for p in points[start : start + WRITE_BATCH]
+                ]
+            )
+
+    def search(
+        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    ) -> list[Hit]:
+        """Top-k by the named vector's similarity, best first."""
+        q = checked_query(self.dims, vector, query)
+        return self._search(vector, q, int(k), where, exact) if k > 0 else []
+
+    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
+        """Top-k by a numeric payload field, descending; points without the field are left out."""
+        if field not in NUMERIC_FIELDS:
+            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
+        return self._top_by(field, int(k), where) if k > 0 else []
+
+    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the given ids (missing ids are left out); cosine vectors come back
+        L2-normalized, as stored."""
+        checked_vector_name(self.dims, vector)
+        return self._vectors(vector, [int(i) for i in ids]) if ids else {}
+
+    @abstractmethod
+    def _write(self, points: list[PlainPoint]) -> None: ...
+
+    @abstractmethod
+    def _search(
+        self, vector: str, query: np.ndarray, k: int, where: TitleFilter | None, exact: bool
+    ) -> list[Hit]: ...
+
+    @abstractmethod
+    def _top_by(self, field: str, k: int, where: TitleFilter | None) -> list[Hit]: ...
+
+    @abstractmethod
+    def _vectors(self, vector: str, ids: list[int]) -> dict[int, np.ndarray]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def plain_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
