@@ -52,15 +52,15 @@ from engine.search import Search, SearchIntent
 from engine.title_edits import TitleEdits, WithoutRemoved
 from engine.trace import current_trace, new_trace
 from engine.wiring import make_sources
-from ranker import ArtworkBandit, LTRRanker, RowOrderBandit, TitleStats, load_ranker
+from ranker import ArtworkBandit, RowOrderBandit, TitleStats, load_ranker
 from ranker.pipeline import Stage2
 from ranker.rows import Row
 from retrieval import (
+    GENRE_KIND,
     ALSModel,
     CandidateSet,
     CandidateSource,
     EASEModel,
-    GenreSource,
     ItemSimilarity,
     TextEmbedder,
     TitleIndex,
@@ -114,7 +114,7 @@ class Engine:
         self.artwork = artwork
         self.row_order = row_order
         self.store = store
-        self.degraded = not isinstance(stage2.ranker, LTRRanker)
+        self.degraded = stage2.ranker.is_fallback
         self.base_index = index  # the index below any wrapper, which a reloaded engine reuses (set by load)
         self.profiles = Profiles(dataset, store)
         self.lists = Lists(settings=settings, dataset=dataset, index=index, sources=sources, stage2=stage2)
@@ -131,7 +131,7 @@ class Engine:
             titles=dataset.titles,
             stage2=stage2,
             lists=self.lists,
-            genres=next(s for s in sources if isinstance(s, GenreSource)),
+            genres=GENRE_KIND.among(sources),
             artwork=artwork,
             row_order=row_order,
             segment=self.profiles.segment,

@@ -17,13 +17,14 @@ import numpy as np
 from catalog import Context, Dataset, History, Interactions, derive_business, make_split
 from engine.config import Settings
 from engine.progress import Reporter, Silent
-from engine.wiring import REWATCH_SOURCES, make_sources
+from engine.wiring import make_sources
 from ranker.features import FeatureBuilder, TitleStats
 from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
     CF,
     CONTENT,
+    SOURCES,
     ALSConfig,
     ALSModel,
     Candidate,
@@ -177,7 +178,7 @@ def period_sources(
             yield [
                 s
                 for s in make_sources(settings, index, als, dataset.titles, ease=ease)
-                if s.name not in REWATCH_SOURCES
+                if s.name not in SOURCES.proposing_seen
             ]
         finally:
             index.close()

@@ -14,7 +14,7 @@ import numpy as np
 
 from catalog import Title
 from ranker.diversify import explore, mmr
-from retrieval import Candidate
+from retrieval import NEW_KIND, TRENDING_KIND, Candidate, Revisit
 
 MMR_POOL = 4
 
@@ -89,13 +89,12 @@ class RowBuilder:
         used: set[int] = set()
         index = _index(scored)
         by_source, unseen = index.by_source, index.unseen
-        history = by_source.get("history", {})
         rows += self._row(
             scored,
             "continue_watching",
             "continue_watching",
             "Continue Watching",
-            picks=[i for i, c in history.items() if c.reason == "Continue watching"],
+            picks=index.revisits[Revisit.CONTINUE],
             used=used,
             mmr_on=False,
         )
@@ -116,7 +115,7 @@ class RowBuilder:
                 used=used,
                 explain=from_anchor,
             )
-        rows += self._source_row(scored, by_source, "trending", "trending", "Trending Now", used)
+        rows += self._source_row(scored, by_source, TRENDING_KIND.name, "trending", "Trending Now", used)
         ids = scored.ids.tolist()
         for genre in favourite_genres[: self.config.genre_rows]:
             in_genre = [i for i in unseen if genre in self.titles[ids[i]].genres]
@@ -130,14 +129,14 @@ class RowBuilder:
                 used=used,
                 explain=explain,
             )
-        rows += self._source_row(scored, by_source, "new", "new", "New Releases", used)
+        rows += self._source_row(scored, by_source, NEW_KIND.name, "new", "New Releases", used)
         rows += self._hidden_gems(scored, unseen, used)
         rows += self._row(
             scored,
             "watch_again",
             "watch_again",
             "Watch It Again",
-            picks=[i for i, c in history.items() if c.reason != "Continue watching"],
+            picks=index.revisits[Revisit.REWATCH],
             used=used,
             mmr_on=False,
         )
@@ -237,29 +236,35 @@ class _Index:
     """Candidate positions by what proposed them, gathered in one pass over the provenance."""
 
     by_source: dict[str, dict[int, Candidate]]  # source -> position -> its first candidate there
-    unseen: list[int]  # positions some source other than the profile's history proposed
-    by_anchor: dict[int, dict[int, Candidate]]  # the similar source's candidates per anchor
-    first_rank: dict[int, int]  # each anchor's best rank in the similar source
+    unseen: list[int]  # positions some candidate proposed as new to the profile (not a revisit)
+    revisits: dict[Revisit, list[int]]  # positions proposed again, by why: continue or rewatch
+    by_anchor: dict[int, dict[int, Candidate]]  # "because you watched" candidates per anchor
+    first_rank: dict[int, int]  # each anchor's best rank in its source
 
 
 def _index(scored: Scored) -> _Index:
     by_source: dict[str, dict[int, Candidate]] = {}
     unseen: list[int] = []
+    revisits: dict[Revisit, list[int]] = {r: [] for r in Revisit}
     by_anchor: dict[int, dict[int, Candidate]] = {}
     first_rank: dict[int, int] = {}
     for i, provenance in enumerate(scored.provenance):
-        history_only = True
+        revisit: Revisit | None = None  # the first revisit candidate's: a title is in one revisit row
+        new = False
         for c in provenance:
             by_source.setdefault(c.source, {}).setdefault(i, c)
-            if c.source == "history":
+            if c.revisit is not None:
+                revisit = revisit or c.revisit
                 continue
-            history_only = False
-            if c.source == "similar" and c.anchor is not None:
+            new = True
+            if c.anchor is not None:
                 by_anchor.setdefault(c.anchor, {})[i] = c
                 first_rank[c.anchor] = min(first_rank.get(c.anchor, c.rank), c.rank)
-        if not history_only:
+        if revisit is not None:
+            revisits[revisit].append(i)
+        if new:
             unseen.append(i)
-    return _Index(by_source, unseen, by_anchor, first_rank)
+    return _Index(by_source, unseen, revisits, by_anchor, first_rank)
 
 
 def _strongest(provenance: tuple[Candidate, ...]) -> Candidate:
@@ -275,6 +280,6 @@ def _from_candidate(c: Candidate) -> tuple[str, dict[str, Any]]:
 
 def _genre_reason(provenance: tuple[Candidate, ...], genre: str) -> Explained:
     for c in provenance:
-        if c.source == "genre" and genre in c.reason:
+        if c.genre == genre:
             return c
     return f"{genre}, a genre you watch often", {"source": "genre_match", "genre": genre}
