@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,24 @@ from retrieval import NEW_KIND, TRENDING_KIND, Candidate, Revisit
 
 MMR_POOL = 4
 
+
+class RowKind(StrEnum):
+    """What a homepage row is: the row-order bandit learns per kind, and clients style rows by it."""
+
+    CONTINUE_WATCHING = "continue_watching"
+    TOP_PICKS = "top_picks"
+    MY_LIST = "my_list"  # made by the engine from the profile's saved titles
+    BECAUSE_YOU_WATCHED = "because_you_watched"
+    TRENDING = "trending"
+    GENRE = "genre"
+    NEW = "new"
+    HIDDEN_GEMS = "hidden_gems"
+    WATCH_AGAIN = "watch_again"
+
+
 # Kept on top in this order: what a viewer was in the middle of, then the best overall picks;
 # the row-order bandit arranges the rest.
-PINNED = ("continue_watching", "top_picks")
+PINNED = (RowKind.CONTINUE_WATCHING, RowKind.TOP_PICKS)
 
 
 # An item's explanation: the candidate that proposed it, or a text with its structured reason.
@@ -45,7 +61,7 @@ class RowItem:
 class Row:
     id: str
     heading: str
-    kind: str
+    kind: RowKind
     items: tuple[RowItem, ...]
 
 
@@ -91,15 +107,21 @@ class RowBuilder:
         by_source, unseen = index.by_source, index.unseen
         rows += self._row(
             scored,
-            "continue_watching",
-            "continue_watching",
+            RowKind.CONTINUE_WATCHING,
+            RowKind.CONTINUE_WATCHING,
             "Continue Watching",
             picks=index.revisits[Revisit.CONTINUE],
             used=used,
             mmr_on=False,
         )
         rows += self._row(
-            scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used, explore=rng
+            scored,
+            RowKind.TOP_PICKS,
+            RowKind.TOP_PICKS,
+            "Top Picks for You",
+            picks=unseen,
+            used=used,
+            explore=rng,
         )
         first_rank = index.first_rank
         # Distinct anchors, most recent first (the similar source ranks them that way).
@@ -108,33 +130,35 @@ class RowBuilder:
             name = self.titles[anchor].name if anchor in self.titles else str(anchor)
             rows += self._row(
                 scored,
-                f"because_you_watched:{anchor}",
-                "because_you_watched",
+                f"{RowKind.BECAUSE_YOU_WATCHED}:{anchor}",
+                RowKind.BECAUSE_YOU_WATCHED,
                 f"Because You Watched {name}",
                 picks=list(from_anchor),
                 used=used,
                 explain=from_anchor,
             )
-        rows += self._source_row(scored, by_source, TRENDING_KIND.name, "trending", "Trending Now", used)
+        rows += self._source_row(
+            scored, by_source, TRENDING_KIND.name, RowKind.TRENDING, "Trending Now", used
+        )
         ids = scored.ids.tolist()
         for genre in favourite_genres[: self.config.genre_rows]:
             in_genre = [i for i in unseen if genre in self.titles[ids[i]].genres]
             explain = {i: _genre_reason(scored.provenance[i], genre) for i in in_genre}
             rows += self._row(
                 scored,
-                f"genre:{genre}",
-                "genre",
+                f"{RowKind.GENRE}:{genre}",
+                RowKind.GENRE,
                 f"{genre} Picks for You",
                 picks=in_genre,
                 used=used,
                 explain=explain,
             )
-        rows += self._source_row(scored, by_source, NEW_KIND.name, "new", "New Releases", used)
+        rows += self._source_row(scored, by_source, NEW_KIND.name, RowKind.NEW, "New Releases", used)
         rows += self._hidden_gems(scored, unseen, used)
         rows += self._row(
             scored,
-            "watch_again",
-            "watch_again",
+            RowKind.WATCH_AGAIN,
+            RowKind.WATCH_AGAIN,
             "Watch It Again",
             picks=index.revisits[Revisit.REWATCH],
             used=used,
@@ -147,7 +171,7 @@ class RowBuilder:
         scored: Scored,
         by_source: dict[str, dict[int, Candidate]],
         source: str,
-        kind: str,
+        kind: RowKind,
         heading: str,
         used: set[int],
     ) -> list[Row]:
@@ -178,14 +202,20 @@ class RowBuilder:
         gem = ("A hidden gem: fewer people have found it, and it fits your taste", {"source": "long_tail"})
         explain = dict.fromkeys(tail, gem)
         return self._row(
-            scored, "hidden_gems", "hidden_gems", "Hidden Gems", picks=tail, used=used, explain=explain
+            scored,
+            RowKind.HIDDEN_GEMS,
+            RowKind.HIDDEN_GEMS,
+            "Hidden Gems",
+            picks=tail,
+            used=used,
+            explain=explain,
         )
 
     def _row(
         self,
         scored: Scored,
         row_id: str,
-        kind: str,
+        kind: RowKind,
         heading: str,
         *,
         picks: list[int],

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from catalog import Context
-from retrieval import GENRE_KIND, HISTORY_KIND, SOURCES, Candidate, SourceKind, SourceRegistry
+from retrieval import HISTORY_KIND, SOURCES, Candidate, SourceKind, SourceRegistry
 
 
 @dataclass
@@ -31,13 +32,13 @@ def test_a_kind_must_build_a_source_carrying_its_name() -> None:
 
 def test_a_kind_finds_its_source_by_name_and_says_which_there_are() -> None:
     sources = [_Named("als"), _Named("genre")]
-    assert GENRE_KIND.among(sources) is sources[1]
+    assert SourceKind("genre", lambda p: _Named("genre")).among(sources) is sources[1]
     with pytest.raises(LookupError, match=r"no 'history' source among \['als', 'genre'\]"):
         HISTORY_KIND.among(sources)
 
 
 def test_capabilities_are_read_from_the_kinds() -> None:
-    extra = SourceKind("offline_seen", lambda p: None, proposes_seen=True, needs_index=False)
+    extra: SourceKind[Any] = SourceKind("offline_seen", lambda p: None, proposes_seen=True, needs_index=False)
     registry = SOURCES.plus(extra)
     assert registry.proposing_seen == registry.index_free == {"history", "offline_seen"}
     assert registry.names[-1] == "offline_seen" and SOURCES.names[-1] == "history"  # plus() copies
