@@ -17,7 +17,7 @@ from catalog import Context
 from engine.experiments import ServedPage, ServedPages, parse_arm
 from ranker import SourceOrderRanker, intra_list_diversity
 from ranker.pipeline import Stage2
-from ranker.rows import Row, RowBuilder
+from ranker.rows import Row, RowBuilder, RowKind
 
 
 class Arms:
@@ -69,7 +69,7 @@ class PageLog:
         latency_ms: float,
         teams: dict[int, str],
     ) -> None:
-        top = next((r for r in rows if r.kind == "top_picks"), None)
+        top = next((r for r in rows if r.kind == RowKind.TOP_PICKS), None)
         ids = np.array([i.title_id for i in top.items] if top else [], np.int64)
         page = ServedPage(
             profile_id=context.profile_id,

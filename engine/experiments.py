@@ -22,7 +22,7 @@ import numpy as np
 
 from catalog import Event, EventKind, EventStore
 from engine.config import ARM_HELP, ExperimentSettings
-from ranker.rows import Row
+from ranker.rows import Row, RowKind
 
 EXPERIMENTS_FILE = "experiments.sqlite"
 INTERLEAVED = "interleaved"  # the variant every profile of an interleaving experiment carries
@@ -116,7 +116,7 @@ def interleave_top_picks(
 ) -> tuple[list[Row], dict[int, str]]:
     """The first arm's page with its Top Picks team-drafted from both arms' Top Picks, each item's reason
     naming its team; other rows lose the titles Top Picks now shows. Also returns title -> team."""
-    mine, theirs = (next((r for r in page if r.kind == "top_picks"), None) for page in (rows, other))
+    mine, theirs = (next((r for r in page if r.kind == RowKind.TOP_PICKS), None) for page in (rows, other))
     if mine is None or theirs is None:
         return rows, {}
     by_team = {
@@ -136,7 +136,7 @@ def interleave_top_picks(
     shown = set(ids)
     out = []
     for row in rows:
-        if row.kind == "top_picks":
+        if row.kind == RowKind.TOP_PICKS:
             out.append(Row(row.id, row.heading, row.kind, items))
             continue
         kept = tuple(i for i in row.items if i.title_id not in shown)  # no title twice on a page

@@ -38,10 +38,10 @@ from engine.profiles import Profiles
 from engine.results import Health, Page, Picks, Recommendation
 from engine.search import Search, SearchIntent
 from engine.trace import Trace
-from ranker import ArtworkBandit, LTRRanker, RowOrderBandit
+from ranker import ArtworkBandit, RowOrderBandit
 from ranker.pipeline import Stage2
 from ranker.rows import Row
-from retrieval import CandidateSet, CandidateSource, GenreSource, TextEmbedder, TitleIndex
+from retrieval import GENRE_KIND, CandidateSet, CandidateSource, TextEmbedder, TitleIndex
 
 
 class Drafts(Protocol):
@@ -98,7 +98,7 @@ class Engine:
         self._drafts = drafts  # None: drafts are made in this process
         self._on_close = list(on_close)
         settings, dataset, sources, stage2 = parts.settings, parts.dataset, parts.sources, parts.stage2
-        self._degraded = not isinstance(stage2.ranker, LTRRanker)
+        self._degraded = stage2.ranker.is_fallback
         self._profiles = Profiles(dataset, state.store)
         self._lists = Lists(
             settings=settings, dataset=dataset, index=parts.index, sources=sources, stage2=stage2
@@ -116,7 +116,7 @@ class Engine:
             titles=dataset.titles,
             stage2=stage2,
             lists=self._lists,
-            genres=next(s for s in sources if isinstance(s, GenreSource)),
+            genres=GENRE_KIND.among(sources),
             artwork=state.artwork,
             row_order=state.row_order,
             segment=self._profiles.segment,
@@ -170,7 +170,7 @@ class Engine:
         return Health(
             dataset=self._parts.dataset.name,
             built=self._parts.manifest.created,
-            ranker=type(self._parts.stage2.ranker).__name__,
+            ranker=self._parts.stage2.ranker.kind,
             reasons=tuple(reasons),
             page_workers=self._drafts.status if self._drafts is not None else None,
         )

@@ -27,10 +27,11 @@ from engine.lists import Lists
 from engine.trace import Trace
 from ranker import ArtworkBandit, RowOrderBandit, variants_for
 from ranker.pipeline import Stage2
-from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowsConfig
+from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowKind, RowsConfig
 from retrieval import CandidateSet, GenreSource
 
-MY_LIST = "my_list"  # the row kind of the titles a profile saved for later, kept right under the pinned rows
+# The row of the titles a profile saved for later, kept right under the pinned rows.
+MY_LIST = RowKind.MY_LIST
 ON_MY_LIST = ("On your list", {"source": "my_list"})
 
 

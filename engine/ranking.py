@@ -18,11 +18,12 @@ from catalog import Context, Dataset, History, Interactions, derive_business, ma
 from engine.config import Settings
 from engine.indexes import catalog_points, dims, period_index
 from engine.progress import Reporter, Silent
-from engine.wiring import REWATCH_SOURCES, make_sources
+from engine.wiring import make_sources
 from ranker.features import FeatureBuilder, TitleStats
 from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
+    SOURCES,
     ALSConfig,
     ALSModel,
     Candidate,
@@ -155,7 +156,7 @@ def period_sources(
             yield [
                 s
                 for s in make_sources(settings, index, als, dataset.titles, ease=ease)
-                if s.name not in REWATCH_SOURCES
+                if s.name not in SOURCES.proposing_seen
             ]
         finally:
             index.close()

@@ -38,6 +38,8 @@ from evals.metrics import evaluate, interval, paired_test, per_user, recall_at
 from ranker import BlendWeights
 from ranker.pipeline import Stage2
 from retrieval import (
+    ALS_KIND,
+    CONTENT_KIND,
     ALSConfig,
     ALSModel,
     CandidateSet,
@@ -304,8 +306,8 @@ def run_eval(
     pop = popularity(split.train)
     n_train_users = len(split.train.user_ids())
     item_popularity = {t: c / n_train_users for t, c in pop.items()}
-    rankings["als"] = {u: ids[:TOP] for u, ids in per_source["als"].items()}
-    rankings["content"] = {u: ids[:TOP] for u, ids in per_source["content"].items()}
+    rankings["als"] = {u: ids[:TOP] for u, ids in per_source[ALS_KIND.name].items()}
+    rankings["content"] = {u: ids[:TOP] for u, ids in per_source[CONTENT_KIND.name].items()}
     trade_off: list[dict[str, float]] = []
     ranker_info: dict[str, Any] = {}
     vectors = vectors_of(dataset, content)

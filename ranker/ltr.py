@@ -38,13 +38,26 @@ class LTRConfig:
 
 
 class Ranker(Protocol):
-    """Stage 2: one relevance score per FeatureBuilder row, higher is better."""
+    """Stage 2: one relevance score per FeatureBuilder row, higher is better.
+
+    A ranker says what it is, so that callers never judge it by its class: `kind` names it (in logs and
+    health), and `is_fallback` is true for a stand-in served when no trained model is there.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def is_fallback(self) -> bool: ...
 
     def score(self, X: np.ndarray) -> np.ndarray: ...
 
 
 class SourceOrderRanker:
     """Keeps stage 1's order (the fused RRF score): the degraded mode when no trained model is there."""
+
+    kind = "source-order"
+    is_fallback = True
 
     def __init__(self, *, names: Sequence[str]) -> None:
         if FUSED_COLUMN not in names:
@@ -58,6 +71,9 @@ class SourceOrderRanker:
 
 class LTRRanker:
     """XGBoost learning-to-rank over FeatureBuilder rows, grouped per profile."""
+
+    kind = "ltr"
+    is_fallback = False
 
     def __init__(
         self, booster: xgb.Booster, *, names: Sequence[str], config: LTRConfig, metrics: dict[str, Any]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from catalog import Context, History, Interactions, Title
-from ranker.features import NO_HISTORY_DAYS, SOURCES, FeatureBuilder, TitleStats
-from retrieval import ALSConfig, ALSModel, Candidate, CandidateSet, merge
+from ranker.features import NO_HISTORY_DAYS, FeatureBuilder, TitleStats
+from retrieval import SOURCES, ALSConfig, ALSModel, Candidate, CandidateSet, merge
 
 NOW = datetime(2024, 3, 6, 13, 30, tzinfo=UTC).timestamp()  # a Wednesday, 13:30 UTC
 DAY = 86_400
@@ -107,7 +107,7 @@ def test_names_are_unique_and_cover_every_group(builder: FeatureBuilder) -> None
     assert len(set(builder.names)) == len(builder.names)
     for name in ("title_pop_log_all", "title_pop_log_365d", "title_pop_log_30d", "genre_sci_fi", "n_sources"):
         assert name in builder.names
-    assert all(f"src_{s}" in builder.names and f"src_{s}_rank" in builder.names for s in SOURCES)
+    assert all(f"src_{s}" in builder.names and f"src_{s}_rank" in builder.names for s in SOURCES.names)
 
 
 def test_source_flags_and_ranks_follow_the_provenance(builder: FeatureBuilder) -> None:
@@ -115,7 +115,7 @@ def test_source_flags_and_ranks_follow_the_provenance(builder: FeatureBuilder) -
     f = _frame(builder, _context(), candidates)
     for title, _, proposals in candidates:
         by_source = {c.source: c.rank for c in proposals}
-        for s in SOURCES:
+        for s in SOURCES.names:
             assert f[f"src_{s}"][title] == float(s in by_source)
             assert f[f"src_{s}_rank"][title] == (by_source[s] + 1 if s in by_source else 0)
         assert f["n_sources"][title] == len(by_source)

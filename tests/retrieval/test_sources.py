@@ -22,6 +22,7 @@ from retrieval import (
     HistorySource,
     NewSource,
     PopularSource,
+    Revisit,
     SimilarSource,
     TrendingSource,
     fill_index,
@@ -129,6 +130,7 @@ def test_genre_and_new_sources(world: tuple[EdgeIndex, ALSModel]) -> None:
     found = genre.candidates(context=_context([100, 101]), k=10)
     assert {c.title_id for c in found} == {102, 103, 104}
     assert found[0].reason == "Popular in Sci-Fi, a genre you watch often"
+    assert {c.genre for c in found} == {"Sci-Fi"}  # the genre travels as data, not only in the text
     newest = NewSource(index, latest_year=2004, window_years=1).candidates(context=_context([]), k=10)
     assert {c.title_id for c in newest} == {203, 204}
 
@@ -137,5 +139,10 @@ def test_history_source_continue_watching_and_no_disliked() -> None:
     context = _context([100, 101], in_progress=(104, 200), disliked=frozenset({200}))
     found = HistorySource(block_titles(), rewatch_after_days=0).candidates(context=context, k=10)
     assert [c.reason for c in found][:1] == ["Continue watching"]
+    assert [(c.title_id, c.revisit) for c in found] == [
+        (104, Revisit.CONTINUE),
+        (101, Revisit.REWATCH),
+        (100, Revisit.REWATCH),
+    ]
     assert 200 not in {c.title_id for c in found}
     assert {c.title_id for c in found} == {104, 100, 101}
