@@ -137,6 +137,7 @@ class Engine:
             segment=self.profiles.segment,
             page_log=self.page_log,
             seed=settings.seed,
+            rows=settings.rows,
         )
 
     @classmethod

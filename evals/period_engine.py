@@ -42,7 +42,7 @@ def training_engine(
     content = content_vectors(settings, dataset, reporter, embedder)  # the build's cache of catalog text
     period = replace(dataset, interactions=split.train)
     now = data_now(period)
-    config = settings.als_config()
+    config = settings.als
     with reporter.stage("Fitting ALS on the training period"):
         als = ALSModel.fit(split.train, config)
         one = fit_stage_one(settings, period, split.train, content, als=als)
