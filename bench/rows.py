@@ -26,8 +26,9 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1000, help="merged candidates the ranker scores")
     args = parser.parse_args()
     settings = Settings()
-    settings.ranker.candidates = args.candidates
-    settings.ranker.candidates_per_source = max(200, args.candidates // 4)
+    settings.ranker = settings.ranker.model_copy(
+        update={"candidates": args.candidates, "candidates_per_source": max(200, args.candidates // 4)}
+    )
     engine = assemble(settings, args.dataset)
     users = sorted(engine.interactions().user_ids().tolist())
     rng = np.random.default_rng(0)

@@ -70,12 +70,13 @@ def main() -> None:
     for user in users:
         for name, (sources, q) in configs.items():
             engine._lists._sources = sources
-            settings.ranker.quotas = q
+            settings.ranker = settings.ranker.model_copy(update={"quotas": q})
             context = engine.context_for(int(user))
             started = time.perf_counter()
             engine.rows(context)
             latencies[name].append((time.perf_counter() - started) * 1000)
-    engine._lists._sources, settings.ranker.quotas = with_ease, quotas
+    engine._lists._sources = with_ease
+    settings.ranker = settings.ranker.model_copy(update={"quotas": quotas})
     cost = _inference(engine, users[: min(len(users), 100)])
     print(f"{args.dataset}: {args.requests} profiles, ranker {engine.health().ranker}")
     for part, values in cost.items():

@@ -188,7 +188,7 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
     content = content_vectors(settings, dataset, reporter, embedder)  # the build's cache of catalog text
     period = replace(dataset, interactions=split.train)
     now = data_now(period)
-    config = settings.als_config()
+    config = settings.als
     with reporter.stage("Fitting ALS on the training period"):
         als = ALSModel.fit(split.train, config)
         one = fit_stage_one(settings, period, split.train, content, als=als)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from engine.config import Settings
 from engine.indexes import catalog_points, create_index, dims, publish
 from engine.periods import catalog_titles, data_now
 from engine.progress import Reporter, Silent
-from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, ease_settings, train_ranker
+from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
 from engine.title_edits import TitleEdits
 from ranker import TitleStats
 from retrieval import (
@@ -63,7 +62,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     # the report lists them, so an operator can clear an account by turning the defence off and rebuilding.
     interactions = defend(dataset.interactions, report) if settings.shilling_defence else dataset.interactions
 
-    config = settings.als_config()
+    config = settings.als
     with reporter.stage("Fitting ALS"):
         als = ALSModel.fit(interactions, config)
         als.save(out / ALS_FILE)
@@ -81,7 +80,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     ).save(out / STATS_FILE)
     ItemSimilarity.fit(interactions).save(out / SIMILARITY_FILE)
     with reporter.stage("Fitting EASE"):
-        EASEModel.fit(interactions, ease_settings(settings)).save(out / EASE_FILE)
+        EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
     ranker.save(out / RANKER_DIR)
 
@@ -89,11 +88,11 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         dataset=dataset_name,
         data_checksum=dataset.checksum,
         parameters={
-            "als": asdict(config),
+            "als": config.model_dump(),
             "retrieval": settings.retrieval.model_dump(),
             "pool": {"candidates": settings.ranker.candidates, "quotas": settings.ranker.quotas},
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
-            "ranker": {"objective": ranker.config.objective, **asdict(ranker.config)},
+            "ranker": {"objective": ranker.config.objective, **ranker.config.model_dump()},
         },
         stats={
             **dataset.stats,

@@ -21,39 +21,12 @@ from typing import Any
 import numpy as np
 
 from catalog import Event, EventKind, EventStore
-from engine.config import ARM_HELP, ExperimentSettings
+from engine.config import ExperimentSettings
 from ranker.rows import Row, RowKind
 
 EXPERIMENTS_FILE = "experiments.sqlite"
 INTERLEAVED = "interleaved"  # the variant every profile of an interleaving experiment carries
 Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Arm:
-    """What one arm serves: a ranker ("trained" or "candidate_order"; None: as configured) and an MMR
-    diversity weight (None: as configured)."""
-
-    name: str
-    ranker: str | None = None
-    diversity: float | None = None
-
-
-def parse_arm(name: str) -> Arm:
-    if name == "control":
-        return Arm(name)
-    if name == "ranker":
-        return Arm(name, ranker="trained")
-    if name == "candidate_order":
-        return Arm(name, ranker="candidate_order")
-    if name.startswith("diversity_"):
-        try:
-            weight = float(name.removeprefix("diversity_"))
-        except ValueError:
-            weight = -1.0
-        if 0.0 <= weight <= 1.0:
-            return Arm(name, diversity=weight)
-    raise ValueError(f"unknown experiment arm {name!r}; valid: {ARM_HELP}")
 
 
 def assign(experiment: ExperimentSettings, profile_id: str) -> str | None:

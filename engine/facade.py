@@ -122,6 +122,7 @@ class Engine:
             segment=self._profiles.segment,
             page_log=self._page_log,
             seed=settings.seed,
+            rows=settings.rows,
         )
 
     def __enter__(self) -> Engine:

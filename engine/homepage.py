@@ -73,11 +73,12 @@ class Homepage:
         segment: Callable[[Context], str],
         page_log: PageLog,
         seed: int,
+        rows: RowsConfig,
     ) -> None:
         watched = stage2.stats.popularity["all"]
         watched = watched[watched > 0]
-        head = float(np.quantile(watched, RowsConfig().long_tail_quantile)) if len(watched) else None
-        self.builder = RowBuilder(titles, head_popularity=head)
+        head = float(np.quantile(watched, rows.long_tail_quantile)) if len(watched) else None
+        self.builder = RowBuilder(titles, rows, stage2.weights, head_popularity=head)
         self.arms = Arms(stage2, self.builder)
         self._lists = lists
         self._genres = genres

@@ -20,7 +20,7 @@ from engine.indexes import catalog_points, dims, period_index
 from engine.progress import Reporter, Silent
 from engine.wiring import make_sources
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
+from ranker.ltr import LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
     SOURCES,
@@ -66,15 +66,11 @@ def fit_stage_one(
     """ALS and EASE (unless given, fitted on `train`), title statistics and the feature builder for one
     period."""
     now = float(train.timestamps.max()) if train.timed else 0.0
-    als = als or ALSModel.fit(train, als_config or settings.als_config())
-    ease = ease or EASEModel.fit(train, ease_config or ease_settings(settings))
+    als = als or ALSModel.fit(train, als_config or settings.als)
+    ease = ease or EASEModel.fit(train, ease_config or settings.retrieval.ease)
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
     features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train), ease)
     return StageOne(als=als, ease=ease, stats=stats, features=features, now=now)
-
-
-def ease_settings(settings: Settings) -> EASEConfig:
-    return EASEConfig(l2=settings.retrieval.ease_l2)
 
 
 def source_k(settings: Settings, source: str) -> int:
@@ -119,7 +115,7 @@ def stage_two(
         business=derive_business(dataset.titles, now=one.now),
         content_ids=np.array(sorted(dataset.titles), np.int64),
         content=content,
-        weights=settings.ranker.blend(),
+        weights=settings.ranker,
     )
 
 
@@ -245,9 +241,7 @@ def train_ranker(
         _stack(sorted(groups[cut:], key=lambda g: g[0])),
     )
     with reporter.stage("Training the ranker"):
-        ranker, metrics = choose_ranker(
-            train, valid, names=one.features.names, base=LTRConfig(seed=settings.seed)
-        )
+        ranker, metrics = choose_ranker(train, valid, names=one.features.names, base=cfg.ltr)
     ranker.metrics.update({"objectives": metrics, "training_users": len(groups)})
     return ranker
 

@@ -12,8 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from catalog import Title
+from ranker.blend import BlendWeights
 from ranker.diversify import explore, mmr
 from retrieval import NEW_KIND, TRENDING_KIND, Candidate, Revisit
 
@@ -76,10 +78,12 @@ class Scored:
     popularity: np.ndarray  # training interactions per candidate, for the long tail
 
 
-@dataclass(frozen=True)
-class RowsConfig:
+class RowsConfig(BaseModel):
+    """The homepage's rows (MARQUEE_ROWS__*); how diverse a row is comes from the blend's weights."""
+
+    model_config = ConfigDict(frozen=True)
+
     row_length: int = 20
-    trade_off: float = 0.7  # MMR λ inside a row: 1 = pure score order
     genre_cap: int = 6
     anchors: int = 3  # Because You Watched rows
     genre_rows: int = 2
@@ -93,6 +97,7 @@ class RowsConfig:
 class RowBuilder:
     titles: Mapping[int, Title]
     config: RowsConfig = field(default_factory=RowsConfig)
+    weights: BlendWeights = field(default_factory=BlendWeights)  # its diversity sets MMR's λ in a row
     # Interactions a title needs to be in the catalog's popular head; None: judge among the candidates.
     head_popularity: float | None = None
 
@@ -240,7 +245,7 @@ class RowBuilder:
                 relevance=scored.scores[pool],
                 vectors=scored.vectors[pool],
                 k=self.config.row_length,
-                trade_off=self.config.trade_off,
+                trade_off=self.weights.trade_off,
                 genres=genres,
                 genre_cap=self.config.genre_cap,
             )

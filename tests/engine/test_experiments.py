@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from catalog import Event, EventKind, EventStore
 from engine import Engine, Row, Settings, assemble, build
 from engine.cli import app
-from engine.config import ExperimentSettings
+from engine.config import ExperimentSettings, parse_arm
 from engine.experiments import (
     EXPERIMENTS_FILE,
     INTERLEAVED,
@@ -22,7 +22,6 @@ from engine.experiments import (
     ServedPages,
     assign,
     credit,
-    parse_arm,
     report,
     team_draft,
     wilson,
@@ -246,9 +245,9 @@ def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> 
     by_order = _top(engine.rows(context, arm="candidate_order"))
     assert by_ranker != by_order
     assert engine._parts.stage2.ranker is ranker and engine._homepage.builder is builder
-    assert engine._homepage.builder.config.trade_off == 0.7
     low = engine.rows(context, arm="diversity_0.0")
     high = engine.rows(context, arm="diversity_0.9")
+    assert engine._homepage.builder.weights.trade_off == 0.7  # the arms' copies leave the shared one be
     assert _top(low) != _top(high)
     pages = ServedPages(engine.settings().dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
     served = {p.arm: p for p in pages.pages()}

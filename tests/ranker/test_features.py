@@ -60,7 +60,12 @@ def _content() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def builder() -> FeatureBuilder:
     inter = _interactions()
-    als = ALSModel.fit(inter, ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, regularization=0.1, alpha=5.0, iterations=30, weighting="binary", half_life_days=None
+        ),
+    )
     stats = TitleStats.from_interactions(inter, np.array(sorted(_titles())), now=NOW)
     ids, content = _content()
     return FeatureBuilder(
@@ -228,7 +233,12 @@ def test_untimed_windows_equal_all() -> None:
 def test_colliding_genre_names_are_refused(builder: FeatureBuilder) -> None:
     inter = _interactions()
     stats = TitleStats.from_interactions(inter, np.array([1]), now=NOW)
-    als = ALSModel.fit(inter, ALSConfig(factors=2, iterations=2))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, iterations=2, regularization=0.05, alpha=2.0, weighting="binary", half_life_days=None
+        ),
+    )
     with pytest.raises(ValueError, match="collide"):
         FeatureBuilder(
             titles=_titles(), stats=stats, als=als, content_ids=np.array([1]), content=np.ones((1, 4)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from catalog import Title
+from ranker.blend import BlendWeights
 from ranker.rows import RowBuilder, RowsConfig, Scored
 from retrieval import Candidate, Revisit
 
@@ -126,3 +127,17 @@ def test_top_picks_explore_at_the_configured_rate_and_say_so() -> None:
     plain = RowBuilder(TITLES, RowsConfig(row_length=10, min_items=3, explore_epsilon=1.0))
     top = plain.build(scored=scored, favourite_genres=[])[0]
     assert all(item.reason.get("source") != "explore" for item in top.items)  # no rng: no exploration
+
+
+def test_a_rows_diversity_is_the_blends() -> None:
+    scored = _scored([_source("als", range(1, 41), "Viewers with tastes like yours rated it highly")])
+
+    def top_picks(diversity: float) -> list[int]:
+        builder = RowBuilder(
+            TITLES, RowsConfig(row_length=10, min_items=3), BlendWeights(diversity=diversity)
+        )
+        top = next(r for r in builder.build(scored=scored, favourite_genres=[]) if r.kind == "top_picks")
+        return [item.title_id for item in top.items]
+
+    assert top_picks(0.0) == list(range(1, 11))  # no diversity: the blended score's order
+    assert top_picks(0.9) != top_picks(0.0)

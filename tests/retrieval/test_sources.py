@@ -52,7 +52,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EdgeIndex,
     inter = block_interactions()
     titles = block_titles()
     ordered = [titles[t] for t in sorted(titles)]
-    als = ALSModel.fit(inter, ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, regularization=0.1, alpha=5.0, iterations=30, weighting="binary", half_life_days=None
+        ),
+    )
     index = EdgeIndex.create(Path(tmp_path_factory.mktemp("edge")) / "qdrant", {CONTENT: DIM, CF: 2})
     points = title_points(
         ordered,
