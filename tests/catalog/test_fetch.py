@@ -73,8 +73,22 @@ def test_not_a_zip_and_missing_url(served: tuple[str, Path], tmp_path: Path) -> 
     (root / "page.zip").write_bytes(b"<html>not found</html>")
     with pytest.raises(FetchError, match="did not return a zip"):
         fetch("ml-latest-small", tmp_path, url=f"{base}/page.zip")
-    with pytest.raises(FetchError, match="could not download"):
+    with pytest.raises(FetchError, match="could not download") as unreachable:
         fetch("ml-latest-small", tmp_path, url=f"{base}/absent.zip")
+    # Offline, the message names both ways on: a local copy of the archive, or a data folder.
+    assert "--url" in str(unreachable.value) and "MARQUEE_DATA_DIR" in str(unreachable.value)
+    with pytest.raises(FetchError, match="could not download no/such/copy.zip"):
+        fetch("ml-latest-small", tmp_path, url="no/such/copy.zip")
+
+
+@pytest.mark.realdata
+def test_a_local_copy_of_the_archive_installs_by_path_or_file_url(tmp_path: Path) -> None:
+    """How a machine without network fetches: the archive copied over, named by its path."""
+    archive = tmp_path / "ml-latest-small.zip"
+    archive.write_bytes(_zip(_official_files()))
+    for given in (str(archive), archive.as_uri()):
+        target = fetch("ml-latest-small", tmp_path / given[-40:].replace("/", "_"), url=given)
+        assert (target / "movies.csv").read_bytes() == (SMALL / "movies.csv").read_bytes()
 
 
 @pytest.mark.realdata
