@@ -18,7 +18,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test test-faults lint bench
+.PHONY: install demo test test-faults lint typecheck bench
 
 install: $(STAMP)
 
@@ -42,13 +42,16 @@ demo: install
 	$(BIN)/marquee rows --dataset $(DATASET) --user 1
 	$(BIN)/python -m ui.launch --dataset $(DATASET) --api-port $(PORT) --ui-port $(UI_PORT)
 
-# Lint and the architecture's import table are part of the test gate (STYLE.md, ARCHITECTURE.md).
+# Lint, the architecture's import table and the type checker are part of the test gate (STYLE.md,
+# ARCHITECTURE.md).
 # The browser is the one system package, and only the browser test needs it (skipped, saying why, without).
 test: install
 	.ci/browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	if [ -f ../shared/tools/layers.py ]; then $(BIN)/python ../shared/tools/layers.py .; fi
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # Process faults against a real server (kill -9 during writes, SIGTERM with requests in flight): minutes.
@@ -57,6 +60,10 @@ test-faults: install
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Strict on catalog, retrieval, ranker and engine: what and how is [tool.mypy] in pyproject.toml.
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/als_fit.py

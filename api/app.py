@@ -14,11 +14,10 @@ from api import errors
 from api.body import BodyGate
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import RateLimiter
-from api.rebuilds import Rebuilds
 from api.routes import accounts, chat, events, feed, health, operator, titles
 from api.runtime import Runtime
 from assistant import Assistant
-from engine import Engine, Settings, redact_logs
+from engine import Engine, Settings, assemble, redact_logs
 
 log = logging.getLogger("marquee.api")
 SHUTDOWN_WAIT_S = 10.0  # for a load still in flight at shutdown
@@ -37,7 +36,7 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     engine = None
     try:
         rt.loading = "artifacts, models and the title index"
-        engine = Engine.load(settings, settings.api.dataset)
+        engine = assemble(settings, settings.api.dataset)
         rt.loading = "the assistant's text model"
         # A served app chats: load the assistant's text model now, not on the first viewer's turn.
         app.state.assistant = _warm_assistant(engine)
@@ -59,14 +58,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     A given engine is the caller's to close: tests share one across several apps.
     """
-    settings = settings or (engine.settings if engine is not None else Settings())
+    settings = settings or (engine.settings() if engine is not None else Settings())
     redact_logs()  # a configured URL's credentials never reach a log line
     rt = Runtime(
         settings=settings,
         metrics=Metrics(),
         limiter=RateLimiter(settings.api.rate_limit_per_minute),
         anonymous=RateLimiter(settings.api.anonymous_per_minute),
-        rebuilds=Rebuilds(settings.page_workers + 1),
         engine=engine,
     )
 

@@ -51,7 +51,7 @@ class _AccountKey(APIKeyHeader):
             )
         rt = await runtime(request)
         key_hash = hash_key(key)
-        account = rt.ready_engine().store.account_by_key_hash(key_hash)
+        account = rt.ready_engine().accounts().account_by_key_hash(key_hash)
         if account is None:
             raise ApiError(
                 401, "invalid API key; create an account with POST /v1/accounts", field="X-API-Key"
@@ -92,7 +92,7 @@ async def owned_profile(
     _: _Bearer = None,
 ) -> Profile:
     # The account comes from the scheme directly, not through `current_account`: one dependency pass less.
-    profile = (await runtime(request)).ready_engine().store.profile(profile_id)
+    profile = (await runtime(request)).ready_engine().accounts().profile(profile_id)
     if profile is None or profile.account_id != account_id:
         raise not_found("profile", profile_id)
     return profile

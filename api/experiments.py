@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from engine import Settings
-from engine.experiments import assign as assign_arm
+from engine import Settings, assign_arm
 
 
 def assign(settings: Settings, profile_id: str) -> str | None:

@@ -1,5 +1,4 @@
-"""What the app holds while it serves: the engine (loaded once), the page cache and its rebuilds, metrics
-and rate limiter."""
+"""What the app holds while it serves: the engine (loaded once), its homepages, metrics and rate limiters."""
 
 from __future__ import annotations
 
@@ -8,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from api.cache import ProfileCache
 from api.errors import ApiError
 from api.metrics import Metrics
+from api.pages import PageService
 from api.ratelimit import RateLimiter
-from api.rebuilds import Rebuilds
 from engine import Engine, Settings
 
 
@@ -22,11 +20,13 @@ class Runtime:
     metrics: Metrics
     limiter: RateLimiter  # per API key
     anonymous: RateLimiter  # per client address, for what needs no key
-    rebuilds: Rebuilds  # pages rebuilt after writes, as many at a time as there are page workers
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
     loading: str | None = None  # what the background load is at, for /readyz
-    cache: ProfileCache = field(default_factory=ProfileCache)
+    pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
+
+    def __post_init__(self) -> None:
+        self.pages = PageService(self.settings, self.metrics, self.ready_engine)
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.models import Artwork, Pick, PickList, ProfileOut, RowItemOut, RowOut, TitleOut
-from engine import Engine, Profile, Recommendation, Row, Title
+from engine import Picks, Profile, Recommendation, Row, Title
 
 DEFAULT_VARIANT = "title_card"
 
@@ -48,12 +48,10 @@ def pick_out(r: Recommendation) -> Pick:
     )
 
 
-def pick_list(eng: Engine, found: list[Recommendation]) -> PickList:
-    """Picks, flagged degraded when the ranker is away or this request's own lists came from popularity
-    because the title index was (call on the thread that made `found`)."""
-    return PickList(
-        results=[pick_out(r) for r in found], degraded=eng.degraded or eng.last_fallback is not None
-    )
+def pick_list(found: Picks) -> PickList:
+    """Picks, flagged degraded when the ranker is away or the request's lists came from popularity
+    because the title index was."""
+    return PickList(results=[pick_out(r) for r in found], degraded=found.degraded)
 
 
 def title_out(t: Title, variants: tuple[str, ...]) -> TitleOut:

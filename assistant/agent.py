@@ -27,8 +27,7 @@ from assistant.preferences import Preferences
 from assistant.reply import Reply
 from assistant.state import Message
 from assistant.tools import TOOL_ARGS, Toolbox
-from engine.breaker import CircuitBreaker
-from engine.config import LLMSettings
+from engine import CircuitBreaker, LLMSettings
 
 SYSTEM = """You are Marquee, a film recommendation assistant for one viewer.
 Use the tools to find titles; recommend only titles the tools returned, and never one the viewer has seen

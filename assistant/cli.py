@@ -14,8 +14,8 @@ from assistant.reply import Reply
 from assistant.service import Assistant
 from assistant.state import ConversationStore
 from assistant.tools import Viewer
-from engine import Engine
-from engine.commands import checked_dataset, clean_errors, settings
+from engine import assemble, checked_dataset, clean_errors
+from engine import settings_from_env as settings
 
 
 def register(app: typer.Typer) -> None:
@@ -29,15 +29,15 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Chat with the assistant (offline policy, or the LLM set by MARQUEE_LLM__BASE_URL)."""
-        engine = Engine.load(settings(), checked_dataset(dataset))
+        engine = assemble(settings(), checked_dataset(dataset))
         engine.history(user)  # an unknown user fails here, with the valid range
         # A terminal chat is a scratch conversation: it is kept for this run only.
         with tempfile.TemporaryDirectory() as scratch:
             helper = Assistant(
-                engine, ConversationStore(Path(scratch) / "chat.sqlite"), llm=engine.settings.llm
+                engine, ConversationStore(Path(scratch) / "chat.sqlite"), llm=engine.settings().llm
             )
             viewer = Viewer(str(user), lambda: engine.context_for(user))
-            driver = f"LLM {engine.settings.llm.model}" if helper.agent else "offline policy"
+            driver = f"LLM {engine.settings().llm.model}" if helper.agent else "offline policy"
             print(f"Marquee assistant ({driver}) for user {user} of {dataset}. Empty line or Ctrl-D ends.")
             conversation = None
             for text in message or _lines():

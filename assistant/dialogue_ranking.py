@@ -82,9 +82,9 @@ class DialogueRanker:
         self.resolver = resolver
         self.comentions = comentions
         self.weights = weights
-        self.ids = np.array(sorted(engine.dataset.titles), dtype=np.int64)
+        self.ids = np.array(sorted(engine.titles()), dtype=np.int64)
         self._row = {int(t): i for i, t in enumerate(self.ids)}
-        watched = engine.dataset.interactions.items
+        watched = engine.interactions().items
         counts = np.zeros(len(self.ids))
         known, n = np.unique(watched, return_counts=True)
         for title, c in zip(known.tolist(), n.tolist(), strict=True):
@@ -157,7 +157,7 @@ class DialogueRanker:
         context (its genres, era, length, maturity), with a reason that says which signal chose it."""
         signals = self.signals_for(dict.fromkeys(liked, 1.0), context)
         scores = self.blend(signals)
-        titles = self.engine.dataset.titles
+        titles = self.engine.titles()
         out = []
         for title in self.top(scores, k * POOL):
             if self.engine.allowed(title, context):
@@ -168,7 +168,7 @@ class DialogueRanker:
         return out
 
     def _reason(self, title: int, liked: Sequence[int]) -> str:
-        names = self.engine.dataset.titles
+        names = self.engine.titles()
         follows = [(self.comentions.follows.get(x, {}).get(title, 0.0), x) for x in liked]
         p, anchor = max(follows, default=(0.0, 0))
         if p > 0:

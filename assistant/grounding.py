@@ -81,7 +81,7 @@ class Grounder:
         title_id = tools.lexicon.titles.resolve(f"{name} {year}" if year else name)
         if title_id is None:
             return None
-        title = tools.engine.dataset.titles[title_id]
+        title = tools.engine.titles()[title_id]
         if year is not None and title.year is not None and abs(title.year - year) > YEAR_SLACK:
             return None  # a real name with the wrong year is a film that does not exist
         return TitleCard.of(title, tools.explanation(title))

@@ -50,14 +50,14 @@ class Lexicon:
 
     @classmethod
     def for_engine(cls, engine: Engine) -> Lexicon:
-        titles = engine.dataset.titles
+        titles = engine.titles()
         sizes = Counter(g for t in titles.values() for g in t.genres)
         genres = tuple(sorted(sizes))
         synonyms = {g.lower(): g for g in genres}
         for genre, words in GENRE_SYNONYMS.items():
             if genre in genres:
                 synonyms |= {w: genre for w in words}
-        ids, counts = np.unique(engine.dataset.interactions.items, return_counts=True)
+        ids, counts = np.unique(engine.interactions().items, return_counts=True)
         popularity = dict(zip(ids.tolist(), counts.astype(float).tolist(), strict=True))
         resolver = TitleResolver(titles, popularity)
         known = float(np.quantile(counts, WELL_KNOWN_QUANTILE)) if len(counts) else 0.0

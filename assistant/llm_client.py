@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import openai
 
-from engine.breaker import CircuitBreaker
-from engine.config import LLMSettings
+from engine import CircuitBreaker, LLMSettings
 
 
 class LLMUnavailable(RuntimeError):

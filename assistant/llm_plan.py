@@ -29,7 +29,7 @@ from assistant.state import Message
 from assistant.titles import normalize
 from assistant.tools import TOOL_ARGS, Toolbox
 from assistant.understanding import Reading
-from engine.breaker import CircuitBreaker
+from engine import CircuitBreaker
 
 T = TypeVar("T")
 Action = Literal["recommend", "similar", "explain", "rows", "ask"]
@@ -331,7 +331,7 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
         unknown=list(dict.fromkeys(unknown)),
     )
     if plan.title and (plan.action in ("similar", "explain")):
-        shown = {normalize(tools.engine.dataset.titles[t].name): t for t in tools.state.last_shown}
+        shown = {normalize(tools.engine.titles()[t].name): t for t in tools.state.last_shown}
         title_id = shown.get(normalize(plan.title))  # "why the second one?": a title just shown
         if title_id is None and anchored(plan.title):
             title_id = tools.lexicon.titles.resolve(plan.title)

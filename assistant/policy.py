@@ -145,7 +145,7 @@ class OfflinePolicy:
         self, title_id: int, tools: Toolbox, notes: list[str], out: Composer, k: int = PICKS
     ) -> Reply:
         found = tools.call("similar_titles", {"title": title_id, "k": k})
-        name = tools.engine.dataset.titles[title_id].name
+        name = tools.engine.titles()[title_id].name
         if not found.titles:
             return Reply(text=" ".join([*notes, f"I have nothing new that is like {name}."]))
         lead = f"More like {name}:"

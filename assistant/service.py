@@ -28,8 +28,7 @@ from assistant.search_reading import search_intent
 from assistant.state import ConversationStore, DialogueState
 from assistant.tools import Toolbox, Viewer
 from assistant.understanding import Understanding
-from engine import Engine
-from engine.config import LLMSettings
+from engine import Engine, LLMSettings
 
 CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
@@ -53,14 +52,14 @@ class Assistant:
         self.engine = engine
         self.store = store
         self.lexicon = Lexicon.for_engine(engine)
-        self.understanding = Understanding(self.lexicon, dict(engine.dataset.titles), engine.embedder)
+        self.understanding = Understanding(self.lexicon, dict(engine.titles()), engine)
         self.policy = OfflinePolicy(self.understanding)
         # What real recommenders suggest after the titles a conversation names (ReDial, when present).
-        known = engine.dataset.titles
+        known = engine.titles()
         self.ranking = DialogueRanker(
             engine,
             self.lexicon.titles,
-            comentions if comentions is not None else CoMentions.for_settings(engine.settings, known),
+            comentions if comentions is not None else CoMentions.for_settings(engine.settings(), known),
         )
         self.agent: LLMAgent | PlanDriver | None = None
         self.llm: LLMSettings | None = None
@@ -72,9 +71,9 @@ class Assistant:
     @classmethod
     def open(cls, engine: Engine) -> Assistant:
         """The assistant for a loaded engine, its conversations beside the engine's other state."""
-        folder = engine.settings.dataset_state(engine.dataset.name)
+        folder = engine.settings().dataset_state(engine.dataset_name())
         folder.mkdir(parents=True, exist_ok=True)
-        return cls(engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings.llm)
+        return cls(engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings().llm)
 
     def connect(self, llm: LLMSettings | None) -> None:
         """Answer with this LLM from now on (None: the offline policy only); one breaker per endpoint."""

@@ -438,7 +438,7 @@ class Toolbox:
         return replace(base, constraints=constraints)
 
     def title(self, ref: int | str) -> Title:
-        titles = self.engine.dataset.titles
+        titles = self.engine.titles()
         if isinstance(ref, int):
             if ref not in titles:
                 raise ToolError(f"unknown title id {ref}")

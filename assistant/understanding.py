@@ -14,7 +14,9 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -23,7 +25,7 @@ from assistant.people import PeopleIndex
 from assistant.polarity import CLAUSE, CONFIDENT, PLACEHOLDER, PolarityReader, cue_polarity
 from assistant.preferences import PreferenceUpdate
 from assistant.titles import normalize
-from engine import TextEmbedder, Title
+from engine import Title
 
 # Moods people name; the catalog's most used tags and keywords are added to these.
 MOODS = (
@@ -195,6 +197,12 @@ _ENGLISH_WORDS = frozenset((
 ))  # fmt: skip
 
 
+class Encoder(Protocol):
+    """Texts to unit vectors in the catalog's text space (the engine is one)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
 @dataclass
 class Reading:
     """What one utterance says. Title ids are catalog ids; nothing here has touched the profile yet."""
@@ -221,7 +229,7 @@ class _Span:
 
 
 class Understanding:
-    def __init__(self, lexicon: Lexicon, titles: dict[int, Title], embedder: TextEmbedder) -> None:
+    def __init__(self, lexicon: Lexicon, titles: dict[int, Title], embedder: Encoder) -> None:
         self.lexicon = lexicon
         self.embedder = embedder
         self._titles = titles

@@ -18,7 +18,7 @@ from implicit.cpu.als import AlternatingLeastSquares  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from catalog import load_dataset  # noqa: E402
-from engine.config import Settings  # noqa: E402
+from engine import Settings  # noqa: E402
 from retrieval import ALSModel  # noqa: E402
 
 
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     interactions = load_dataset(args.dataset, Settings().data_dir).interactions
-    config = Settings().als_config()
+    config = Settings().als
     # The exact matrix our fit trains on (weighting and recency decay included), for implicit directly.
     matrix = ALSModel.fit(interactions, config).matrix(interactions).csr
 

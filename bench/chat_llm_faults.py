@@ -20,8 +20,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from assistant import Assistant, Viewer  # noqa: E402
 from assistant.state import ConversationStore  # noqa: E402
-from engine import Engine, Settings  # noqa: E402
-from engine.config import LLMSettings  # noqa: E402
+from engine import (  # noqa: E402
+    LLMSettings,  # noqa: E402
+    Settings,
+    assemble,
+)
 from tests.assistant.openai_stub import Answer, ChatRequest, OpenAIStub, hang, plan  # noqa: E402
 
 ASKS = ("a comedy please", "something darker", "a thriller from the 90s", "more like Heat", "a drama")
@@ -40,7 +43,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--turns", type=int, default=5)
     args = parser.parse_args()
-    engine = Engine.load(Settings(), args.dataset)
+    engine = assemble(Settings(), args.dataset)
     with tempfile.TemporaryDirectory() as scratch, OpenAIStub() as stub:
         helper = Assistant(engine, ConversationStore(Path(scratch) / "chat.sqlite"))
         helper.warm_up()

@@ -20,7 +20,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from assistant import Assistant, Viewer  # noqa: E402
 from assistant.state import ConversationStore  # noqa: E402
-from engine import Engine, Settings  # noqa: E402
+from engine import Settings, assemble  # noqa: E402
 
 SHORT = "a funny heist film, nothing too violent"
 LONG = ("I would like a funny heist film with a clever twist, nothing too violent, seen Heat already. " * 50)[
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--dataset", default="ml-latest-small")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    engine = Engine.load(Settings(), args.dataset)
+    engine = assemble(Settings(), args.dataset)
     with tempfile.TemporaryDirectory() as folder:
         helper = Assistant(engine, ConversationStore(Path(folder) / "c.sqlite"))
         helper.warm_up()

@@ -16,7 +16,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from engine import Engine, Settings  # noqa: E402
+from engine import Settings, assemble  # noqa: E402
 
 
 def main() -> None:
@@ -26,10 +26,11 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=1000, help="merged candidates the ranker scores")
     args = parser.parse_args()
     settings = Settings()
-    settings.ranker.candidates = args.candidates
-    settings.ranker.candidates_per_source = max(200, args.candidates // 4)
-    engine = Engine.load(settings, args.dataset)
-    users = sorted(engine.dataset.interactions.user_ids().tolist())
+    settings.ranker = settings.ranker.model_copy(
+        update={"candidates": args.candidates, "candidates_per_source": max(200, args.candidates // 4)}
+    )
+    engine = assemble(settings, args.dataset)
+    users = sorted(engine.interactions().user_ids().tolist())
     rng = np.random.default_rng(0)
     picks = rng.choice(users, size=args.requests, replace=True)
     for user in picks[:5]:  # warm caches, JIT-free but first calls touch cold pages
@@ -40,12 +41,12 @@ def main() -> None:
         started = time.perf_counter()
         rows = engine.rows(context)
         latencies.append((time.perf_counter() - started) * 1000)
-        for name, ms in engine.timer.last.items():
+        for name, ms in rows.timings.items():
             stages.setdefault(name, []).append(ms)
         sizes.append(len(engine.candidates(context)))
         shapes.append((len(rows), max((len(r.items) for r in rows), default=0)))
     total = sum(statistics.fmean(v) for v in stages.values())
-    print(f"rows() on {args.dataset}: {args.requests} requests, {engine.stage2.ranker.__class__.__name__}")
+    print(f"rows() on {args.dataset}: {args.requests} requests, {engine.health().ranker}")
     print(f"  candidates ranked per request: mean {statistics.fmean(sizes):.0f}, min {min(sizes)}")
     print(
         f"  rows per page: mean {statistics.fmean(s[0] for s in shapes):.1f}, "

@@ -18,7 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from engine import Engine, Settings  # noqa: E402
+from engine import Engine, Settings, assemble  # noqa: E402
 from retrieval import CandidateSet  # noqa: E402
 
 PER = 1000  # candidates per inference figure
@@ -27,7 +27,7 @@ PER = 1000  # candidates per inference figure
 def _inference(engine: Engine, users: np.ndarray) -> dict[str, list[float]]:
     """ms per 1,000 candidates for the feature matrix and for the trees, over each profile's own pool
     widened to 1,000 titles with the most popular ones (a pool that size is what the target is for)."""
-    stage2 = engine.stage2
+    stage2 = engine._parts.stage2  # a benchmark of the stage's internals, timed one by one
     popular = stage2.stats.ids[np.argsort(-stage2.stats.popularity["all"], kind="stable")]
     out: dict[str, list[float]] = {"features": [], "trees": []}
     for user in users:
@@ -56,11 +56,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
     settings = Settings()
-    engine = Engine.load(settings, args.dataset)
+    engine = assemble(settings, args.dataset)
     users = np.random.default_rng(0).choice(
-        sorted(engine.dataset.interactions.user_ids().tolist()), size=args.requests, replace=True
+        sorted(engine.interactions().user_ids().tolist()), size=args.requests, replace=True
     )
-    with_ease = list(engine.lists._sources)
+    with_ease = list(engine._lists._sources)
     without = [s for s in with_ease if s.name != "ease"]
     quotas = dict(settings.ranker.quotas)
     configs = {"after (EASE + quotas)": (with_ease, quotas), "before (no EASE, RRF cut)": (without, {})}
@@ -69,15 +69,16 @@ def main() -> None:
         engine.rows(engine.context_for(int(user)))
     for user in users:
         for name, (sources, q) in configs.items():
-            engine.lists._sources = sources
-            settings.ranker.quotas = q
+            engine._lists._sources = sources
+            settings.ranker = settings.ranker.model_copy(update={"quotas": q})
             context = engine.context_for(int(user))
             started = time.perf_counter()
             engine.rows(context)
             latencies[name].append((time.perf_counter() - started) * 1000)
-    engine.lists._sources, settings.ranker.quotas = with_ease, quotas
+    engine._lists._sources = with_ease
+    settings.ranker = settings.ranker.model_copy(update={"quotas": quotas})
     cost = _inference(engine, users[: min(len(users), 100)])
-    print(f"{args.dataset}: {args.requests} profiles, ranker {engine.stage2.ranker.__class__.__name__}")
+    print(f"{args.dataset}: {args.requests} profiles, ranker {engine.health().ranker}")
     for part, values in cost.items():
         print(
             f"  {part:<8} per {PER} candidates: p50 {np.percentile(values, 50):.2f} ms, "

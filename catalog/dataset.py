@@ -26,6 +26,6 @@ def files_sha256(paths: Iterable[Path]) -> str:
     for path in paths:
         digest.update(path.name.encode() + b"\0")
         with path.open("rb") as handle:
-            for chunk in iter(lambda h=handle: h.read(1 << 20), b""):
+            while chunk := handle.read(1 << 20):
                 digest.update(chunk)
     return digest.hexdigest()

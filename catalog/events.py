@@ -250,7 +250,8 @@ class EventStore:
         self, profile_id: str, *, kinds: Iterable[EventKind | str] | None = None, since: float | None = None
     ) -> list[Event]:
         """A profile's events, oldest first; `since` keeps events with ts >= since."""
-        where, params = ["profile_id = ?"], [profile_id]
+        where = ["profile_id = ?"]
+        params: list[Any] = [profile_id]
         if since is not None:
             where.append("ts >= ?")
             params.append(float(since))

@@ -82,7 +82,8 @@ def enrich(
         tmdb_id = tmdb_ids.get(tid)
         tm = tmdb.get(tmdb_id) if tmdb_id is not None else None
         me = melu.get(ml_ids[tid]) if tid in ml_ids else None
-        keywords = _dedupe([*(tm.keywords if tm else ()), *extra_keywords.get(tmdb_id, ())])
+        extra = extra_keywords.get(tmdb_id, ()) if tmdb_id is not None else ()
+        keywords = _dedupe([*(tm.keywords if tm else ()), *extra])
         out[tid] = replace(
             title,
             overview=(tm.overview if tm else "") or (me.plot if me else "") or title.overview,

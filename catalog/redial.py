@@ -13,6 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def load_redial(data_dir: Path) -> ReDial:
     return ReDial(dialogues=dialogues, to_catalog=to_catalog)
 
 
-def parse_dialogue(raw: dict) -> Dialogue:
+def parse_dialogue(raw: dict[str, Any]) -> Dialogue:
     """One line of the ReDial format; the seeker's own answers are preferred to the recommender's."""
     seeker = raw["initiatorWorkerId"]
     messages = tuple(Message(m["senderWorkerId"] == seeker, m["text"]) for m in raw["messages"])

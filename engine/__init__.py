@@ -1,6 +1,12 @@
-"""Build pipeline, artifacts, config, the serving facade and the CLI. Imports catalog, retrieval, ranker."""
+"""Build pipeline, artifacts, config, the serving facade and the CLI. Imports catalog, retrieval, ranker.
 
-# Re-exported so the layers above (api, assistant) need no import of catalog, retrieval or ranker.
+This module is the engine's whole public face: the layers above (api, assistant, evals, ui) import
+`engine` and nothing under it (an import-linter contract in `make test` holds them to it). Its
+submodules are internal. An engine is made by `assemble` (engine/assembly.py, the composition root)
+and answered through `Engine`'s methods, whose results are typed (`Picks`, `Page`, `Health`).
+"""
+
+# Re-exported so the layers above need no import of catalog, retrieval or ranker.
 from catalog import (
     MATURITY_RATINGS,
     REGIONS,
@@ -19,9 +25,14 @@ from catalog import (
 )
 from catalog.redial import Dialogue, ReDial, load_redial
 from catalog.redial import available as redial_available
+from engine.accounts import Accounts
 from engine.artifacts import Manifest, package_version
-from engine.build import build
-from engine.config import Settings
+from engine.assembly import assemble, over_state, reloaded
+from engine.breaker import CircuitBreaker
+from engine.build import build, content_vectors
+from engine.commands import checked_dataset, clean_errors, fail
+from engine.commands import settings as settings_from_env
+from engine.config import ExperimentSettings, LLMSettings, Settings
 from engine.errors import (
     ArtifactsMissingError,
     EngineError,
@@ -29,8 +40,15 @@ from engine.errors import (
     UnknownTitleError,
     UnknownUserError,
 )
+from engine.experiments import assign as assign_arm
 from engine.facade import Engine
-from engine.results import Recommendation
+from engine.feedback import changes_history
+from engine.progress import Advance, Bars, Reporter, Silent
+
+# For offline evaluation (evals/): stage 1 and 2 fitted on one period, as the build does.
+from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, stage_two, train_ranker
+from engine.ranking import histories as period_histories
+from engine.results import Health, Page, Picks, Recommendation
 from engine.search import SearchIntent
 from engine.title_edits import TitleEdits
 from ranker import VARIANTS, variants_for
@@ -39,6 +57,34 @@ from ranker.rows import Row, RowItem
 from retrieval import IndexUnavailableError, TextEmbedder, redact, redact_logs
 
 __all__ = [
+    "Accounts",
+    "Advance",
+    "Bars",
+    "CircuitBreaker",
+    "ExperimentSettings",
+    "Health",
+    "LLMSettings",
+    "Page",
+    "Picks",
+    "Reporter",
+    "Silent",
+    "assemble",
+    "assign_arm",
+    "candidate_pool",
+    "changes_history",
+    "checked_dataset",
+    "clean_errors",
+    "content_vectors",
+    "fail",
+    "fit_stage_one",
+    "over_state",
+    "period_histories",
+    "period_sources",
+    "reloaded",
+    "settings_from_env",
+    "source_k",
+    "stage_two",
+    "train_ranker",
     "MATURITY_RATINGS",
     "REGIONS",
     "VARIANTS",

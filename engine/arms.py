@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from catalog import Context
-from engine.experiments import ServedPage, ServedPages, parse_arm
+from engine.config import parse_arm
+from engine.experiments import ServedPage, ServedPages
 from ranker import SourceOrderRanker, intra_list_diversity
 from ranker.pipeline import Stage2
-from ranker.rows import Row, RowBuilder
+from ranker.rows import Row, RowBuilder, RowKind
 
 
 class Arms:
@@ -42,8 +43,8 @@ def _arm_parts(stage2: Stage2, builder: RowBuilder, arm: str) -> tuple[Stage2, R
     if spec.ranker == "candidate_order":
         stage2 = replace(stage2, ranker=SourceOrderRanker(names=stage2.features.names))
     if spec.diversity is not None:
-        stage2 = replace(stage2, weights=replace(stage2.weights, diversity=spec.diversity))
-        builder = replace(builder, config=replace(builder.config, trade_off=1.0 - spec.diversity))
+        weights = stage2.weights.model_copy(update={"diversity": spec.diversity})
+        stage2, builder = replace(stage2, weights=weights), replace(builder, weights=weights)
     return stage2, builder
 
 
@@ -69,7 +70,7 @@ class PageLog:
         latency_ms: float,
         teams: dict[int, str],
     ) -> None:
-        top = next((r for r in rows if r.kind == "top_picks"), None)
+        top = next((r for r in rows if r.kind == RowKind.TOP_PICKS), None)
         ids = np.array([i.title_id for i in top.items] if top else [], np.int64)
         page = ServedPage(
             profile_id=context.profile_id,

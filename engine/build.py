@@ -7,47 +7,31 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
 
 import numpy as np
 
-from catalog import Dataset, Title, derive_business, load_dataset
+from catalog import Dataset, derive_business, load_dataset
 from catalog.shilling import defend, detect
 from engine.artifacts import Manifest, file_sha256
 from engine.config import Settings
-from engine.indexes import create_index, publish
+from engine.indexes import catalog_points, create_index, dims, publish
+from engine.periods import catalog_titles, data_now
 from engine.progress import Reporter, Silent
-from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, ease_settings, train_ranker
+from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
 from engine.title_edits import TitleEdits
 from ranker import TitleStats
 from retrieval import (
-    CF,
-    CONTENT,
     ALSModel,
     EASEModel,
     ItemSimilarity,
     TextEmbedder,
     embed_titles,
     fill_index,
-    popularity,
-    title_points,
-    trending,
 )
 
 ALS_FILE = "als.npz"
 SHILLING_FILE = "shilling.json"  # the operator's report: accounts flagged as fake, and why
 EMBEDDINGS_DIR = "embeddings"
-
-
-def data_now(dataset: Dataset) -> float:
-    """The data set's present: its last interaction (0 when untimed)."""
-    inter = dataset.interactions
-    return float(inter.timestamps.max()) if inter.timed else 0.0
-
-
-def catalog_titles(dataset: Dataset) -> list[Title]:
-    """Titles in id order: the row order of every per-title array in the artifacts."""
-    return [dataset.titles[t] for t in sorted(dataset.titles)]
 
 
 def content_vectors(
@@ -78,20 +62,14 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     # the report lists them, so an operator can clear an account by turning the defence off and rebuilding.
     interactions = defend(dataset.interactions, report) if settings.shilling_defence else dataset.interactions
 
-    config = settings.als_config()
+    config = settings.als
     with reporter.stage("Fitting ALS"):
         als = ALSModel.fit(interactions, config)
         als.save(out / ALS_FILE)
 
-    points = title_points(
-        titles,
-        content,
-        als,
-        popularity(interactions),
-        trending(interactions, half_life_days=settings.retrieval.trending_half_life_days),
-        business=derive_business(dataset.titles, now=data_now(dataset)),
-    )
-    index, staging = create_index(settings, dataset_name, {CONTENT: content.shape[1], CF: config.factors})
+    business = derive_business(dataset.titles, now=data_now(dataset))
+    points = catalog_points(settings, dataset, interactions, content, als, business=business)
+    index, staging = create_index(settings, dataset_name, dims(content, als))
     with reporter.stage("Filling Qdrant", total=len(points)) as advance:
         fill_index(index, points, progress=advance)
         index.close()
@@ -102,7 +80,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     ).save(out / STATS_FILE)
     ItemSimilarity.fit(interactions).save(out / SIMILARITY_FILE)
     with reporter.stage("Fitting EASE"):
-        EASEModel.fit(interactions, ease_settings(settings)).save(out / EASE_FILE)
+        EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
     ranker.save(out / RANKER_DIR)
 
@@ -110,11 +88,11 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         dataset=dataset_name,
         data_checksum=dataset.checksum,
         parameters={
-            "als": asdict(config),
+            "als": config.model_dump(),
             "retrieval": settings.retrieval.model_dump(),
             "pool": {"candidates": settings.ranker.candidates, "quotas": settings.ranker.quotas},
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
-            "ranker": {"objective": ranker.config.objective, **asdict(ranker.config)},
+            "ranker": {"objective": ranker.config.objective, **ranker.config.model_dump()},
         },
         stats={
             **dataset.stats,

@@ -20,11 +20,11 @@ from pydantic import ValidationError  # noqa: E402
 from catalog import DATASETS, CatalogError, ImportFailed, dataset_dir, import_dataset  # noqa: E402
 from catalog.fetch import EXPECTED_SHA256, fetch  # noqa: E402
 from engine.artifacts import package_version  # noqa: E402
+from engine.assembly import EVENTS_FILE, assemble  # noqa: E402
 from engine.build import build  # noqa: E402
 from engine.commands import checked_dataset, clean_errors, fail, settings  # noqa: E402
 from engine.config import Settings  # noqa: E402
 from engine.experiments import format_report, report  # noqa: E402
-from engine.facade import EVENTS_FILE, Engine  # noqa: E402
 from engine.logs import configure_logging  # noqa: E402
 from engine.progress import Bars  # noqa: E402
 
@@ -89,7 +89,7 @@ def recommend_command(
     k: Annotated[int, typer.Option("--k", min=1, max=200)] = 10,
 ) -> None:
     """Print a personalized list for a data set user, with each title's source and reason."""
-    engine = Engine.load(settings(), checked_dataset(dataset))
+    engine = assemble(settings(), checked_dataset(dataset))
     try:
         picks = engine.recommend(engine.context_for(user), k=k)
         print(f"Top {len(picks)} for user {user} of {dataset}:")
@@ -109,10 +109,10 @@ def rows_command(
     items: Annotated[int, typer.Option("--items", min=1, max=50, help="titles shown per row")] = 6,
 ) -> None:
     """Print a user's homepage rows with each title's explanation and chosen artwork variant."""
-    engine = Engine.load(settings(), checked_dataset(dataset))
+    engine = assemble(settings(), checked_dataset(dataset))
     try:
         rows = engine.rows(engine.context_for(user))
-        mode = "candidate order (ranker unavailable)" if engine.degraded else "ranked"
+        mode = "candidate order (ranker unavailable)" if rows.ranker_fallback else "ranked"
         print(f"Homepage for user {user} of {dataset} ({len(rows)} rows, {mode}):")
         for row in rows:
             print(f"\n== {row.heading} ==")

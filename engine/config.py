@@ -1,16 +1,22 @@
-"""Settings from the environment (prefix MARQUEE_, nested with __) with sensible embedded defaults."""
+"""Settings from the environment (prefix MARQUEE_, nested with __) with sensible embedded defaults.
+
+A component's knobs are its own config model, next to it (retrieval.ALSConfig, ranker.LTRConfig, ...),
+nested here as they are: one set of defaults, read by the component without copying.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ranker import BlendWeights
-from retrieval import ALSConfig
+from ranker import BlendWeights, LTRConfig
+from ranker.rows import RowsConfig
+from retrieval import ALSConfig, EASEConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,26 +29,24 @@ def default_data_dir() -> Path:
     return Path.home() / ".cache" / "marquee" / "data"
 
 
-class ALSSettings(BaseModel):
-    """Defaults are what validation folds of ml-latest-small chose (README, "Tuning");
-    `marquee eval` re-tunes per data set and reports its choice."""
-
-    factors: int = Field(64, ge=2, le=1024)
-    regularization: float = Field(10.0, ge=0)
-    alpha: float = Field(0.25, gt=0)
-    iterations: int = Field(15, ge=1, le=200)
-    weighting: Literal["binary", "rating"] = "rating"
-    half_life_days: float | None = Field(365.0, gt=0)
-
-
 class RetrievalSettings(BaseModel):
     trending_half_life_days: float = Field(60.0, gt=0)
     similar_anchors: int = Field(3, ge=1, le=20)
-    ease_l2: float = Field(500.0, gt=0)  # EASE's ridge; `marquee eval` tunes its own on validation
+    ease: EASEConfig = EASEConfig()  # `marquee eval` tunes its own l2 on validation
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_ease_l2(cls, data: Any) -> Any:
+        """MARQUEE_RETRIEVAL__EASE_L2 keeps its name from before EASE's config was nested here."""
+        if isinstance(data, dict) and "ease_l2" in data:
+            data = dict(data)
+            data["ease"] = {**dict(data.get("ease") or {}), "l2": data.pop("ease_l2")}
+        return data
 
 
-class RankerSettings(BaseModel):
-    """Stage 2: how many candidates it scores, how it trains, and the blend's weights."""
+class RankerSettings(BlendWeights):
+    """Stage 2: how many candidates it scores, how it trains, and (inherited, MARQUEE_RANKER__NOVELTY
+    and so on) the blend's weights, which stage 2 and the homepage rows read as they are."""
 
     candidates_per_source: int = Field(100, ge=1, le=2000)
     candidates: int = Field(300, ge=10, le=5000)  # merged list the ranker scores per request
@@ -52,20 +56,7 @@ class RankerSettings(BaseModel):
     # EASE 150 + ALS 75 0.595 / 0.840, EASE 200 + ALS 100 0.617 / 0.848).
     quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 200, "als": 100})
     max_training_users: int = Field(1500, ge=20)
-    relevance: float = Field(1.0, ge=0)
-    novelty: float = Field(0.1, ge=0)  # log-popularity penalty: keeps the long tail alive
-    original_boost: float = Field(0.05, ge=0)
-    expiring_boost: float = Field(0.03, ge=0)
-    diversity: float = Field(0.3, ge=0, le=1)  # 1 - MMR lambda within a row
-
-    def blend(self) -> BlendWeights:
-        return BlendWeights(
-            relevance=self.relevance,
-            novelty=self.novelty,
-            original_boost=self.original_boost,
-            expiring_boost=self.expiring_boost,
-            diversity=self.diversity,
-        )
+    ltr: LTRConfig = LTRConfig()
 
 
 class ApiSettings(BaseModel):
@@ -113,6 +104,34 @@ class LLMSettings(BaseModel):
 ARM_HELP = '"control" (as configured), "ranker" (trained), "candidate_order" or "diversity_<0..1>"'
 
 
+@dataclass(frozen=True)
+class Arm:
+    """What one arm serves: a ranker ("trained" or "candidate_order"; None: as configured) and an MMR
+    diversity weight (None: as configured)."""
+
+    name: str
+    ranker: str | None = None
+    diversity: float | None = None
+
+
+def parse_arm(name: str) -> Arm:
+    """The arm a name stands for; the one place arm names are read, so settings and serving agree."""
+    if name == "control":
+        return Arm(name)
+    if name == "ranker":
+        return Arm(name, ranker="trained")
+    if name == "candidate_order":
+        return Arm(name, ranker="candidate_order")
+    if name.startswith("diversity_"):
+        try:
+            weight = float(name.removeprefix("diversity_"))
+        except ValueError:
+            weight = -1.0
+        if 0.0 <= weight <= 1.0:
+            return Arm(name, diversity=weight)
+    raise ValueError(f"unknown experiment arm {name!r}; valid: {ARM_HELP}")
+
+
 class ExperimentSettings(BaseModel):
     """One experiment at a time, e.g. MARQUEE_EXPERIMENT__NAME=rank1
     MARQUEE_EXPERIMENT__ARMS='["ranker","candidate_order"]'. An arm's name says what it serves:
@@ -132,15 +151,7 @@ class ExperimentSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> ExperimentSettings:
         for arm in self.arms:
-            if arm in ("control", "ranker", "candidate_order"):
-                continue
-            weight = arm.removeprefix("diversity_")
-            try:
-                ok = arm.startswith("diversity_") and 0.0 <= float(weight) <= 1.0
-            except ValueError:
-                ok = False
-            if not ok:
-                raise ValueError(f"unknown experiment arm {arm!r}; valid: {ARM_HELP}")
+            parse_arm(arm)
         if len(set(self.arms)) != len(self.arms):
             raise ValueError(f"experiment arms must differ; got {self.arms}")
         if self.name is not None and len(self.arms) < 2:
@@ -165,9 +176,10 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("QDRANT_API_KEY", "MARQUEE_QDRANT_API_KEY")
     )
-    als: ALSSettings = ALSSettings()
+    als: ALSConfig = ALSConfig()
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()
+    rows: RowsConfig = RowsConfig()
     api: ApiSettings = ApiSettings()
     experiment: ExperimentSettings = ExperimentSettings()
     llm: LLMSettings = LLMSettings()
@@ -187,8 +199,15 @@ class Settings(BaseSettings):
     def _upper_level(cls, level: object) -> object:
         return level.upper() if isinstance(level, str) else level
 
-    def als_config(self) -> ALSConfig:
-        return ALSConfig(**self.als.model_dump(), seed=self.seed)
+    @model_validator(mode="after")
+    def _one_seed(self) -> Settings:
+        """MARQUEE_SEED seeds every trained component that was not given a seed of its own."""
+        if "seed" not in self.als.model_fields_set:
+            self.als = self.als.model_copy(update={"seed": self.seed})
+        if "seed" not in self.ranker.ltr.model_fields_set:
+            ltr = self.ranker.ltr.model_copy(update={"seed": self.seed})
+            self.ranker = self.ranker.model_copy(update={"ltr": ltr})
+        return self
 
     def dataset_state(self, dataset: str) -> Path:
         return self.state_dir / dataset

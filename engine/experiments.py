@@ -21,39 +21,12 @@ from typing import Any
 import numpy as np
 
 from catalog import Event, EventKind, EventStore
-from engine.config import ARM_HELP, ExperimentSettings
-from ranker.rows import Row
+from engine.config import ExperimentSettings
+from ranker.rows import Row, RowKind
 
 EXPERIMENTS_FILE = "experiments.sqlite"
 INTERLEAVED = "interleaved"  # the variant every profile of an interleaving experiment carries
 Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Arm:
-    """What one arm serves: a ranker ("trained" or "candidate_order"; None: as configured) and an MMR
-    diversity weight (None: as configured)."""
-
-    name: str
-    ranker: str | None = None
-    diversity: float | None = None
-
-
-def parse_arm(name: str) -> Arm:
-    if name == "control":
-        return Arm(name)
-    if name == "ranker":
-        return Arm(name, ranker="trained")
-    if name == "candidate_order":
-        return Arm(name, ranker="candidate_order")
-    if name.startswith("diversity_"):
-        try:
-            weight = float(name.removeprefix("diversity_"))
-        except ValueError:
-            weight = -1.0
-        if 0.0 <= weight <= 1.0:
-            return Arm(name, diversity=weight)
-    raise ValueError(f"unknown experiment arm {name!r}; valid: {ARM_HELP}")
 
 
 def assign(experiment: ExperimentSettings, profile_id: str) -> str | None:
@@ -116,14 +89,16 @@ def interleave_top_picks(
 ) -> tuple[list[Row], dict[int, str]]:
     """The first arm's page with its Top Picks team-drafted from both arms' Top Picks, each item's reason
     naming its team; other rows lose the titles Top Picks now shows. Also returns title -> team."""
-    tops = [next((r for r in page if r.kind == "top_picks"), None) for page in (rows, other)]
-    if tops[0] is None or tops[1] is None:
+    mine, theirs = (next((r for r in page if r.kind == RowKind.TOP_PICKS), None) for page in (rows, other))
+    if mine is None or theirs is None:
         return rows, {}
-    by_team = {team: {i.title_id: i for i in top.items} for team, top in zip(arms, tops, strict=True)}
+    by_team = {
+        team: {i.title_id: i for i in top.items} for team, top in zip(arms, (mine, theirs), strict=True)
+    }
     ids, owners = team_draft(
-        [i.title_id for i in tops[0].items],
-        [i.title_id for i in tops[1].items],
-        max(len(tops[0].items), len(tops[1].items)),
+        [i.title_id for i in mine.items],
+        [i.title_id for i in theirs.items],
+        max(len(mine.items), len(theirs.items)),
         rng,
         teams=arms,
     )
@@ -134,7 +109,7 @@ def interleave_top_picks(
     shown = set(ids)
     out = []
     for row in rows:
-        if row.kind == "top_picks":
+        if row.kind == RowKind.TOP_PICKS:
             out.append(Row(row.id, row.heading, row.kind, items))
             continue
         kept = tuple(i for i in row.items if i.title_id not in shown)  # no title twice on a page

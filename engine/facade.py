@@ -1,15 +1,17 @@
-"""The serving facade: loads built artifacts once and answers requests. Never trains.
+"""The serving facade: answers requests over parts built once (engine/assembly.py). Never trains.
 
 Every method may be called from several threads at once. The parts a request reads (index, models,
 catalog) never change after loading; what a request notes about itself (stage timings, a fallback)
-goes to its own trace; the few shared things that do change (the event store, the bandits' counts,
-the experiment log) serialize their own writes.
+goes to its own trace and comes back with its result; the few shared things that do change (the event
+store, the bandits' counts, the experiment log) serialize their own writes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -18,248 +20,170 @@ from catalog import (
     Context,
     Dataset,
     Event,
+    EventKind,
     EventStore,
     History,
+    Interactions,
     Title,
-    derive_business,
-    load_dataset,
 )
+from engine.accounts import Accounts
 from engine.arms import PageLog
 from engine.artifacts import Manifest
-from engine.build import ALS_FILE, content_vectors, data_now
 from engine.config import ExperimentSettings, Settings
-from engine.errors import ArtifactsMissingError, StaleArtifactsError
 from engine.experiments import EXPERIMENTS_FILE
 from engine.feedback import Feedback
 from engine.homepage import Draft, Homepage, my_list_row
-from engine.indexes import open_index
 from engine.lists import Lists
-from engine.pages import SCRATCH_DIR, PageWorkers
 from engine.profiles import Profiles
-from engine.progress import Silent
-from engine.ranking import (
-    EASE_FILE,
-    RANKER_DIR,
-    SIMILARITY_FILE,
-    STATS_FILE,
-    StageOne,
-    feature_builder,
-    stage_two,
-)
-from engine.results import Recommendation, StageTimer
-from engine.scratch import sweep
+from engine.results import Health, Page, Picks, Recommendation
 from engine.search import Search, SearchIntent
-from engine.title_edits import TitleEdits, WithoutRemoved
-from engine.trace import current_trace, new_trace
-from engine.wiring import make_sources
-from ranker import ArtworkBandit, LTRRanker, RowOrderBandit, TitleStats, load_ranker
+from engine.trace import Trace
+from ranker import ArtworkBandit, RowOrderBandit
 from ranker.pipeline import Stage2
 from ranker.rows import Row
-from retrieval import (
-    ALSModel,
-    CandidateSet,
-    CandidateSource,
-    EASEModel,
-    GenreSource,
-    ItemSimilarity,
-    TextEmbedder,
-    TitleIndex,
-    TitlePoint,
-    title_points,
-)
-
-BANDITS_FILE = "bandits.sqlite"
-EVENTS_FILE = "events.sqlite"
-LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
+from retrieval import GENRE_KIND, CandidateSet, CandidateSource, TextEmbedder, TitleIndex
 
 
-def operator_points(
-    dataset: Dataset, titles: Sequence[Title], content: np.ndarray, stage2: Stage2, als: ALSModel
-) -> list[TitlePoint]:
-    """Index points of titles added while serving. Nobody has watched them yet, so they launch with the
-    popularity of a well-watched title: enough for New Releases and the popular lists to show them until
-    the next build counts their real interactions."""
-    rows = np.searchsorted(np.array(sorted(dataset.titles), np.int64), [t.id for t in titles])
-    watched = stage2.stats.popularity["all"]
-    launch = float(np.quantile(watched[watched > 0], LAUNCH_QUANTILE)) if (watched > 0).any() else 1.0
-    exposure = {t.id: launch for t in titles}
-    return title_points(titles, content[rows], als, exposure, exposure, business=stage2.business)
+class Drafts(Protocol):
+    """Who makes page drafts when not this process (engine/pages.py's workers)."""
+
+    @property
+    def status(self) -> Literal["starting", "ready", "failed"]: ...
+
+    def draft(
+        self, context: Context, *, arm: str | None, experiment: ExperimentSettings, local: Callable[[], Draft]
+    ) -> Draft: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What an engine reads and never changes: built by the composition root (engine/assembly.py)."""
+
+    settings: Settings
+    dataset: Dataset
+    index: TitleIndex  # what requests query; may wrap `base_index` (titles removed while serving)
+    base_index: TitleIndex  # the index below any wrapper, which a reloaded engine reuses
+    sources: list[CandidateSource]
+    stage2: Stage2
+    manifest: Manifest
+    embedder: TextEmbedder  # the one copy of the text model in the process
+
+
+@dataclass(frozen=True)
+class State:
+    """What an engine writes: events, profiles and accounts, the bandits' counts."""
+
+    store: EventStore
+    artwork: ArtworkBandit
+    row_order: RowOrderBandit
 
 
 class Engine:
+    """The face every layer above uses: request methods with typed results, no public attributes.
+    Built by `engine.assemble`; closing it closes what it was built with."""
+
     def __init__(
         self,
+        parts: Parts,
+        state: State,
         *,
-        settings: Settings,
-        dataset: Dataset,
-        index: TitleIndex,
-        sources: list[CandidateSource],
-        stage2: Stage2,
-        manifest: Manifest,
-        artwork: ArtworkBandit,
-        row_order: RowOrderBandit,
-        store: EventStore,
-        embedder: TextEmbedder | None = None,
-        pages: PageWorkers | None = None,
+        drafts: Drafts | None = None,
+        owns_index: bool = True,
+        on_close: Sequence[Callable[[], None]] = (),
     ) -> None:
-        self.settings = settings
-        self.pages = pages  # None: drafts are made in this process
-        # The one copy of the text model in the process: the content source's and the assistant's.
-        self.embedder = embedder or TextEmbedder()
-        self.dataset = dataset
-        self.index = index
-        self.sources = sources
-        self.stage2 = stage2
-        self.manifest = manifest
-        self.artwork = artwork
-        self.row_order = row_order
-        self.store = store
-        self.degraded = not isinstance(stage2.ranker, LTRRanker)
-        self.base_index = index  # the index below any wrapper, which a reloaded engine reuses (set by load)
-        self.profiles = Profiles(dataset, store)
-        self.lists = Lists(settings=settings, dataset=dataset, index=index, sources=sources, stage2=stage2)
-        self.searcher = Search(dataset=dataset, lists=self.lists, stage2=stage2)
-        self.feedback = Feedback(
-            store=store,
-            artwork=artwork,
-            row_order=row_order,
-            history=self.profiles.stored_history,
-            segment=self.profiles.segment,
+        self._parts, self._state = parts, state
+        self._owns_index = owns_index  # False: another engine's index, which that engine closes
+        self._drafts = drafts  # None: drafts are made in this process
+        self._on_close = list(on_close)
+        settings, dataset, sources, stage2 = parts.settings, parts.dataset, parts.sources, parts.stage2
+        self._degraded = stage2.ranker.is_fallback
+        self._profiles = Profiles(dataset, state.store)
+        self._lists = Lists(
+            settings=settings, dataset=dataset, index=parts.index, sources=sources, stage2=stage2
         )
-        self.page_log = PageLog(settings.dataset_state(dataset.name) / EXPERIMENTS_FILE, stage2)
-        self.homepage = Homepage(
+        self._searcher = Search(dataset=dataset, lists=self._lists, stage2=stage2)
+        self._feedback = Feedback(
+            store=state.store,
+            artwork=state.artwork,
+            row_order=state.row_order,
+            history=self._profiles.stored_history,
+            segment=self._profiles.segment,
+        )
+        self._page_log = PageLog(settings.dataset_state(dataset.name) / EXPERIMENTS_FILE, stage2)
+        self._homepage = Homepage(
             titles=dataset.titles,
             stage2=stage2,
-            lists=self.lists,
-            genres=next(s for s in sources if isinstance(s, GenreSource)),
-            artwork=artwork,
-            row_order=row_order,
-            segment=self.profiles.segment,
-            page_log=self.page_log,
+            lists=self._lists,
+            genres=GENRE_KIND.among(sources),
+            artwork=state.artwork,
+            row_order=state.row_order,
+            segment=self._profiles.segment,
+            page_log=self._page_log,
             seed=settings.seed,
+            rows=settings.rows,
         )
 
-    @classmethod
-    def load(
-        cls,
-        settings: Settings,
-        dataset_name: str,
-        *,
-        dataset: Dataset | None = None,
-        index: TitleIndex | None = None,
-    ) -> Engine:
-        """The engine over built artifacts; `index` replaces the configured one (a page worker's copy).
-        With `settings.page_workers`, that many processes start making page drafts."""
-        folder = settings.dataset_artifacts(dataset_name)
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what it serves -------------------------------------------------------------------------------
+
+    def settings(self) -> Settings:
+        """The settings it was assembled with."""
+        return self._parts.settings
+
+    def dataset_name(self) -> str:
+        return self._parts.dataset.name
+
+    def titles(self) -> Mapping[int, Title]:
+        """The catalog served, by id (titles an operator added while serving included)."""
+        return self._parts.dataset.titles
+
+    def interactions(self) -> Interactions:
+        """The interactions it was built from (a training period's only, for an evaluation engine)."""
+        return self._parts.dataset.interactions
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts as unit vectors in the catalog's text space (the model loads on first use)."""
+        return self._parts.embedder.encode(list(texts))
+
+    def accounts(self) -> Accounts:
+        """Accounts and their profiles."""
+        return self._state.store
+
+    def events(self, profile_id: str, kinds: Sequence[EventKind | str] | None = None) -> list[Event]:
+        """A profile's stored events, oldest first; only `kinds` when given."""
+        return self._state.store.events(profile_id, kinds=kinds)
+
+    def health(self) -> Health:
+        """Whether it serves degraded, and why: the ranker missing, or the title index unreachable (then
+        lists come from in-memory popularity). Touches the index the way a request would."""
+        reasons = ["ranker unavailable: rows in candidate order"] if self._degraded else []
         try:
-            manifest = Manifest.read(folder)
-        except FileNotFoundError:
-            raise ArtifactsMissingError(
-                f"no artifacts for {dataset_name!r} in {folder}; run `marquee build --dataset {dataset_name}`"
-            ) from None
-        dataset = dataset or load_dataset(dataset_name, settings.data_dir)
-        if dataset.checksum != manifest.data_checksum:
-            raise StaleArtifactsError(
-                f"artifacts in {folder} were built from other data; "
-                f"run `marquee build --dataset {dataset_name}`"
-            )
-        edits = TitleEdits.of(settings, dataset_name)
-        dataset = edits.apply(dataset)  # the operator's titles, added or removed while serving
-        # The ranker may be missing (degraded mode); stage 1 and the features may not.
-        lacking = [
-            name
-            for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE)
-            if not (folder / name).is_file()
-        ]
-        if lacking:
-            raise ArtifactsMissingError(
-                f"artifacts in {folder} lack {', '.join(lacking)} (built by an older version?); "
-                f"run `marquee build --dataset {dataset_name}`"
-            )
-        als = ALSModel.load(folder / ALS_FILE)
-        ease = EASEModel.load(folder / EASE_FILE)
-        base_index = index or open_index(settings, dataset_name)
-        added, removed = edits.read()
-        index = WithoutRemoved(base_index, removed) if removed else base_index
-        embedder = TextEmbedder()  # loads its model on the first free-text query only
-        sources = make_sources(
-            settings,
-            index,
-            als,
-            dataset.titles,
-            embed=lambda text: embedder.encode([text])[0],
-            ease=ease,
-            business=derive_business(dataset.titles, now=data_now(dataset)),
+            self._parts.index.count()
+        except Exception as exc:  # any failure here is "serving from popularity", and the reason is the point
+            reasons.append(f"title index unreachable, serving in-memory popularity: {exc}")
+        return Health(
+            dataset=self._parts.dataset.name,
+            built=self._parts.manifest.created,
+            ranker=self._parts.stage2.ranker.kind,
+            reasons=tuple(reasons),
+            page_workers=self._drafts.status if self._drafts is not None else None,
         )
-        # Vectors come from the build's cache: no model load when every title is cached.
-        content = content_vectors(settings, dataset, Silent(), embedder)
-        stats = TitleStats.load(folder / STATS_FILE)
-        similarity = ItemSimilarity.load(folder / SIMILARITY_FILE)
-        features = feature_builder(dataset, stats, als, content, similarity, ease)
-        one = StageOne(als=als, ease=ease, stats=stats, features=features, now=data_now(dataset))
-        stage2 = stage_two(
-            settings,
-            dataset,
-            one,
-            content,
-            load_ranker(folder / RANKER_DIR, names=one.features.names, threads=1),
-        )
-        if added:  # embedded above with the rest; indexed now, so every source can find them at once
-            base_index.upsert(
-                operator_points(dataset, [added[t] for t in sorted(added)], content, stage2, als)
-            )
-        state = settings.dataset_state(dataset_name)
-        state.mkdir(parents=True, exist_ok=True)
-        if not settings.page_workers:
-            sweep(state / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
-        engine = cls(
-            settings=settings,
-            dataset=dataset,
-            index=index,
-            sources=sources,
-            stage2=stage2,
-            manifest=manifest,
-            artwork=ArtworkBandit.open(state / BANDITS_FILE),
-            row_order=RowOrderBandit.open(state / BANDITS_FILE),
-            store=EventStore(state / EVENTS_FILE),
-            embedder=embedder,
-            pages=PageWorkers(settings, dataset_name, settings.page_workers)
-            if settings.page_workers
-            else None,
-        )
-        engine.base_index = base_index
-        return engine
-
-    def reloaded(self) -> Engine:
-        """A new engine over the same index with the operator's title edits read anew (a title added,
-        changed or removed while serving). The caller swaps it in and drops this one without closing it:
-        requests in flight still use it, and the index is shared. Pages are drafted in-process from now
-        on: page workers hold the old catalog."""
-        if self.pages is not None:
-            self.pages.close()
-        settings = self.settings.model_copy(update={"page_workers": 0})
-        return Engine.load(settings, self.dataset.name, dataset=None, index=self.base_index)
-
-    # -- what the caller's latest request noted (per thread or task) --------------------------------
-
-    @property
-    def last_fallback(self) -> str | None:
-        """Why this thread's (or task's) latest request was served from the popularity fallback, or None."""
-        return current_trace().fallback
-
-    @property
-    def timer(self) -> StageTimer:
-        """Milliseconds per stage of this thread's (or task's) latest request."""
-        return current_trace().timer
 
     # -- profiles -------------------------------------------------------------------------------------
 
     def history(self, user_id: int) -> History:
         """A data set user's history, oldest first, as a profile would have it."""
-        return self.profiles.history(user_id)
+        return self._profiles.history(user_id)
 
     def context_for(self, user_id: int, constraints: Constraints | None = None) -> Context:
-        return self.profiles.context_for(user_id, constraints)
+        return self._profiles.context_for(user_id, constraints)
 
     def profile_context(
         self,
@@ -270,29 +194,30 @@ class Engine:
         now: float | None = None,
     ) -> Context:
         """A stored profile as of its latest events: its history, maturity limit and region."""
-        return self.profiles.profile_context(profile_id, region=region, device=device, now=now)
+        return self._profiles.profile_context(profile_id, region=region, device=device, now=now)
 
     def segment(self, context: Context) -> str:
-        return self.profiles.segment(context)
+        return self._profiles.segment(context)
 
     def record(self, events: Sequence[Event]) -> list[bool]:
         """Store events (all or none; a repeated event id is stored once) and learn from the new ones:
         an impression is a trial of its artwork and row, a play from one a success."""
-        return self.feedback.record(events)
+        return self._feedback.record(events)
 
     # -- requests -------------------------------------------------------------------------------------
 
     def candidates(self, context: Context) -> CandidateSet:
         """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
-        return self.lists.candidates(context, new_trace())
+        return self._lists.candidates(context, Trace())
 
-    def recommend(self, context: Context, k: int = 10) -> list[Recommendation]:
+    def recommend(self, context: Context, k: int = 10) -> Picks:
         """A ranked, diversified list under the context's constraints, each pick with its provenance."""
-        return self.lists.recommend(context, k, new_trace())
+        trace = Trace()
+        return self._picks(self._lists.recommend(context, k, trace), trace)
 
     def search(
         self, query: str, context: Context, k: int = 20, *, intent: SearchIntent | None = None
-    ) -> list[Recommendation]:
+    ) -> Picks:
         """Titles for a search query, ordered for this profile: a title typed in full first; the genres,
         people and era of `intent` (the query as the caller read it) as filters ranked by the profile's
         taste with a popularity prior; its text (a mood, a description) matched against the catalog's.
@@ -300,32 +225,35 @@ class Engine:
 
         Seen titles stay findable: people search for what they know.
         """
-        return self.searcher.search(query, context, k, intent, new_trace())
+        trace = Trace()
+        return self._picks(self._searcher.search(query, context, k, intent, trace), trace)
 
     def allowed(self, title_id: int, context: Context) -> bool:
         """Whether this title may be offered under the context: its maturity, region, constraints and
         exclusions. Seen titles pass; whether to offer a rewatch is the caller's choice."""
-        return self.lists.allowed(title_id, context)
+        return self._lists.allowed(title_id, context)
 
-    def similar(self, title_id: int, context: Context | None = None, k: int = 20) -> list[Recommendation]:
+    def similar(self, title_id: int, context: Context | None = None, k: int = 20) -> Picks:
         """More like one title: its ALS neighbours and its content neighbours, personalized when a profile
         is given (its seen and disliked titles left out)."""
-        return self.lists.similar(title_id, context, k, new_trace())
+        trace = Trace()
+        return self._picks(self._lists.similar(title_id, context, k, trace), trace)
 
-    def post_watch(self, context: Context, title_id: int, k: int = 10) -> list[Recommendation]:
+    def post_watch(self, context: Context, title_id: int, k: int = 10) -> Picks:
         """What to play next after finishing a title: its neighbours, ranked for a profile that saw it."""
-        return self.lists.post_watch(context, title_id, k, new_trace())
+        trace = Trace()
+        return self._picks(self._lists.post_watch(context, title_id, k, trace), trace)
 
     def popular_in_genres(self, context: Context, genres: Sequence[str], k: int = 3) -> dict[str, list[int]]:
         """The k most watched titles of each genre that this profile may see (maturity, region): seeds for
         a profile that has only named genres. Its history is ignored, so the same request gives the same
         seeds."""
-        return self.lists.popular_in_genres(context, genres, k)
+        return self._lists.popular_in_genres(context, genres, k)
 
     def my_list(self, context: Context) -> Row:
         """The titles this profile saved for later, newest first (finished or removed ones have left), as
         the homepage's My List row; its items are empty when nothing is saved."""
-        return my_list_row(self.dataset.titles, context)
+        return my_list_row(self._parts.dataset.titles, context)
 
     def rows(
         self,
@@ -334,7 +262,7 @@ class Engine:
         *,
         experiment: ExperimentSettings | None = None,
         ahead: bool = False,
-    ) -> list[Row]:
+    ) -> Page:
         """The homepage: rows ordered for this profile, every item explained and given an artwork.
 
         With `arm` (an experiment arm such as "candidate_order" or "diversity_0.6", or "interleaved"),
@@ -344,32 +272,37 @@ class Engine:
         `experiment` defaults to the one in the engine's settings. A page built `ahead` of any request for
         it (a cache refresh) is not logged: nobody was served it yet.
         """
-        experiment = experiment or self.settings.experiment
-        trace, started = new_trace(), time.perf_counter()
+        experiment = experiment or self._parts.settings.experiment
+        trace, started = Trace(), time.perf_counter()
 
         def here() -> Draft:
-            return self.homepage.draft(context, arm=arm, experiment=experiment, trace=trace)
+            return self._homepage.draft(context, arm=arm, experiment=experiment, trace=trace)
 
         draft = (
             here()
-            if self.pages is None
-            else self.pages.draft(context, arm=arm, experiment=experiment, local=here)
+            if self._drafts is None
+            else self._drafts.draft(context, arm=arm, experiment=experiment, local=here)
         )
         trace.fallback = draft.fallback  # a worker's draft reports what its own trace noted
         trace.timer.last.update(draft.stages)
-        return self.homepage.present(
+        rows = self._homepage.present(
             context, draft, arm=arm, experiment=experiment, trace=trace, started=None if ahead else started
         )
+        return Page(rows, ranker_fallback=self._degraded, fallback=trace.fallback, timings=trace.timer.last)
 
     def draft(self, context: Context, arm: str | None = None, *, experiment: ExperimentSettings) -> Draft:
         """A page's rows before presentation (no row order, no artwork): what a page worker makes."""
-        return self.homepage.draft(context, arm=arm, experiment=experiment, trace=new_trace())
+        return self._homepage.draft(context, arm=arm, experiment=experiment, trace=Trace())
 
     def close(self) -> None:
-        if self.pages is not None:
-            self.pages.close()
-        self.index.close()
-        self.artwork.close()
-        self.row_order.close()
-        self.store.close()
-        self.page_log.close()
+        if self._drafts is not None:
+            self._drafts.close()
+        if self._owns_index:
+            self._parts.index.close()
+        for part in (self._state.artwork, self._state.row_order, self._state.store, self._page_log):
+            part.close()
+        for step in self._on_close:
+            step()
+
+    def _picks(self, found: list[Recommendation], trace: Trace) -> Picks:
+        return Picks(found, ranker_fallback=self._degraded, fallback=trace.fallback, timings=trace.timer.last)

@@ -27,10 +27,11 @@ from engine.lists import Lists
 from engine.trace import Trace
 from ranker import ArtworkBandit, RowOrderBandit, variants_for
 from ranker.pipeline import Stage2
-from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowsConfig
+from ranker.rows import PINNED, Row, RowBuilder, RowItem, RowKind, RowsConfig
 from retrieval import CandidateSet, GenreSource
 
-MY_LIST = "my_list"  # the row kind of the titles a profile saved for later, kept right under the pinned rows
+# The row of the titles a profile saved for later, kept right under the pinned rows.
+MY_LIST = RowKind.MY_LIST
 ON_MY_LIST = ("On your list", {"source": "my_list"})
 
 
@@ -72,11 +73,12 @@ class Homepage:
         segment: Callable[[Context], str],
         page_log: PageLog,
         seed: int,
+        rows: RowsConfig,
     ) -> None:
         watched = stage2.stats.popularity["all"]
         watched = watched[watched > 0]
-        head = float(np.quantile(watched, RowsConfig().long_tail_quantile)) if len(watched) else None
-        self.builder = RowBuilder(titles, head_popularity=head)
+        head = float(np.quantile(watched, rows.long_tail_quantile)) if len(watched) else None
+        self.builder = RowBuilder(titles, rows, stage2.weights, head_popularity=head)
         self.arms = Arms(stage2, self.builder)
         self._lists = lists
         self._genres = genres

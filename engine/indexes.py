@@ -1,4 +1,5 @@
-"""Pick the index backend: Qdrant Edge under the artifacts folder, or a Qdrant server via QDRANT_URL."""
+"""The title index: its points, the served backend (Qdrant Edge under the artifacts folder, or a Qdrant
+server via QDRANT_URL) and the exact, temporary index of one training period."""
 
 from __future__ import annotations
 
@@ -6,8 +7,26 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
+
+from catalog import Business, Dataset, Interactions
 from engine.config import Settings
-from retrieval import ClientIndex, EdgeIndex, ReconnectingIndex, TitleIndex
+from engine.periods import catalog_titles
+from engine.progress import Reporter, Silent
+from retrieval import (
+    CF,
+    CONTENT,
+    ALSModel,
+    ClientIndex,
+    EdgeIndex,
+    ReconnectingIndex,
+    TitleIndex,
+    TitlePoint,
+    fill_index,
+    popularity,
+    title_points,
+    trending,
+)
 
 EDGE_DIR = "qdrant"
 
@@ -61,6 +80,49 @@ def open_replica(settings: Settings, dataset: str, folder: Path) -> TitleIndex:
     copy = folder / EDGE_DIR
     shutil.copytree(settings.dataset_artifacts(dataset) / EDGE_DIR, copy)
     return EdgeIndex.open(copy)
+
+
+def catalog_points(
+    settings: Settings,
+    dataset: Dataset,
+    interactions: Interactions,
+    content: np.ndarray,
+    als: ALSModel,
+    *,
+    trending_now: float | None = None,
+    business: Mapping[int, Business] | None = None,
+) -> list[TitlePoint]:
+    """Every catalog title's point: its vectors, and popularity and trending counted on `interactions`
+    (trending as of `trending_now`, default their last). `business` puts regions and maturity in it."""
+    half_life = settings.retrieval.trending_half_life_days
+    return title_points(
+        catalog_titles(dataset),
+        content,
+        als,
+        popularity(interactions),
+        trending(interactions, half_life_days=half_life, now=trending_now),
+        business=business,
+    )
+
+
+def dims(content: np.ndarray, als: ALSModel) -> dict[str, int]:
+    """The index's named vectors and their sizes."""
+    return {CONTENT: content.shape[1], CF: als.config.factors}
+
+
+def period_index(
+    folder: Path,
+    points: list[TitlePoint],
+    vector_dims: Mapping[str, int],
+    *,
+    reporter: Reporter | None = None,
+) -> TitleIndex:
+    """A filled index of one period's points in `folder` (which the caller removes). Exact search:
+    offline figures and training data must not vary with a multi-threaded HNSW build."""
+    index = EdgeIndex.create(folder / EDGE_DIR, vector_dims, exact=True)
+    with (reporter or Silent()).stage("Filling a training-period index", total=len(points)) as advance:
+        fill_index(index, points, progress=advance)
+    return index
 
 
 def _secret(settings: Settings) -> str | None:

@@ -13,21 +13,21 @@ from typing import TypeVar
 import numpy as np
 
 from catalog import Context, Dataset, History, Title
-from engine.build import data_now
 from engine.config import Settings
 from engine.errors import UnknownTitleError
+from engine.periods import data_now
 from engine.ranking import candidate_pool, source_k
 from engine.results import Recommendation
 from engine.trace import Trace
-from engine.wiring import REWATCH_SOURCES
 from ranker.pipeline import Stage2
 from retrieval import (
     CF,
     CONTENT,
+    CONTENT_KIND,
+    SOURCES,
     Candidate,
     CandidateSet,
     CandidateSource,
-    ContentSource,
     IndexUnavailableError,
     PopularityFallback,
     TitleFilter,
@@ -62,7 +62,7 @@ class Lists:
             dict(zip(stage2.stats.ids.tolist(), stage2.stats.popularity["all"].tolist(), strict=True)),
             stage2.business,
         )
-        self.content = next(s for s in sources if isinstance(s, ContentSource))
+        self.content = CONTENT_KIND.among(sources)
 
     def candidates(self, context: Context, trace: Trace) -> CandidateSet:
         """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
@@ -75,7 +75,7 @@ class Lists:
                 ]
             except IndexUnavailableError as exc:
                 trace.fallback = f"title index unavailable: {exc}"
-                offline = [s for s in self._sources if s.name in REWATCH_SOURCES]
+                offline = [s for s in self._sources if s.name in SOURCES.index_free]
                 lists = [self.popular.candidates(context=context, k=k)]
                 lists += [s.candidates(context=context, k=k) for s in offline]
             return candidate_pool(self.settings, lists)
@@ -96,7 +96,7 @@ class Lists:
                 with trace.timer.stage("rank"):
                     return self._personalized(context, merge([found]), k, text_weight=ASKED_WEIGHT)
             # Index away: popular titles under the same constraints stand in for the mood's neighbours.
-        candidates = self.candidates(context, trace).without_only(REWATCH_SOURCES)
+        candidates = self.candidates(context, trace).without_only(SOURCES.proposing_seen)
         with trace.timer.stage("rank"):
             picked = self._stage2.top(context=context, candidates=candidates, k=k)
         return self.as_recommendations(candidates, picked)

@@ -27,36 +27,44 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from catalog import Context
 from engine.config import ExperimentSettings, Settings
 from engine.homepage import Draft
 from engine.scratch import ScratchFolder
 
-if TYPE_CHECKING:
-    from engine.facade import Engine
-
 log = logging.getLogger("marquee.pages")
 WAIT_S = 10.0  # a draft not back by then is made here instead
 SCRATCH_DIR = "page-workers"  # under the data set's state folder
 
-_engine: Engine | None = None  # the worker process's own engine
+
+class DraftMaker(Protocol):
+    def draft(self, context: Context, arm: str | None = None, *, experiment: ExperimentSettings) -> Draft: ...
+
+
+# A worker's engine, from settings meant for it and the index replica in its own folder. A module-level
+# function (the composition root's), so a spawned worker can be handed it.
+Loader = Callable[[Settings, str, Path], DraftMaker]
+
+_engine: DraftMaker | None = None  # the worker process's own engine
 
 
 class PageWorkers:
     """`workers` processes making drafts for the engine of this process. Safe to call from any thread."""
 
-    def __init__(self, settings: Settings, dataset: str, workers: int) -> None:
+    def __init__(self, settings: Settings, dataset: str, workers: int, *, loader: Loader) -> None:
         if workers < 1:
             raise ValueError(f"page workers must be >= 1; got {workers}")
         self._settings = settings
         self._dataset = dataset
         self._workers = workers
+        self._loader = loader
         # Shard copies live under one folder per server, which the next server sweeps if this one is killed.
         self._scratch = ScratchFolder(settings.dataset_state(dataset) / SCRATCH_DIR)
         self._root = self._scratch.path
         self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None  # None once closed
         self._pool, self._ready = self._start()
 
     def draft(
@@ -108,7 +116,7 @@ class PageWorkers:
             max_workers=self._workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load,
-            initargs=(self._settings, self._dataset, self._root),
+            initargs=(self._loader, self._settings, self._dataset, self._root),
         )
         # One warm-up task per worker; while any is pending, drafts are made here.
         warming = [pool.submit(_warm) for _ in range(self._workers)]
@@ -138,11 +146,8 @@ class PageWorkers:
         failed.shutdown(wait=False, cancel_futures=True)
 
 
-def _load(settings: Settings, dataset: str, root: Path) -> None:
+def _load(loader: Loader, settings: Settings, dataset: str, root: Path) -> None:
     """Worker start: an engine over a copy of the index, with throwaway state of its own."""
-    from engine.facade import Engine  # the facade imports this module
-    from engine.indexes import open_replica
-
     global _engine
     # A worker outlives its server only as a leak: leave as soon as the serving process is gone.
     parent = multiprocessing.parent_process()
@@ -151,7 +156,7 @@ def _load(settings: Settings, dataset: str, root: Path) -> None:
     folder = Path(tempfile.mkdtemp(dir=root))
     atexit.register(shutil.rmtree, folder, True)
     local = settings.model_copy(update={"state_dir": folder / "state", "page_workers": 0})
-    _engine = Engine.load(local, dataset, index=open_replica(settings, dataset, folder))
+    _engine = loader(local, dataset, folder)
 
 
 def _exit_with(parent: int) -> None:

@@ -20,8 +20,8 @@ from catalog import (
     allowed_maturity,
     history_from_events,
 )
-from engine.build import data_now
 from engine.errors import UnknownUserError
+from engine.periods import data_now
 from ranker import taste_segment
 
 

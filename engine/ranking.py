@@ -16,14 +16,14 @@ import numpy as np
 
 from catalog import Context, Dataset, History, Interactions, derive_business, make_split
 from engine.config import Settings
+from engine.indexes import catalog_points, dims, period_index
 from engine.progress import Reporter, Silent
-from engine.wiring import REWATCH_SOURCES, make_sources
+from engine.wiring import make_sources
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, Ranker, choose_ranker
+from ranker.ltr import LTRRanker, Ranker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
-    CF,
-    CONTENT,
+    SOURCES,
     ALSConfig,
     ALSModel,
     Candidate,
@@ -31,13 +31,8 @@ from retrieval import (
     CandidateSource,
     EASEConfig,
     EASEModel,
-    EdgeIndex,
     ItemSimilarity,
-    fill_index,
     merge,
-    popularity,
-    title_points,
-    trending,
 )
 
 RANKER_DIR = "ranker"
@@ -71,15 +66,11 @@ def fit_stage_one(
     """ALS and EASE (unless given, fitted on `train`), title statistics and the feature builder for one
     period."""
     now = float(train.timestamps.max()) if train.timed else 0.0
-    als = als or ALSModel.fit(train, als_config or settings.als_config())
-    ease = ease or EASEModel.fit(train, ease_config or ease_settings(settings))
+    als = als or ALSModel.fit(train, als_config or settings.als)
+    ease = ease or EASEModel.fit(train, ease_config or settings.retrieval.ease)
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
     features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train), ease)
     return StageOne(als=als, ease=ease, stats=stats, features=features, now=now)
-
-
-def ease_settings(settings: Settings) -> EASEConfig:
-    return EASEConfig(l2=settings.retrieval.ease_l2)
 
 
 def source_k(settings: Settings, source: str) -> int:
@@ -124,7 +115,7 @@ def stage_two(
         business=derive_business(dataset.titles, now=one.now),
         content_ids=np.array(sorted(dataset.titles), np.int64),
         content=content,
-        weights=settings.ranker.blend(),
+        weights=settings.ranker,
     )
 
 
@@ -153,31 +144,15 @@ def period_sources(
     trending_now: float | None,
     ease: EASEModel | None = None,
 ) -> Iterator[list[CandidateSource]]:
-    """Stage-1 sources (no rewatches) over a temporary index of one period's vectors and counts.
-
-    Exact search: offline figures and training data must not vary with a multi-threaded HNSW build.
-    """
-    titles = [dataset.titles[t] for t in sorted(dataset.titles)]
+    """Stage-1 sources (no rewatches) over a temporary exact index of one period's vectors and counts."""
+    points = catalog_points(settings, dataset, train, content, als, trending_now=trending_now)
     with tempfile.TemporaryDirectory(prefix="marquee-period-") as tmp:
-        index = EdgeIndex.create(
-            Path(tmp) / "qdrant", {CONTENT: content.shape[1], CF: als.config.factors}, exact=True
-        )
-        half_life = settings.retrieval.trending_half_life_days
-        fill_index(
-            index,
-            title_points(
-                titles,
-                content,
-                als,
-                popularity(train),
-                trending(train, half_life_days=half_life, now=trending_now),
-            ),
-        )
+        index = period_index(Path(tmp), points, dims(content, als))
         try:
             yield [
                 s
                 for s in make_sources(settings, index, als, dataset.titles, ease=ease)
-                if s.name not in REWATCH_SOURCES
+                if s.name not in SOURCES.proposing_seen
             ]
         finally:
             index.close()
@@ -266,9 +241,7 @@ def train_ranker(
         _stack(sorted(groups[cut:], key=lambda g: g[0])),
     )
     with reporter.stage("Training the ranker"):
-        ranker, metrics = choose_ranker(
-            train, valid, names=one.features.names, base=LTRConfig(seed=settings.seed)
-        )
+        ranker, metrics = choose_ranker(train, valid, names=one.features.names, base=cfg.ltr)
     ranker.metrics.update({"objectives": metrics, "training_users": len(groups)})
     return ranker
 

@@ -24,9 +24,18 @@ from engine.lists import Lists, index_or_none, unit_range
 from engine.results import Recommendation
 from engine.titlenames import TitleNames
 from engine.trace import Trace
-from engine.wiring import REWATCH_SOURCES
 from ranker.pipeline import Stage2
-from retrieval import CONTENT, Candidate, CandidateSet, LexicalIndex, TitleFilter, merge, title_filter, words
+from retrieval import (
+    CONTENT,
+    SOURCES,
+    Candidate,
+    CandidateSet,
+    LexicalIndex,
+    TitleFilter,
+    merge,
+    title_filter,
+    words,
+)
 
 TEXT_POOL = 60  # candidates per text matcher (embedder, TF-IDF)
 MIN_STEM = 4  # letters a word needs before a name sharing its stem is suspected
@@ -136,7 +145,8 @@ class Search:
         if not query:
             return []
         read = intent is not None and not intent.empty
-        intent = intent if read else SearchIntent(text=query)
+        if intent is None or intent.empty:
+            intent = SearchIntent(text=query)
         asked = replace(context, constraints=intent.constraints(context.constraints))
         # Seen titles stay findable: the filters hold the profile's limits and the query's, not its history.
         base = title_filter(replace(context, history=History()))
@@ -228,7 +238,7 @@ class Search:
 
     def _personal(self, asked: Context, trace: Trace) -> list[Candidate]:
         """The profile's own candidates under the query's filters (its unseen titles)."""
-        found = self._lists.candidates(asked, trace).without_only(REWATCH_SOURCES)
+        found = self._lists.candidates(asked, trace).without_only(SOURCES.proposing_seen)
         return [min(p, key=lambda c: c.rank) for _, _, p in found]
 
     # -- order ----------------------------------------------------------------------------------

@@ -73,6 +73,7 @@ class TitleEdits:
 
 
 def _title(raw: Mapping[str, object]) -> Title:
+    # JSON that `_write` made from a Title: its fields by name, lists back to tuples.
     return Title(**{k: tuple(v) if k in _LISTS else v for k, v in raw.items()})  # type: ignore[arg-type]
 
 

@@ -9,23 +9,14 @@ import numpy as np
 from catalog import Business, Title
 from engine.config import Settings
 from retrieval import (
+    SOURCES,
     ALSModel,
-    ALSSource,
     CandidateSource,
-    ContentSource,
     EASEModel,
-    EASESource,
-    GenreSource,
-    HistorySource,
-    NewSource,
-    PopularSource,
-    SimilarSource,
+    SourceParts,
+    SourceRegistry,
     TitleIndex,
-    TrendingSource,
 )
-
-# Sources that may propose titles the profile has already seen; offline recall leaves them out.
-REWATCH_SOURCES = frozenset({"history"})
 
 
 def make_sources(
@@ -37,17 +28,17 @@ def make_sources(
     *,
     ease: EASEModel | None = None,
     business: Mapping[int, Business] | None = None,
+    registry: SourceRegistry = SOURCES,
 ) -> list[CandidateSource]:
-    """Every source; EASE's only with its model (`business` gives its region filter the index's facts)."""
-    latest = max((t.year for t in titles.values() if t.year), default=0)
-    return [
-        ALSSource(index, als),
-        *([EASESource(ease, titles, business or {})] if ease is not None else []),
-        ContentSource(index, titles, embed),
-        SimilarSource(index, titles, anchors=settings.retrieval.similar_anchors),
-        GenreSource(index, titles),
-        PopularSource(index),
-        TrendingSource(index),
-        NewSource(index, latest_year=latest),
-        HistorySource(titles),
-    ]
+    """Every registered source; EASE's only with its model (`business` gives its region filter the
+    index's facts)."""
+    parts = SourceParts(
+        index=index,
+        titles=titles,
+        als=als,
+        ease=ease,
+        business=business or {},
+        embed=embed,
+        similar_anchors=settings.retrieval.similar_anchors,
+    )
+    return registry.build(parts)

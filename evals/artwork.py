@@ -20,8 +20,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from engine.commands import clean_errors
-from engine.progress import Advance, Bars, Reporter, Silent
+from engine import Advance, Bars, Reporter, Silent, clean_errors
 from ranker.artwork import VARIANTS
 from ranker.bandits import SEGMENTS, ArtworkBandit, ArtworkPolicy
 

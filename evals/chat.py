@@ -29,12 +29,10 @@ from assistant.tools import Viewer
 from catalog import Dataset, Interactions, Title, load_dataset
 from catalog.redial import load_redial
 from catalog.splitting import Split, make_split
-from engine import Engine, Settings
-from engine.commands import checked_dataset, clean_errors, settings
-from engine.progress import Bars, Reporter, Silent
+from engine import Bars, Engine, Reporter, Settings, Silent, assemble, checked_dataset, clean_errors
+from engine import settings_from_env as settings
 from evals.chat_suite import generate, run_suite
 from evals.conversation import TURNS, Outcome, Session, converse, sample_sessions, summarize
-from evals.period_engine import training_engine
 from evals.phrasebook import Phrasebook
 from evals.simulator import SimulatedUser, facts_of, keyword_counts
 from retrieval import popularity
@@ -104,7 +102,7 @@ def run_chat_eval(
     kind = "temporal" if dataset.interactions.timed else "random"
     split = make_split(dataset.interactions, kind, seed=settings.seed)
     with (
-        training_engine(settings, dataset, split, reporter=reporter) as engine,
+        assemble(settings, dataset.name, dataset=dataset, period=split, reporter=reporter) as engine,
         tempfile.TemporaryDirectory(prefix="marquee-chat-") as tmp,
     ):
         assistant = Assistant(engine, ConversationStore(Path(tmp) / "conversations.sqlite"))

@@ -10,9 +10,8 @@ import typer
 
 from catalog import load_dataset
 from catalog.splitting import SPLIT_KINDS
-from engine.artifacts import Manifest
-from engine.commands import checked_dataset, clean_errors, fail, settings
-from engine.progress import Bars
+from engine import Bars, Manifest, checked_dataset, clean_errors, fail
+from engine import settings_from_env as settings
 from evals.offline import run_eval
 from evals.redial import register as register_redial
 from evals.search_profiles import register as register_search

@@ -10,7 +10,6 @@ import itertools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -18,18 +17,28 @@ import numpy as np
 from catalog import Context, Dataset, History, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
-from engine import Settings
-from engine.build import content_vectors
-from engine.progress import Advance, Reporter, Silent
-from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, train_ranker
-from engine.ranking import histories as period_histories
-from engine.ranking import stage_two as make_stage_two
+from engine import (
+    Advance,
+    Reporter,
+    Settings,
+    Silent,
+    candidate_pool,
+    content_vectors,
+    fit_stage_one,
+    period_histories,
+    period_sources,
+    source_k,
+    train_ranker,
+)
+from engine import stage_two as make_stage_two
 from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
 from evals.beyond import beyond_accuracy, vectors_of
 from evals.metrics import evaluate, interval, paired_test, per_user, recall_at
 from ranker import BlendWeights
 from ranker.pipeline import Stage2
 from retrieval import (
+    ALS_KIND,
+    CONTENT_KIND,
     ALSConfig,
     ALSModel,
     CandidateSet,
@@ -219,10 +228,12 @@ def run_eval(
         users = sorted(np.random.default_rng(settings.seed).choice(users, max_users, replace=False).tolist())
     test = {u: split.test[u] for u in users}
 
-    base = settings.als_config()
+    base = settings.als
     als_grid = als_search_space(dataset.interactions, settings.seed)
     with clock.stage("Tuning on validation", total=len(als_grid) + len(EASE_GRID) + len(KNN_GRID)) as advance:
-        als_params, _ = tune(lambda p: ALSRanker(replace(base, **p)), als_grid, folds, progress=advance)
+        als_params, _ = tune(
+            lambda p: ALSRanker(base.model_copy(update=p)), als_grid, folds, progress=advance
+        )
         ease_params, _ = tune(lambda p: EASE(**p), EASE_GRID, folds, progress=advance)
         knn_params, _ = tune(lambda p: ItemKNN(**p), KNN_GRID, folds, progress=advance)
 
@@ -243,7 +254,7 @@ def run_eval(
     ease_config = EASEConfig(l2=ease_params["l2"], min_users=ease_baseline.min_item_count)
     ease = EASEModel(ease_baseline.B, ease_baseline.matrix.item_ids[ease_baseline.columns], ease_config)
 
-    config = replace(base, **als_params)
+    config = base.model_copy(update=als_params)
     with clock.stage("Fitting ALS"):
         als = ALSModel.fit(split.train, config)
     with clock.timed("Embedding titles"):
@@ -296,8 +307,8 @@ def run_eval(
     pop = popularity(split.train)
     n_train_users = len(split.train.user_ids())
     item_popularity = {t: c / n_train_users for t, c in pop.items()}
-    rankings["als"] = {u: ids[:TOP] for u, ids in per_source["als"].items()}
-    rankings["content"] = {u: ids[:TOP] for u, ids in per_source["content"].items()}
+    rankings["als"] = {u: ids[:TOP] for u, ids in per_source[ALS_KIND.name].items()}
+    rankings["content"] = {u: ids[:TOP] for u, ids in per_source[CONTENT_KIND.name].items()}
     trade_off: list[dict[str, float]] = []
     ranker_info: dict[str, Any] = {}
     vectors = vectors_of(dataset, content)
@@ -327,13 +338,15 @@ def run_eval(
             "Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity)) + len(new_served)
         ) as advance:
             rankings["pipeline@div0"] = _pipeline(
-                stage, served, replace(stage.weights, diversity=0.0), advance, relevance
+                stage, served, stage.weights.model_copy(update={"diversity": 0.0}), advance, relevance
             )
             rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance, relevance)
             new_rankings = {name: new_lists[name] for name in ("popular", "als", "ease") if name in new_lists}
             new_rankings["pipeline"] = _pipeline(stage, new_served, stage.weights, advance)
             for w in diversity:
-                swept = _pipeline(stage, served, replace(stage.weights, diversity=w), advance, relevance)
+                swept = _pipeline(
+                    stage, served, stage.weights.model_copy(update={"diversity": w}), advance, relevance
+                )
                 figures = evaluate(
                     swept, test, item_popularity=item_popularity, n_catalog=len(dataset.titles)
                 )
@@ -373,7 +386,7 @@ def run_eval(
             "fused": _recall({"fused": fused}, test, (pool_size, CANDIDATES))["fused"],
             "per_source": _recall(per_source, test, (pool_size, CANDIDATES)),
         },
-        "tuned": {"als": {**asdict(config)}, "ease": ease_params, "itemknn": knn_params},
+        "tuned": {"als": config.model_dump(), "ease": ease_params, "itemknn": knn_params},
         "ranker": ranker_info,
         "diversity_sweep": trade_off,
         "stage_seconds": clock.seconds,

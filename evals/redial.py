@@ -30,9 +30,8 @@ from assistant.service import Assistant
 from assistant.state import ConversationStore
 from assistant.tools import Viewer
 from catalog.redial import SPLITS, Dialogue, ReDial, carve, load_redial
-from engine import Engine, Settings
-from engine.commands import checked_dataset, clean_errors, fail, settings
-from engine.progress import Bars, Reporter, Silent
+from engine import Bars, Engine, Reporter, Settings, Silent, assemble, checked_dataset, clean_errors, fail
+from engine import settings_from_env as settings
 
 CUTOFFS = (1, 10, 50)
 DEPTH = max(CUTOFFS)
@@ -237,9 +236,9 @@ def run_redial_eval(
     started = time.perf_counter()
     redial = redial or load_redial(settings.data_dir)
     own = engine is None
-    engine = engine or Engine.load(settings, dataset_name)
+    engine = engine or assemble(settings, dataset_name)
     try:
-        known = set(engine.dataset.titles)
+        known = set(engine.titles())
         to_catalog = {r: m for r, m in redial.to_catalog.items() if m in known}
         train = redial.split("train", seed=settings.seed)
         comentions = CoMentions.learn(train, to_catalog)

@@ -20,8 +20,8 @@ from assistant.lexicon import Lexicon
 from assistant.search_reading import search_intent
 from assistant.understanding import Understanding
 from catalog import Context, Event, EventKind, history_from_events
-from engine import Engine, Recommendation, SearchIntent
-from engine.commands import checked_dataset, clean_errors, fail, settings
+from engine import Engine, Recommendation, SearchIntent, assemble, checked_dataset, clean_errors, fail
+from engine import settings_from_env as settings
 
 TOP = 8
 # Onboarding picks of two opposite viewers (the titles they liked); names missing from a catalog are skipped.
@@ -115,7 +115,7 @@ def onboarded(engine: Engine, name: str, picks: Sequence[str]) -> Context:
 def title_ids(engine: Engine, names: Sequence[str]) -> list[int]:
     by_name: dict[str, int] = {}
     # The earliest catalogued of same-named titles: "Heat" is the 1995 film people mean.
-    for t in sorted(engine.dataset.titles.values(), key=lambda t: t.id, reverse=True):
+    for t in sorted(engine.titles().values(), key=lambda t: t.id, reverse=True):
         by_name[t.name.lower()] = t.id
     return [by_name[n.lower()] for n in names if n.lower() in by_name]
 
@@ -128,7 +128,7 @@ def run_search_eval(
     people: Sequence[str] = PERSON_QUERIES,
 ) -> SearchReport:
     started = time.perf_counter()
-    understanding = Understanding(Lexicon.for_engine(engine), dict(engine.dataset.titles), engine.embedder)
+    understanding = Understanding(Lexicon.for_engine(engine), dict(engine.titles()), engine)
     family, crime = opposite_contexts(engine)
     report = SearchReport(seconds=0.0, profiles={"family": len(family.history), "crime": len(crime.history)})
     asked = [("genre", q) for q in genres] + [("mood", q) for q in moods] + [("person", q) for q in people]
@@ -252,7 +252,7 @@ def register(app: typer.Typer) -> None:
             if kind not in KINDS or not words.strip():
                 raise fail(f"bad --query {item!r}; write KIND:WORDS with KIND one of {', '.join(KINDS)}")
             asked[kind].append(words.strip())
-        engine = Engine.load(settings(), checked_dataset(dataset))
+        engine = assemble(settings(), checked_dataset(dataset))
         try:
             chosen = {"genres": asked["genre"], "moods": asked["mood"], "people": asked["person"]}
             report = run_search_eval(engine, **chosen) if query else run_search_eval(engine)

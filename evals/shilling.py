@@ -23,7 +23,7 @@ from scipy.stats import binomtest, wilcoxon
 
 from catalog import Dataset, Interactions, load_dataset
 from catalog.shilling import ShillingReport, defend, detect
-from engine.config import Settings
+from engine import Settings
 from retrieval import ALSModel, trending
 
 ROW = 10  # titles in a row: Top Picks and Trending
@@ -88,7 +88,7 @@ def measure(
 ) -> Condition:
     trend = trending(train, half_life_days=settings.retrieval.trending_half_life_days, now=now)
     above = sum(1 for score in trend.values() if score > trend.get(target, 0.0))
-    model = ALSModel.fit(train, settings.als_config())
+    model = ALSModel.fit(train, settings.als)
     matrix = model.matrix(ordinary)
     scores = model.user_vectors(matrix) @ model.item_factors.T
     scores[matrix.csr.nonzero()] = -np.inf  # seen titles are not picks

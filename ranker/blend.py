@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
 
 
-@dataclass(frozen=True, slots=True)
-class BlendWeights:
+class BlendWeights(BaseModel):
     """How much each objective counts; terms are on a per-request z-scale, so weights compare directly."""
+
+    model_config = ConfigDict(frozen=True)
 
     relevance: float = 1.0  # the ranker's score, standardized per request
     novelty: float = 0.1  # penalty on standardized log-popularity: keeps the long tail alive
     original_boost: float = 0.05  # lift for Marquee originals
     expiring_boost: float = 0.03  # lift for titles whose licence ends soon ("watch before it leaves")
-    diversity: float = 0.3  # 1 − λ for MMR: how much similarity to earlier picks costs
+    diversity: float = 0.3  # 1 − λ for MMR (stage 2's list and each homepage row): what similarity costs
 
-    def __post_init__(self) -> None:
-        for field in fields(self):
-            value = getattr(self, field.name)
+    @model_validator(mode="after")
+    def _check(self) -> BlendWeights:
+        for name in BlendWeights.model_fields:
+            value = getattr(self, name)
             if not math.isfinite(value):
-                raise ValueError(f"BlendWeights.{field.name} must be a finite number; got {value}")
+                raise ValueError(f"BlendWeights.{name} must be a finite number; got {value}")
+            if value < 0:
+                raise ValueError(f"BlendWeights.{name} must be >= 0 (0 turns its term off); got {value}")
         if not 0.0 <= self.diversity <= 1.0:
             raise ValueError(
                 f"BlendWeights.diversity must be in [0, 1] (0 = pure relevance); got {self.diversity}"
             )
+        return self
 
     @property
     def trade_off(self) -> float:
@@ -72,4 +77,5 @@ def _zscore(values: np.ndarray) -> np.ndarray:
     # Constant input is tested exactly: its float std can come out as 1e-17, not 0, and blow up the ratio.
     if len(values) == 0 or values.max() == values.min():
         return np.zeros_like(values)
-    return (values - values.mean()) / values.std()
+    z: np.ndarray = (values - values.mean()) / values.std()  # numpy types reductions as Any
+    return z

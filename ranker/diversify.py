@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 
 def mmr(
@@ -16,7 +17,7 @@ def mmr(
     trade_off: float,
     genres: Sequence[tuple[str, ...]] | None = None,
     genre_cap: int | None = None,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """Maximal marginal relevance (Carbonell & Goldstein 1998): the indices of up to `k` picks, in order.
 
     Each step takes argmax of λ·relevance − (1 − λ)·(max cosine similarity to the picks so far), with

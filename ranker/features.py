@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from catalog import Context, Interactions, Title
-from retrieval import ALSModel, CandidateSet, EASEModel, ItemSimilarity
+from retrieval import SOURCES, ALSModel, CandidateSet, EASEModel, ItemSimilarity, SourceRegistry
 
-SOURCES = ("als", "ease", "content", "similar", "genre", "popular", "trending", "new", "history")
 DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
 DAY = 86_400.0
 NO_HISTORY_DAYS = 3650.0  # "days since last interaction" for a profile with no timed history
@@ -46,9 +45,6 @@ INTERACTION = (
     "ease_rank_log",
     "rrf_score",
 )
-# Source columns: src_<name> is 0/1; src_<name>_rank is the source's 0-based rank + 1, and 0 when the
-# source did not propose the title, so "absent" sorts apart from "first" and trees split on > 0.
-SOURCE_COLUMNS = tuple(c for s in SOURCES for c in (f"src_{s}", f"src_{s}_rank")) + ("n_sources",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,6 +91,7 @@ class TitleStats:
             windows=np.array(list(self.popularity), dtype=str),
             mean_rating=self.mean_rating,
             rating_count=self.rating_count,
+            allow_pickle=False,  # as `load` reads it; named, it also keeps the `pop_*` arrays off this flag
             **{f"pop_{name}": counts for name, counts in self.popularity.items()},
         )
 
@@ -123,8 +120,10 @@ class FeatureBuilder:
         genres: Sequence[str],
         similarity: ItemSimilarity | None = None,
         ease: EASEModel | None = None,
+        sources: SourceRegistry = SOURCES,
     ) -> None:
-        """`content` holds unit rows aligned to `content_ids`; `genres` is the fixed genre vocabulary."""
+        """`content` holds unit rows aligned to `content_ids`; `genres` is the fixed genre vocabulary;
+        `sources` names the source columns, in its order."""
         if not titles or len(content_ids) == 0 or len(als.item_ids) == 0:
             raise ValueError("FeatureBuilder needs a non-empty catalog, content vectors and ALS items")
         if len(content_ids) != len(content):
@@ -138,6 +137,7 @@ class FeatureBuilder:
             raise ValueError(f"genre names collide once made column names: {sorted(genre_columns)}")
         self._genre_columns = genre_columns
         self._windows = tuple(stats.popularity)
+        self._sources = sources.names
         self.names: tuple[str, ...] = (
             USER
             + tuple(f"title_pop_log_{w}" for w in self._windows)
@@ -146,7 +146,7 @@ class FeatureBuilder:
             + genre_columns
             + CONTEXT
             + INTERACTION
-            + SOURCE_COLUMNS
+            + _source_names(self._sources)
         )
         # Static title arrays, aligned to the sorted catalog ids.
         self._title_ids = np.array(sorted(titles), np.int64)
@@ -181,7 +181,7 @@ class FeatureBuilder:
         columns.update(_context_columns(context))
         columns.update(self._interaction(ids, onehot, context))
         columns["rrf_score"] = np.asarray(candidates.scores, np.float64)
-        columns.update(_source_columns(candidates))
+        columns.update(_source_columns(candidates, self._sources))
         out = np.empty((len(ids), len(self.names)), np.float32)
         for j, name in enumerate(self.names):
             out[:, j] = columns[name]
@@ -335,10 +335,16 @@ def _context_columns(context: Context) -> dict[str, float]:
     return {"ctx_hour": float(when.hour), "ctx_weekday": float(when.weekday()), "ctx_device": float(device)}
 
 
-def _source_columns(candidates: CandidateSet) -> dict[str, np.ndarray]:
-    # One flat pass over the provenance, then array work. Code j < len(SOURCES) is SOURCES[j]; any other
+def _source_names(sources: tuple[str, ...]) -> tuple[str, ...]:
+    """src_<name> is 0/1; src_<name>_rank is the source's 0-based rank + 1, and 0 when the source did not
+    propose the title, so "absent" sorts apart from "first" and trees split on > 0."""
+    return tuple(c for s in sources for c in (f"src_{s}", f"src_{s}_rank")) + ("n_sources",)
+
+
+def _source_columns(candidates: CandidateSet, sources: tuple[str, ...]) -> dict[str, np.ndarray]:
+    # One flat pass over the provenance, then array work. Code j < len(sources) is sources[j]; any other
     # source gets a code of its own, counted in n_sources but given no columns.
-    codes = {s: j for j, s in enumerate(SOURCES)}
+    codes = {s: j for j, s in enumerate(sources)}
     flat: list[int] = []  # (position, code, rank) per proposal, flattened: a flat list converts fastest
     for i, proposals in enumerate(candidates.provenance):
         for c in proposals:
@@ -349,8 +355,8 @@ def _source_columns(candidates: CandidateSet) -> dict[str, np.ndarray]:
     proposed = best < np.inf
     flags = proposed.astype(np.float32)
     ranks = np.where(proposed, best, 0.0).astype(np.float32)
-    cols = {f"src_{s}": flags[:, j] for j, s in enumerate(SOURCES)}
-    cols |= {f"src_{s}_rank": ranks[:, j] for j, s in enumerate(SOURCES)}
+    cols = {f"src_{s}": flags[:, j] for j, s in enumerate(sources)}
+    cols |= {f"src_{s}_rank": ranks[:, j] for j, s in enumerate(sources)}
     return cols | {"n_sources": proposed.sum(axis=1).astype(np.float32)}
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import xgboost as xgb
+from pydantic import BaseModel, ConfigDict, field_validator
 
 OBJECTIVES = ("rank:ndcg", "rank:pairwise")
 FUSED_COLUMN = "rrf_score"  # FeatureBuilder's stage-1 fused score: the candidate order
@@ -20,8 +20,11 @@ MODEL_FILE, META_FILE = "model.json", "ltr.json"
 Split = tuple[np.ndarray, np.ndarray, np.ndarray]  # X, y (relevance labels), qid per row (rows sorted)
 
 
-@dataclass(frozen=True)
-class LTRConfig:
+class LTRConfig(BaseModel):
+    """How `marquee build` trains the ranker (MARQUEE_RANKER__LTR__*)."""
+
+    model_config = ConfigDict(frozen=True)
+
     objective: str = "rank:ndcg"
     n_estimators: int = 200
     max_depth: int = 6
@@ -29,22 +32,38 @@ class LTRConfig:
     min_child_weight: float = 1.0
     subsample: float = 0.8
     colsample_bytree: float = 0.8
-    seed: int = 42
+    seed: int = 42  # the engine's MARQUEE_SEED unless set here (engine/config.py)
     ndcg_exp_gain: bool = False  # linear gain: graded labels (e.g. ratings) need not be small integers
 
-    def __post_init__(self) -> None:
-        if self.objective not in OBJECTIVES:
-            raise ValueError(f"unknown LTR objective {self.objective!r}; valid: {', '.join(OBJECTIVES)}")
+    @field_validator("objective")
+    @classmethod
+    def _known(cls, objective: str) -> str:
+        if objective not in OBJECTIVES:
+            raise ValueError(f"unknown LTR objective {objective!r}; valid: {', '.join(OBJECTIVES)}")
+        return objective
 
 
 class Ranker(Protocol):
-    """Stage 2: one relevance score per FeatureBuilder row, higher is better."""
+    """Stage 2: one relevance score per FeatureBuilder row, higher is better.
+
+    A ranker says what it is, so that callers never judge it by its class: `kind` names it (in logs and
+    health), and `is_fallback` is true for a stand-in served when no trained model is there.
+    """
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def is_fallback(self) -> bool: ...
 
     def score(self, X: np.ndarray) -> np.ndarray: ...
 
 
 class SourceOrderRanker:
     """Keeps stage 1's order (the fused RRF score): the degraded mode when no trained model is there."""
+
+    kind = "source-order"
+    is_fallback = True
 
     def __init__(self, *, names: Sequence[str]) -> None:
         if FUSED_COLUMN not in names:
@@ -58,6 +77,9 @@ class SourceOrderRanker:
 
 class LTRRanker:
     """XGBoost learning-to-rank over FeatureBuilder rows, grouped per profile."""
+
+    kind = "ltr"
+    is_fallback = False
 
     def __init__(
         self, booster: xgb.Booster, *, names: Sequence[str], config: LTRConfig, metrics: dict[str, Any]
@@ -118,13 +140,14 @@ class LTRRanker:
     def importance(self) -> dict[str, float]:
         """Total gain per feature, in `names` order; features no tree split on get 0."""
         gain = self._booster.get_score(importance_type="total_gain")
+        # total_gain values are floats; the stubs also allow lists (for other importance types).
         return {name: float(gain.get(name, 0.0)) for name in self.names}  # type: ignore[arg-type]
 
     def save(self, folder: Path) -> None:
         """model.json (XGBoost's own JSON) and ltr.json (names, config, metrics); never pickle."""
         folder.mkdir(parents=True, exist_ok=True)
         self._booster.save_model(folder / MODEL_FILE)
-        meta = {"names": list(self.names), "config": asdict(self.config), "metrics": self.metrics}
+        meta = {"names": list(self.names), "config": self.config.model_dump(), "metrics": self.metrics}
         (folder / META_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -178,7 +201,9 @@ def choose_ranker(
     """Fit every objective with `base`, then the best one with each of `shapes` (overrides of `base`);
     keep the best on validation NDCG@10 (early stopping on the same users; ties keep the earlier fit)."""
     fitted = {
-        obj: LTRRanker.fit(*train, names=names, config=replace(base, objective=obj), eval_set=valid)
+        obj: LTRRanker.fit(
+            *train, names=names, config=base.model_copy(update={"objective": obj}), eval_set=valid
+        )
         for obj in OBJECTIVES
     }
     key = f"valid_ndcg@{NDCG_K}"
@@ -191,7 +216,7 @@ def choose_ranker(
         if not shape:
             ranker = fitted[objective]
         else:
-            config = replace(base, objective=objective, **shape)
+            config = base.model_copy(update={"objective": objective, **shape})
             ranker = LTRRanker.fit(*train, names=names, config=config, eval_set=valid)
         tried.append({**shape, **ranker.metrics})
         if ranker.metrics[key] > best.metrics[key]:

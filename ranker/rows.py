@@ -8,19 +8,37 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from catalog import Title
+from ranker.blend import BlendWeights
 from ranker.diversify import explore, mmr
-from retrieval import Candidate
+from retrieval import NEW_KIND, TRENDING_KIND, Candidate, Revisit
 
 MMR_POOL = 4
 
+
+class RowKind(StrEnum):
+    """What a homepage row is: the row-order bandit learns per kind, and clients style rows by it."""
+
+    CONTINUE_WATCHING = "continue_watching"
+    TOP_PICKS = "top_picks"
+    MY_LIST = "my_list"  # made by the engine from the profile's saved titles
+    BECAUSE_YOU_WATCHED = "because_you_watched"
+    TRENDING = "trending"
+    GENRE = "genre"
+    NEW = "new"
+    HIDDEN_GEMS = "hidden_gems"
+    WATCH_AGAIN = "watch_again"
+
+
 # Kept on top in this order: what a viewer was in the middle of, then the best overall picks;
 # the row-order bandit arranges the rest.
-PINNED = ("continue_watching", "top_picks")
+PINNED = (RowKind.CONTINUE_WATCHING, RowKind.TOP_PICKS)
 
 
 # An item's explanation: the candidate that proposed it, or a text with its structured reason.
@@ -45,7 +63,7 @@ class RowItem:
 class Row:
     id: str
     heading: str
-    kind: str
+    kind: RowKind
     items: tuple[RowItem, ...]
 
 
@@ -60,10 +78,12 @@ class Scored:
     popularity: np.ndarray  # training interactions per candidate, for the long tail
 
 
-@dataclass(frozen=True)
-class RowsConfig:
+class RowsConfig(BaseModel):
+    """The homepage's rows (MARQUEE_ROWS__*); how diverse a row is comes from the blend's weights."""
+
+    model_config = ConfigDict(frozen=True)
+
     row_length: int = 20
-    trade_off: float = 0.7  # MMR λ inside a row: 1 = pure score order
     genre_cap: int = 6
     anchors: int = 3  # Because You Watched rows
     genre_rows: int = 2
@@ -77,6 +97,7 @@ class RowsConfig:
 class RowBuilder:
     titles: Mapping[int, Title]
     config: RowsConfig = field(default_factory=RowsConfig)
+    weights: BlendWeights = field(default_factory=BlendWeights)  # its diversity sets MMR's λ in a row
     # Interactions a title needs to be in the catalog's popular head; None: judge among the candidates.
     head_popularity: float | None = None
 
@@ -89,18 +110,23 @@ class RowBuilder:
         used: set[int] = set()
         index = _index(scored)
         by_source, unseen = index.by_source, index.unseen
-        history = by_source.get("history", {})
         rows += self._row(
             scored,
-            "continue_watching",
-            "continue_watching",
+            RowKind.CONTINUE_WATCHING,
+            RowKind.CONTINUE_WATCHING,
             "Continue Watching",
-            picks=[i for i, c in history.items() if c.reason == "Continue watching"],
+            picks=index.revisits[Revisit.CONTINUE],
             used=used,
             mmr_on=False,
         )
         rows += self._row(
-            scored, "top_picks", "top_picks", "Top Picks for You", picks=unseen, used=used, explore=rng
+            scored,
+            RowKind.TOP_PICKS,
+            RowKind.TOP_PICKS,
+            "Top Picks for You",
+            picks=unseen,
+            used=used,
+            explore=rng,
         )
         first_rank = index.first_rank
         # Distinct anchors, most recent first (the similar source ranks them that way).
@@ -109,35 +135,37 @@ class RowBuilder:
             name = self.titles[anchor].name if anchor in self.titles else str(anchor)
             rows += self._row(
                 scored,
-                f"because_you_watched:{anchor}",
-                "because_you_watched",
+                f"{RowKind.BECAUSE_YOU_WATCHED}:{anchor}",
+                RowKind.BECAUSE_YOU_WATCHED,
                 f"Because You Watched {name}",
                 picks=list(from_anchor),
                 used=used,
                 explain=from_anchor,
             )
-        rows += self._source_row(scored, by_source, "trending", "trending", "Trending Now", used)
+        rows += self._source_row(
+            scored, by_source, TRENDING_KIND.name, RowKind.TRENDING, "Trending Now", used
+        )
         ids = scored.ids.tolist()
         for genre in favourite_genres[: self.config.genre_rows]:
             in_genre = [i for i in unseen if genre in self.titles[ids[i]].genres]
             explain = {i: _genre_reason(scored.provenance[i], genre) for i in in_genre}
             rows += self._row(
                 scored,
-                f"genre:{genre}",
-                "genre",
+                f"{RowKind.GENRE}:{genre}",
+                RowKind.GENRE,
                 f"{genre} Picks for You",
                 picks=in_genre,
                 used=used,
                 explain=explain,
             )
-        rows += self._source_row(scored, by_source, "new", "new", "New Releases", used)
+        rows += self._source_row(scored, by_source, NEW_KIND.name, RowKind.NEW, "New Releases", used)
         rows += self._hidden_gems(scored, unseen, used)
         rows += self._row(
             scored,
-            "watch_again",
-            "watch_again",
+            RowKind.WATCH_AGAIN,
+            RowKind.WATCH_AGAIN,
             "Watch It Again",
-            picks=[i for i, c in history.items() if c.reason != "Continue watching"],
+            picks=index.revisits[Revisit.REWATCH],
             used=used,
             mmr_on=False,
         )
@@ -148,7 +176,7 @@ class RowBuilder:
         scored: Scored,
         by_source: dict[str, dict[int, Candidate]],
         source: str,
-        kind: str,
+        kind: RowKind,
         heading: str,
         used: set[int],
     ) -> list[Row]:
@@ -179,14 +207,20 @@ class RowBuilder:
         gem = ("A hidden gem: fewer people have found it, and it fits your taste", {"source": "long_tail"})
         explain = dict.fromkeys(tail, gem)
         return self._row(
-            scored, "hidden_gems", "hidden_gems", "Hidden Gems", picks=tail, used=used, explain=explain
+            scored,
+            RowKind.HIDDEN_GEMS,
+            RowKind.HIDDEN_GEMS,
+            "Hidden Gems",
+            picks=tail,
+            used=used,
+            explain=explain,
         )
 
     def _row(
         self,
         scored: Scored,
         row_id: str,
-        kind: str,
+        kind: RowKind,
         heading: str,
         *,
         picks: list[int],
@@ -211,7 +245,7 @@ class RowBuilder:
                 relevance=scored.scores[pool],
                 vectors=scored.vectors[pool],
                 k=self.config.row_length,
-                trade_off=self.config.trade_off,
+                trade_off=self.weights.trade_off,
                 genres=genres,
                 genre_cap=self.config.genre_cap,
             )
@@ -237,29 +271,35 @@ class _Index:
     """Candidate positions by what proposed them, gathered in one pass over the provenance."""
 
     by_source: dict[str, dict[int, Candidate]]  # source -> position -> its first candidate there
-    unseen: list[int]  # positions some source other than the profile's history proposed
-    by_anchor: dict[int, dict[int, Candidate]]  # the similar source's candidates per anchor
-    first_rank: dict[int, int]  # each anchor's best rank in the similar source
+    unseen: list[int]  # positions some candidate proposed as new to the profile (not a revisit)
+    revisits: dict[Revisit, list[int]]  # positions proposed again, by why: continue or rewatch
+    by_anchor: dict[int, dict[int, Candidate]]  # "because you watched" candidates per anchor
+    first_rank: dict[int, int]  # each anchor's best rank in its source
 
 
 def _index(scored: Scored) -> _Index:
     by_source: dict[str, dict[int, Candidate]] = {}
     unseen: list[int] = []
+    revisits: dict[Revisit, list[int]] = {r: [] for r in Revisit}
     by_anchor: dict[int, dict[int, Candidate]] = {}
     first_rank: dict[int, int] = {}
     for i, provenance in enumerate(scored.provenance):
-        history_only = True
+        revisit: Revisit | None = None  # the first revisit candidate's: a title is in one revisit row
+        new = False
         for c in provenance:
             by_source.setdefault(c.source, {}).setdefault(i, c)
-            if c.source == "history":
+            if c.revisit is not None:
+                revisit = revisit or c.revisit
                 continue
-            history_only = False
-            if c.source == "similar" and c.anchor is not None:
+            new = True
+            if c.anchor is not None:
                 by_anchor.setdefault(c.anchor, {})[i] = c
                 first_rank[c.anchor] = min(first_rank.get(c.anchor, c.rank), c.rank)
-        if not history_only:
+        if revisit is not None:
+            revisits[revisit].append(i)
+        if new:
             unseen.append(i)
-    return _Index(by_source, unseen, by_anchor, first_rank)
+    return _Index(by_source, unseen, revisits, by_anchor, first_rank)
 
 
 def _strongest(provenance: tuple[Candidate, ...]) -> Candidate:
@@ -275,6 +315,6 @@ def _from_candidate(c: Candidate) -> tuple[str, dict[str, Any]]:
 
 def _genre_reason(provenance: tuple[Candidate, ...], genre: str) -> Explained:
     for c in provenance:
-        if c.source == "genre" and genre in c.reason:
+        if c.genre == genre:
             return c
     return f"{genre}, a genre you watch often", {"source": "genre_match", "genre": genre}

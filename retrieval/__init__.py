@@ -1,7 +1,7 @@
 """Stage 1: text embedder, the Qdrant title index, candidate sources and their merge."""
 
 from retrieval.als import ALSConfig, ALSModel
-from retrieval.candidates import Candidate, CandidateSource
+from retrieval.candidates import Candidate, CandidateSource, Revisit
 from retrieval.client_index import ClientIndex
 from retrieval.ease import EASEConfig, EASEModel, EASESource
 from retrieval.edge_index import EdgeIndex
@@ -15,20 +15,46 @@ from retrieval.lexical import LEXICAL, LexicalIndex, words
 from retrieval.merge import CandidateSet, merge
 from retrieval.reconnecting import ReconnectingIndex
 from retrieval.redact import redact, redact_logs
+from retrieval.registry import (
+    ALS_KIND,
+    CONTENT_KIND,
+    EASE_KIND,
+    GENRE_KIND,
+    HISTORY_KIND,
+    NEW_KIND,
+    POPULAR_KIND,
+    SIMILAR_KIND,
+    SOURCES,
+    TRENDING_KIND,
+    SourceKind,
+    SourceParts,
+    SourceRegistry,
+)
 from retrieval.sources import (
     ALSSource,
     ContentSource,
     GenreSource,
     HistorySource,
     NewSource,
-    PopularSource,
     SimilarSource,
-    TrendingSource,
+    TopBySource,
+    popular_source,
+    trending_source,
 )
 
 __all__ = [
+    "ALS_KIND",
     "CF",
     "CONTENT",
+    "CONTENT_KIND",
+    "EASE_KIND",
+    "GENRE_KIND",
+    "HISTORY_KIND",
+    "NEW_KIND",
+    "POPULAR_KIND",
+    "SIMILAR_KIND",
+    "SOURCES",
+    "TRENDING_KIND",
     "ALSConfig",
     "ALSModel",
     "ALSSource",
@@ -49,15 +75,20 @@ __all__ = [
     "LEXICAL",
     "LexicalIndex",
     "NewSource",
-    "PopularSource",
+    "TopBySource",
+    "popular_source",
     "PopularityFallback",
     "ReconnectingIndex",
+    "Revisit",
     "SimilarSource",
+    "SourceKind",
+    "SourceParts",
+    "SourceRegistry",
     "TextEmbedder",
     "TitleFilter",
     "TitleIndex",
     "TitlePoint",
-    "TrendingSource",
+    "trending_source",
     "embed_titles",
     "fill_index",
     "merge",

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from implicit.cpu import _als
 from implicit.cpu.als import AlternatingLeastSquares
+from pydantic import BaseModel, ConfigDict, Field
 from threadpoolctl import threadpool_limits
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix, Weighting, interaction_weights
 
 
-@dataclass(frozen=True)
-class ALSConfig:
-    factors: int = 64
-    regularization: float = 0.05
-    alpha: float = 2.0  # confidence = 1 + alpha * weight
-    iterations: int = 15
-    weighting: Weighting = "binary"
+class ALSConfig(BaseModel):
+    """What `marquee build` fits (MARQUEE_ALS__*). The defaults are what validation folds of
+    ml-latest-small chose (README, "Tuning"); `marquee eval` re-tunes per data set and reports its choice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    factors: int = Field(64, ge=2, le=1024)
+    regularization: float = Field(10.0, ge=0)
+    alpha: float = Field(0.25, gt=0)  # confidence = 1 + alpha * weight
+    iterations: int = Field(15, ge=1, le=200)
+    weighting: Weighting = "rating"
     # Halve an interaction's weight every this many days before the latest one (None: no decay), so
     # the factors lean toward what people watch now. Needs timestamps; untimed data ignores it.
-    half_life_days: float | None = None
-    seed: int = 42
+    half_life_days: float | None = Field(365.0, gt=0)
+    seed: int = 42  # the engine's MARQUEE_SEED unless set here (engine/config.py)
 
 
 class ALSModel:
@@ -45,7 +49,8 @@ class ALSModel:
         return self._yty_cache
 
     @classmethod
-    def fit(cls, interactions: Interactions, config: ALSConfig = ALSConfig()) -> ALSModel:
+    def fit(cls, interactions: Interactions, config: ALSConfig | None = None) -> ALSModel:
+        config = config or ALSConfig()
         matrix = UserItemMatrix.build(interactions, config.weighting, decay=_decay(config))
         # implicit runs its own threads; OpenBLAS threads on top make it ~2.5x slower (ENVIRONMENT.md).
         with threadpool_limits(1, "blas"):
@@ -128,22 +133,15 @@ class ALSModel:
             path,
             item_ids=self.item_ids,
             item_factors=self.item_factors,
-            config=np.array(list(asdict(self.config).items()), dtype=str),
+            config=np.array(list(self.config.model_dump().items()), dtype=str),
         )
 
     @classmethod
     def load(cls, path: Path) -> ALSModel:
         with np.load(path, allow_pickle=False) as data:
             raw = dict(data["config"].tolist())
-            config = ALSConfig(
-                factors=int(raw["factors"]),
-                regularization=float(raw["regularization"]),
-                alpha=float(raw["alpha"]),
-                iterations=int(raw["iterations"]),
-                weighting=raw["weighting"],  # type: ignore[arg-type]
-                half_life_days=None if raw["half_life_days"] == "None" else float(raw["half_life_days"]),
-                seed=int(raw["seed"]),
-            )
+            # Every value was saved as text; pydantic reads the numbers back.
+            config = ALSConfig.model_validate({k: None if v == "None" else v for k, v in raw.items()})
             with threadpool_limits(1, "blas"):
                 model = _new_model(config)
             model.item_factors = data["item_factors"].astype(np.float32)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import TracebackType
-from typing import Any
 
 import httpx
 import numpy as np
@@ -23,22 +21,18 @@ from qdrant_client.local.qdrant_local import QdrantLocal
 
 from retrieval.index import (
     DISTANCES,
-    NUMERIC_FIELDS,
     PAYLOAD_SCHEMA,
+    CheckedIndex,
+    FilterModel,
     Hit,
     IndexUnavailableError,
+    PlainPoint,
     TitleFilter,
-    TitlePoint,
     check_dims,
-    checked_query,
-    checked_vector_name,
-    plain_payload,
-    point_vectors,
     search_ef,
 )
 from retrieval.redact import redact
 
-BATCH = 1_000
 DEFAULT_COLLECTION = "titles"
 
 _DISTANCE = {"cosine": models.Distance.COSINE, "dot": models.Distance.DOT}
@@ -49,30 +43,18 @@ _SCHEMA = {
 }
 
 
+_MODEL: FilterModel[models.Condition] = FilterModel(
+    has_id=lambda ids: models.HasIdCondition(has_id=sorted(int(i) for i in ids)),
+    any_of=lambda name, values: models.FieldCondition(key=name, match=models.MatchAny(any=sorted(values))),
+    in_range=lambda name, gte, lte: models.FieldCondition(key=name, range=models.Range(gte=gte, lte=lte)),
+)
+
+
 def client_filter(where: TitleFilter | None) -> models.Filter | None:
     """TitleFilter -> qdrant-client Filter (None when there is no condition)."""
     if where is None or where.empty:
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    if where.exclude_ids:
-        must_not.append(models.HasIdCondition(has_id=sorted(int(i) for i in where.exclude_ids)))
-    if where.genres_any:
-        must.append(models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_any))))
-    if where.genres_none:
-        must_not.append(
-            models.FieldCondition(key="genres", match=models.MatchAny(any=list(where.genres_none)))
-        )
-    if where.year_min is not None or where.year_max is not None:
-        must.append(
-            models.FieldCondition(key="year", range=models.Range(gte=where.year_min, lte=where.year_max))
-        )
-    if where.max_runtime is not None:
-        must.append(models.FieldCondition(key="runtime", range=models.Range(lte=where.max_runtime)))
-    if where.maturity_in:
-        must.append(models.FieldCondition(key="maturity", match=models.MatchAny(any=list(where.maturity_in))))
-    if where.region is not None:
-        must.append(models.FieldCondition(key="regions", match=models.MatchValue(value=where.region)))
+    must, must_not = _MODEL.spell(where)
     return models.Filter(must=must or None, must_not=must_not or None)
 
 
@@ -85,17 +67,15 @@ TRANSPORT_ERRORS = (
 )
 
 
-class ClientIndex:
-    """The TitleIndex protocol over one qdrant-client collection."""
+class ClientIndex(CheckedIndex):
+    """The TitleIndex protocol over one qdrant-client collection (`hnsw_ef` applies to a server only)."""
 
     def __init__(
         self, client: QdrantClient, collection: str, dims: Mapping[str, int], *, hnsw_ef: int | None = None
     ) -> None:
+        super().__init__(dims, hnsw_ef=hnsw_ef)
         self._client: QdrantClient | None = client
         self.collection = collection
-        self.dims = dict(dims)
-        # HNSW search breadth on a server (at least k); None: max(100, 2k), see `search_ef`.
-        self.hnsw_ef = hnsw_ef
         # Local mode always scans exactly and warns about any search params, so it gets none.
         self.local = isinstance(getattr(client, "_client", None), QdrantLocal)
 
@@ -177,34 +157,24 @@ class ClientIndex:
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def upsert(self, points: Sequence[TitlePoint]) -> None:
-        """Insert or replace points, `BATCH` per request, each acknowledged before the next (wait=True)."""
-        client = self._open_client()
-        for start in range(0, len(points), BATCH):
-            batch = [self._point(p) for p in points[start : start + BATCH]]
-            client.upsert(self.collection, points=batch, wait=True)
-
-    def _point(self, point: TitlePoint) -> models.PointStruct:
-        vectors = point_vectors(self.dims, point)
-        return models.PointStruct(id=int(point.id), vector=vectors, payload=plain_payload(point.payload))
+    def _write(self, points: list[PlainPoint]) -> None:
+        """Each batch is acknowledged before the next (wait=True)."""
+        batch = [models.PointStruct(id=p.id, vector=_vectors(p), payload=p.payload) for p in points]
+        self._open_client().upsert(self.collection, points=batch, wait=True)
 
     # -- reads ----------------------------------------------------------------------------------------
 
-    def search(
-        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    def _search(
+        self, vector: str, query: np.ndarray, k: int, where: TitleFilter | None, exact: bool
     ) -> list[Hit]:
-        """Top-k by the named vector's similarity, best first."""
-        q = checked_query(self.dims, vector, query)
-        if k <= 0:
-            return []
         with self._reachable():
             response = self._open_client().query_points(
                 self.collection,
-                query=q.tolist(),
+                query=query.tolist(),
                 using=vector,
                 query_filter=client_filter(where),
                 search_params=self._params(exact, k),
-                limit=int(k),
+                limit=k,
                 with_payload=False,
                 with_vectors=False,
             )
@@ -217,12 +187,7 @@ class ClientIndex:
             return models.SearchParams(exact=True)
         return models.SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
 
-    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
-        """Top-k by a numeric payload field, descending; points without the field are left out."""
-        if field not in NUMERIC_FIELDS:
-            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
-        if k <= 0:
-            return []
+    def _top_by(self, field: str, k: int, where: TitleFilter | None) -> list[Hit]:
         with self._reachable():
             response = self._open_client().query_points(
                 self.collection,
@@ -230,20 +195,16 @@ class ClientIndex:
                     order_by=models.OrderBy(key=field, direction=models.Direction.DESC)
                 ),
                 query_filter=client_filter(where),
-                limit=int(k),
+                limit=k,
                 with_payload=False,
                 with_vectors=False,
             )
-        return [Hit(int(p.id), float(p.order_value)) for p in response.points]  # type: ignore[arg-type]
+        return [Hit(int(p.id), float(p.order_value)) for p in response.points if p.order_value is not None]
 
-    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
-        checked_vector_name(self.dims, vector)
-        if not ids:
-            return {}
+    def _vectors(self, vector: str, ids: list[int]) -> dict[int, np.ndarray]:
         with self._reachable():
             records = self._open_client().retrieve(
-                self.collection, ids=[int(i) for i in ids], with_payload=False, with_vectors=[vector]
+                self.collection, ids=ids, with_payload=False, with_vectors=[vector]
             )
         out: dict[int, np.ndarray] = {}
         for record in records:
@@ -264,14 +225,6 @@ class ClientIndex:
             client, self._client = self._client, None
             client.close()
 
-    def __enter__(self) -> ClientIndex:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _open_client(self) -> QdrantClient:
         if self._client is None:
             raise RuntimeError(f"the index on collection {self.collection!r} is closed")
@@ -290,3 +243,8 @@ def _warn_if_incompatible(url: str, server_version: str) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+def _vectors(point: PlainPoint) -> dict[str, models.Vector]:
+    # Typed as the library's wider value type (dense, sparse, multi, ...); the dict only holds dense ones.
+    return dict(point.vectors)

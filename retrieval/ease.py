@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict, model_validator
 from scipy.linalg import lapack
 from threadpoolctl import threadpool_limits
 
@@ -26,16 +26,19 @@ from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
 
 
-@dataclass(frozen=True)
-class EASEConfig:
+class EASEConfig(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     l2: float = 500.0  # ridge on the Gram diagonal; tuned on validation by `marquee eval`
     min_users: int = 2  # titles with fewer training users get no row/column in B
 
-    def __post_init__(self) -> None:
+    @model_validator(mode="after")
+    def _check(self) -> EASEConfig:
         if not self.l2 > 0:
             raise ValueError(f"EASEConfig.l2 must be > 0; got {self.l2}")
         if self.min_users < 1:
             raise ValueError(f"EASEConfig.min_users must be >= 1; got {self.min_users}")
+        return self
 
 
 def ease_weights(X: sp.csr_matrix, l2: float, *, threads: int | None = None) -> np.ndarray:
@@ -58,7 +61,7 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
     inverse, info = potri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise np.linalg.LinAlgError(f"potri failed (info={info})")
-    upper = np.triu(inverse)
+    upper: np.ndarray = np.triu(inverse)  # LAPACK's wrappers are untyped
     upper += np.triu(inverse, 1).T
     return upper
 
@@ -94,10 +97,11 @@ class EASEModel:
         pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
         if not known.any():
             return np.zeros(len(self.item_ids), np.float32)
-        return self.B[pos[known]].sum(axis=0)
+        scores: np.ndarray = self.B[pos[known]].sum(axis=0)  # numpy types reductions as Any
+        return scores
 
     def save(self, path: Path) -> None:
-        np.savez(path, B=self.B, item_ids=self.item_ids, config=json.dumps(asdict(self.config)))
+        np.savez(path, B=self.B, item_ids=self.item_ids, config=json.dumps(self.config.model_dump()))
 
     @classmethod
     def load(cls, path: Path) -> EASEModel:

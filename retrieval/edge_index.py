@@ -11,11 +11,10 @@ Filters always run inside the shard, through its payload indexes.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from qdrant_edge import (
@@ -29,7 +28,6 @@ from qdrant_edge import (
     Filter,
     HasIdCondition,
     MatchAny,
-    MatchValue,
     OrderBy,
     PayloadSchemaType,
     Point,
@@ -42,21 +40,19 @@ from qdrant_edge import (
 
 from retrieval.index import (
     DISTANCES,
-    NUMERIC_FIELDS,
     PAYLOAD_SCHEMA,
+    CheckedIndex,
+    FilterModel,
     Hit,
     IndexUnavailableError,
+    PlainPoint,
     TitleFilter,
-    TitlePoint,
     check_dims,
-    checked_query,
-    checked_vector_name,
-    plain_payload,
-    point_vectors,
     search_ef,
 )
 
-BATCH = 1_000
+if TYPE_CHECKING:
+    from qdrant_edge import ConditionType, NamedVector  # stub-only aliases
 
 _DISTANCE = {"cosine": Distance.Cosine, "dot": Distance.Dot}
 _SCHEMA = {
@@ -64,6 +60,12 @@ _SCHEMA = {
     "integer": PayloadSchemaType.Integer,
     "float": PayloadSchemaType.Float,
 }
+
+_MODEL: FilterModel[ConditionType] = FilterModel(
+    has_id=lambda ids: HasIdCondition({int(i) for i in ids}),
+    any_of=lambda name, values: FieldCondition(name, match=MatchAny(any=sorted(values))),
+    in_range=lambda name, gte, lte: FieldCondition(name, range=RangeFloat(gte=gte, lte=lte)),
+)
 
 
 @lru_cache(maxsize=64)
@@ -76,26 +78,11 @@ def edge_filter(where: TitleFilter | None) -> Filter | None:
     """
     if where is None or where.empty:
         return None
-    must: list[Any] = []
-    must_not: list[Any] = []
-    if where.exclude_ids:
-        must_not.append(HasIdCondition({int(i) for i in where.exclude_ids}))
-    if where.genres_any:
-        must.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_any))))
-    if where.genres_none:
-        must_not.append(FieldCondition("genres", match=MatchAny(any=list(where.genres_none))))
-    if where.year_min is not None or where.year_max is not None:
-        must.append(FieldCondition("year", range=RangeFloat(gte=where.year_min, lte=where.year_max)))
-    if where.max_runtime is not None:
-        must.append(FieldCondition("runtime", range=RangeFloat(lte=where.max_runtime)))
-    if where.maturity_in:
-        must.append(FieldCondition("maturity", match=MatchAny(any=list(where.maturity_in))))
-    if where.region is not None:
-        must.append(FieldCondition("regions", match=MatchValue(where.region)))
+    must, must_not = _MODEL.spell(where)
     return Filter(must=must or None, must_not=must_not or None)
 
 
-class EdgeIndex:
+class EdgeIndex(CheckedIndex):
     """The TitleIndex protocol over one Qdrant Edge shard in a directory."""
 
     def __init__(
@@ -107,11 +94,9 @@ class EdgeIndex:
         hnsw_ef: int | None = None,
         exact: bool = False,
     ) -> None:
+        super().__init__(dims, hnsw_ef=hnsw_ef)
         self._shard: EdgeShard | None = shard
         self.path = path
-        self.dims = dict(dims)
-        # HNSW search breadth (at least k); None: max(100, 2k), see `search_ef`.
-        self.hnsw_ef = hnsw_ef
         # Exact search everywhere: for offline runs that must repeat to the digit (a multi-threaded HNSW
         # build differs slightly run to run).
         self.exact = exact
@@ -162,18 +147,13 @@ class EdgeIndex:
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def upsert(self, points: Sequence[TitlePoint]) -> None:
-        """Insert or replace points, `BATCH` per update.
-
-        Index building is deferred: the next read (or `optimize()`, or `close()`) first runs the shard's
-        optimizers, so a bulk load in many `upsert` calls builds its HNSW graph once, and the first query
-        after a load is already served by it.
+    def _write(self, points: list[PlainPoint]) -> None:
+        """Index building is deferred: the next read (or `optimize()`, or `close()`) first runs the shard's
+        optimizers, so a bulk load in many writes builds its HNSW graph once, and the first query after a
+        load is already served by it.
         """
-        shard = self._open_shard()
-        for start in range(0, len(points), BATCH):
-            batch = [self._point(p) for p in points[start : start + BATCH]]
-            shard.update(UpdateOperation.upsert_points(batch))
-            self._dirty = True
+        self._open_shard().update(UpdateOperation.upsert_points([_point(p) for p in points]))
+        self._dirty = True
 
     def optimize(self) -> None:
         """Run the shard's optimizers (HNSW build, segment merges) to completion, then flush to disk."""
@@ -182,58 +162,43 @@ class EdgeIndex:
         shard.flush()
         self._dirty = False
 
-    def _point(self, point: TitlePoint) -> Point:
-        vectors = point_vectors(self.dims, point)
-        return Point(int(point.id), vectors, plain_payload(point.payload))
-
     # -- reads ----------------------------------------------------------------------------------------
 
-    def search(
-        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    def _search(
+        self, vector: str, query: np.ndarray, k: int, where: TitleFilter | None, exact: bool
     ) -> list[Hit]:
-        """Top-k by the named vector's similarity, best first (HNSW when built, unless `exact`)."""
-        q = checked_query(self.dims, vector, query)
-        if k <= 0:
-            return []
+        """By HNSW once built, unless `exact`."""
         request = QueryRequest(
-            limit=int(k),
-            query=Query.Nearest(q.tolist(), using=vector),
+            limit=k,
+            query=Query.Nearest(query.tolist(), using=vector),
             filter=edge_filter(where),
             params=self._params(exact, k),
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(p.id, p.score) for p in self._ready().query(request)]
+        return [Hit(int(p.id), p.score) for p in self._ready().query(request)]
 
     def _params(self, exact: bool, k: int) -> SearchParams:
         if exact or self.exact:
             return SearchParams(exact=True)
         return SearchParams(hnsw_ef=search_ef(k, self.hnsw_ef))
 
-    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
-        """Top-k by a numeric payload field, descending; points without the field are left out."""
-        if field not in NUMERIC_FIELDS:
-            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
-        if k <= 0:
-            return []
+    def _top_by(self, field: str, k: int, where: TitleFilter | None) -> list[Hit]:
         request = QueryRequest(
-            limit=int(k),
+            limit=k,
             query=OrderBy(field, direction=Direction.Desc),
             filter=edge_filter(where),
             with_payload=False,
             with_vector=False,
         )
-        return [Hit(p.id, p.order_value) for p in self._ready().query(request)]
+        points = self._ready().query(request)
+        return [Hit(int(p.id), p.order_value) for p in points if p.order_value is not None]
 
-    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        """Stored vectors of the given ids; cosine vectors come back L2-normalized, as stored."""
-        checked_vector_name(self.dims, vector)
-        if not ids:
-            return {}
-        records = self._ready().retrieve([int(i) for i in ids], with_payload=False, with_vector=[vector])
+    def _vectors(self, vector: str, ids: list[int]) -> dict[int, np.ndarray]:
+        records = self._ready().retrieve(list(ids), with_payload=False, with_vector=[vector])
         out: dict[int, np.ndarray] = {}
         for record in records:
-            vec = (record.vector or {}).get(vector)  # type: ignore[union-attr]
+            vec = record.vector.get(vector) if isinstance(record.vector, dict) else None  # named: a dict
             if vec is not None:
                 out[int(record.id)] = np.asarray(vec, dtype=np.float32)
         return out
@@ -255,14 +220,6 @@ class EdgeIndex:
             shard.flush()
             shard.close()
 
-    def __enter__(self) -> EdgeIndex:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
     def _ready(self) -> EdgeShard:
         """The shard, optimized first if points were written since the last optimization."""
         if self._dirty:
@@ -281,3 +238,9 @@ def _dims_from_config(config_file: Path) -> dict[str, int]:
         return {name: int(params["size"]) for name, params in vectors.items()}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"unreadable Qdrant Edge config {config_file}: {exc}") from exc
+
+
+def _point(point: PlainPoint) -> Point:
+    # Typed as the library's wider value type (dense, sparse, multi); the dict only holds dense ones.
+    vectors: dict[str, NamedVector] = dict(point.vectors)
+    return Point(point.id, vectors, point.payload)

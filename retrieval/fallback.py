@@ -1,19 +1,22 @@
 """Degraded mode: when the title index cannot be reached, the most popular titles, filtered in memory.
 
 Filters normally run inside Qdrant; this is the one place they run in Python, because there is no
-Qdrant to run them in. It keeps every promise a filter makes (seen, disliked, maturity, region, genre,
-year, runtime), so a degraded page is still a safe one.
+Qdrant to run them in. It evaluates the filter's own conditions (`TitleFilter.admits`) on the payload the
+index would hold, so it keeps every promise a filter makes (seen, disliked, maturity, region, genre,
+year, runtime) and a degraded page is still a safe one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog import Business, Context, Title
 from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
 from retrieval.index import TitleFilter
+from retrieval.indexing import filter_payload
 
 
 @dataclass
@@ -23,9 +26,12 @@ class PopularityFallback:
     business: Mapping[int, Business]
     name: str = "popular"
     _order: list[int] = field(init=False)
+    _payloads: dict[int, dict[str, Any]] = field(init=False)
 
     def __post_init__(self) -> None:
         self._order = sorted(self.titles, key=lambda t: (-self.popularity.get(t, 0.0), t))
+        # The filter fields the index holds for each title, so the filter reads them as Qdrant does.
+        self._payloads = {t: filter_payload(title, self.business.get(t)) for t, title in self.titles.items()}
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
         where = title_filter(context)
@@ -40,16 +46,4 @@ class PopularityFallback:
 
     def passes(self, title_id: int, where: TitleFilter) -> bool:
         """Whether a title meets the filter, judged in memory exactly as the index would judge it."""
-        title, business = self.titles[title_id], self.business.get(title_id)
-        genres = set(title.genres)
-        checks = (
-            title_id not in where.exclude_ids,
-            not where.genres_any or bool(genres & set(where.genres_any)),
-            not genres & set(where.genres_none),
-            where.year_min is None or (title.year is not None and title.year >= where.year_min),
-            where.year_max is None or (title.year is not None and title.year <= where.year_max),
-            where.max_runtime is None or (title.runtime is not None and title.runtime <= where.max_runtime),
-            not where.maturity_in or (business is not None and business.maturity in where.maturity_in),
-            where.region is None or (business is not None and where.region in business.regions),
-        )
-        return all(checks)
+        return where.admits(title_id, self._payloads[title_id])

@@ -2,14 +2,19 @@
 
 Named vectors: `content` (text embedding, cosine) and `cf` (ALS item factors, dot product).
 Payload fields used by filters: genres, year, runtime, maturity, regions, popularity, trending.
-Every filter runs inside Qdrant; callers never post-filter.
+Every filter runs inside Qdrant; callers never post-filter. A `TitleFilter`'s rules are written once, here,
+as typed conditions (`TitleFilter.conditions`): each backend only translates the three condition kinds
+into its own filter model, and the in-memory fallback evaluates the same conditions (`TitleFilter.admits`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import cached_property
+from types import TracebackType
+from typing import Any, Generic, NamedTuple, Protocol, Self, TypeVar, assert_never
 
 import numpy as np
 
@@ -45,6 +50,87 @@ class IndexUnavailableError(RuntimeError):
     """The index cannot be served: its server is unreachable or refuses us, or its collection is missing."""
 
 
+# The three condition kinds a TitleFilter is made of; `holds` is each one's meaning in memory.
+
+
+@dataclass(frozen=True)
+class HasId:
+    """The title's id is one of `ids`."""
+
+    ids: frozenset[int]
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        return title_id in self.ids
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """The keyword field (a string or a list of strings) holds at least one of `values`."""
+
+    field: str
+    values: frozenset[str]
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        value = payload.get(self.field)
+        if isinstance(value, str):
+            return value in self.values
+        return not self.values.isdisjoint(value or ())
+
+
+@dataclass(frozen=True)
+class InRange:
+    """The numeric field lies within [gte, lte]; None leaves that end open."""
+
+    field: str
+    gte: int | None = None
+    lte: int | None = None
+
+    def holds(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        value = payload.get(self.field)
+        if value is None:
+            return False
+        return (self.gte is None or value >= self.gte) and (self.lte is None or value <= self.lte)
+
+
+Condition = HasId | AnyOf | InRange
+C = TypeVar("C")  # a backend's own condition model
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A hit meets every `must` condition and no `must_not` one.
+
+    A condition on a field the title lacks is false, as in Qdrant: a title without a year fails a year
+    range (`must`), and a title without genres passes an excluded genre (`must_not`).
+    """
+
+    must: tuple[Condition, ...] = ()
+    must_not: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class FilterModel(Generic[C]):
+    """How one backend spells each condition kind; `spell` turns a filter into its must / must_not lists."""
+
+    has_id: Callable[[frozenset[int]], C]
+    any_of: Callable[[str, frozenset[str]], C]
+    in_range: Callable[[str, int | None, int | None], C]
+
+    def spell(self, where: TitleFilter) -> tuple[list[C], list[C]]:
+        rules = where.conditions
+        return [self._one(c) for c in rules.must], [self._one(c) for c in rules.must_not]
+
+    def _one(self, condition: Condition) -> C:
+        match condition:
+            case HasId(ids):
+                return self.has_id(ids)
+            case AnyOf(name, values):
+                return self.any_of(name, values)
+            case InRange(name, gte, lte):
+                return self.in_range(name, gte, lte)
+        assert_never(condition)
+
+
 @dataclass(frozen=True)
 class TitleFilter:
     """Conditions a hit must meet. Empty means no condition."""
@@ -61,6 +147,39 @@ class TitleFilter:
     @property
     def empty(self) -> bool:
         return self == TitleFilter()
+
+    @cached_property
+    def conditions(self) -> Conditions:
+        """The rules as typed conditions on payload fields; cached, as the fallback asks once per title."""
+        must: list[Condition] = []
+        must_not: list[Condition] = []
+        if self.exclude_ids:
+            must_not.append(HasId(self.exclude_ids))
+        if self.genres_any:
+            must.append(AnyOf("genres", frozenset(self.genres_any)))
+        if self.genres_none:
+            must_not.append(AnyOf("genres", frozenset(self.genres_none)))
+        if self.year_min is not None or self.year_max is not None:
+            must.append(InRange("year", gte=self.year_min, lte=self.year_max))
+        if self.max_runtime is not None:
+            must.append(InRange("runtime", lte=self.max_runtime))
+        if self.maturity_in:
+            must.append(AnyOf("maturity", frozenset(self.maturity_in)))
+        if self.region is not None:
+            must.append(AnyOf("regions", frozenset((self.region,))))
+        return Conditions(tuple(must), tuple(must_not))
+
+    def admits(self, title_id: int, payload: Mapping[str, Any]) -> bool:
+        """Whether a title with this payload meets the filter, judged in memory as the index judges it."""
+        rules = self.conditions
+        for condition in rules.must:
+            if not condition.holds(title_id, payload):
+                return False
+        # A loop, not all(<generator>): the fallback asks this for every title it scans, and it is faster.
+        for condition in rules.must_not:  # noqa: SIM110
+            if condition.holds(title_id, payload):
+                return False
+        return True
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,6 +217,85 @@ class TitleIndex(Protocol):
     def count(self) -> int: ...
 
     def close(self) -> None: ...
+
+
+class PlainPoint(NamedTuple):
+    """A TitlePoint checked against the index's vectors, in plain values any backend can send."""
+
+    id: int
+    vectors: dict[str, list[float]]
+    payload: dict[str, Any]
+
+
+WRITE_BATCH = 1_000  # points per write
+
+
+class CheckedIndex(ABC):
+    """What every TitleIndex backend shares: its vectors' sizes, the argument checks, `with` support.
+
+    `upsert`, `search`, `top_by` and `vectors` check their arguments here, once for every backend, and
+    leave the storage work to the backend's `_write` (a batch of checked points), `_search`, `_top_by`
+    and `_vectors`, which get valid arguments, k > 0 and a non-empty list of ids.
+    """
+
+    def __init__(self, dims: Mapping[str, int], *, hnsw_ef: int | None = None) -> None:
+        self.dims = dict(dims)
+        # HNSW search breadth (at least k); None: max(100, 2k), see `search_ef`.
+        self.hnsw_ef = hnsw_ef
+
+    def upsert(self, points: Sequence[TitlePoint]) -> None:
+        """Insert or replace points, `WRITE_BATCH` per write."""
+        for start in range(0, len(points), WRITE_BATCH):
+            self._write(
+                [
+                    PlainPoint(int(p.id), point_vectors(self.dims, p), plain_payload(p.payload))
+                    for p in points[start : start + WRITE_BATCH]
+                ]
+            )
+
+    def search(
+        self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
+    ) -> list[Hit]:
+        """Top-k by the named vector's similarity, best first."""
+        q = checked_query(self.dims, vector, query)
+        return self._search(vector, q, int(k), where, exact) if k > 0 else []
+
+    def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
+        """Top-k by a numeric payload field, descending; points without the field are left out."""
+        if field not in NUMERIC_FIELDS:
+            raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
+        return self._top_by(field, int(k), where) if k > 0 else []
+
+    def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored vectors of the given ids (missing ids are left out); cosine vectors come back
+        L2-normalized, as stored."""
+        checked_vector_name(self.dims, vector)
+        return self._vectors(vector, [int(i) for i in ids]) if ids else {}
+
+    @abstractmethod
+    def _write(self, points: list[PlainPoint]) -> None: ...
+
+    @abstractmethod
+    def _search(
+        self, vector: str, query: np.ndarray, k: int, where: TitleFilter | None, exact: bool
+    ) -> list[Hit]: ...
+
+    @abstractmethod
+    def _top_by(self, field: str, k: int, where: TitleFilter | None) -> list[Hit]: ...
+
+    @abstractmethod
+    def _vectors(self, vector: str, ids: list[int]) -> dict[int, np.ndarray]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def plain_payload(payload: Mapping[str, Any]) -> dict[str, Any]:

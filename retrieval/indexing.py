@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,8 +46,7 @@ def title_points(
 ) -> list[TitlePoint]:
     """Every title gets a content vector; only titles ALS was trained on get a `cf` vector.
 
-    With `business`, regions and the maturity rating (derived where MPAA is missing) come from it,
-    so region and maturity filters run inside Qdrant.
+    The payload is `filter_payload` plus the popularity and trending scores `top_by` orders by.
     """
     cf = als.item_vectors(np.array([t.id for t in titles], dtype=np.int64))
     points = []
@@ -54,22 +54,30 @@ def title_points(
         vectors = {CONTENT: vector}
         if title.id in cf:
             vectors[CF] = cf[title.id]
-        payload: dict[str, object] = {
-            "genres": list(title.genres),
-            "popularity": float(popular.get(title.id, 0.0)),
-            "trending": float(trend.get(title.id, 0.0)),
-        }
-        if title.year is not None:
-            payload["year"] = title.year
-        if title.runtime is not None:
-            payload["runtime"] = title.runtime
-        if business is not None and title.id in business:
-            payload["regions"] = list(business[title.id].regions)
-            payload["maturity"] = business[title.id].maturity
-        elif title.maturity is not None:
-            payload["maturity"] = title.maturity
+        payload = filter_payload(title, business.get(title.id) if business is not None else None)
+        payload["popularity"] = float(popular.get(title.id, 0.0))
+        payload["trending"] = float(trend.get(title.id, 0.0))
         points.append(TitlePoint(title.id, vectors, payload))
     return points
+
+
+def filter_payload(title: Title, business: Business | None) -> dict[str, Any]:
+    """The payload fields a TitleFilter reads; a field the title lacks is left out, so its filters exclude it.
+
+    With `business`, regions and the maturity rating (derived where MPAA is missing) come from it,
+    so region and maturity filters run inside Qdrant.
+    """
+    payload: dict[str, Any] = {"genres": list(title.genres)}
+    if title.year is not None:
+        payload["year"] = title.year
+    if title.runtime is not None:
+        payload["runtime"] = title.runtime
+    if business is not None:
+        payload["regions"] = list(business.regions)
+        payload["maturity"] = business.maturity
+    elif title.maturity is not None:
+        payload["maturity"] = title.maturity
+    return payload
 
 
 def fill_index(

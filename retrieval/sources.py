@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from catalog import Context, Title
 from retrieval.als import ALSModel
-from retrieval.candidates import Candidate
+from retrieval.candidates import Candidate, Revisit
 from retrieval.filters import title_filter
 from retrieval.index import CF, CONTENT, Hit, TitleIndex
 
@@ -87,28 +88,28 @@ class ContentSource:
 
 
 @dataclass
-class PopularSource:
-    """Most watched overall (within the request's filter)."""
+class TopBySource:
+    """The titles highest on one of the index's counts, within the request's filter."""
 
     index: TitleIndex
-    name: str = "popular"
+    name: str
+    field: str  # the payload count it orders by
+    reason: str  # "{where}" becomes " in <region>" when the request has one
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
-        hits = self.index.top_by(field="popularity", k=k, where=title_filter(context))
-        return _listed(hits, self.name, "Popular on Marquee")
-
-
-@dataclass
-class TrendingSource:
-    """Most watched lately: a time-decayed count computed at build time."""
-
-    index: TitleIndex
-    name: str = "trending"
-
-    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
-        hits = self.index.top_by(field="trending", k=k, where=title_filter(context))
+        hits = self.index.top_by(field=self.field, k=k, where=title_filter(context))
         where = f" in {context.region}" if context.region else ""
-        return _listed(hits, self.name, f"Trending{where} right now")
+        return _listed(hits, self.name, self.reason.format(where=where))
+
+
+def popular_source(index: TitleIndex) -> TopBySource:
+    """Most watched overall."""
+    return TopBySource(index, "popular", "popularity", "Popular on Marquee")
+
+
+def trending_source(index: TitleIndex) -> TopBySource:
+    """Most watched lately: a time-decayed count computed at build time."""
+    return TopBySource(index, "trending", "trending", "Trending{where} right now")
 
 
 @dataclass
@@ -155,7 +156,7 @@ class GenreSource:
         for genre in favourites:
             where = title_filter(context, extra_genres=(genre,))
             hits = self.index.top_by(field="popularity", k=k // len(favourites), where=where)
-            lists.append((hits, f"Popular in {genre}, a genre you watch often", None))
+            lists.append(_Listing(hits, f"Popular in {genre}, a genre you watch often", genre=genre))
         return _interleaved(lists, self.name)
 
 
@@ -182,7 +183,7 @@ class SimilarSource:
                 vector=CF, query=_unit(vectors[anchor]), k=k // len(anchors), where=where
             )
             name = self.titles[anchor].name if anchor in self.titles else f"title {anchor}"
-            lists.append((hits, f"Because you watched {name}", anchor))
+            lists.append(_Listing(hits, f"Because you watched {name}", anchor=anchor))
         return _interleaved(lists, self.name)
 
 
@@ -197,14 +198,15 @@ class HistorySource:
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
         h = context.history
         out = [
-            Candidate(t, self.name, 1.0, rank, "Continue watching")
+            Candidate(t, self.name, 1.0, rank, "Continue watching", revisit=Revisit.CONTINUE)
             for rank, t in enumerate(reversed(h.in_progress))
             if t not in h.disliked and t not in context.constraints.exclude_titles
         ]
         loved = (h.weights >= 4.5) & (h.timestamps < context.now - self.rewatch_after_days * DAY)
         for t in h.items[loved][::-1]:
             if int(t) not in h.disliked and int(t) in self.titles:
-                out.append(Candidate(int(t), self.name, 0.5, len(out), "Watch again: you loved it"))
+                reason = "Watch again: you loved it"
+                out.append(Candidate(int(t), self.name, 0.5, len(out), reason, revisit=Revisit.REWATCH))
         return out[:k]
 
 
@@ -216,21 +218,26 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / n).astype(np.float32) if n else v.astype(np.float32)
 
 
-# One per-anchor or per-genre hit list, with the reason and anchor its candidates carry.
-_Listing = tuple[list[Hit], str, int | None]
+class _Listing(NamedTuple):
+    """One per-anchor or per-genre hit list, with the reason and the anchor or genre its candidates carry."""
+
+    hits: list[Hit]
+    reason: str
+    anchor: int | None = None
+    genre: str | None = None
 
 
 def _interleaved(lists: list[_Listing], source: str) -> list[Candidate]:
     """Interleave hit lists by rank (higher score first within a rank, then list order), dropping repeats;
     ranks are renumbered. Works on hits so that each candidate is built once."""
     ordered = sorted(
-        (rank, -h.score, i, h) for i, (hits, _, _) in enumerate(lists) for rank, h in enumerate(hits)
+        (rank, -h.score, i, h) for i, listing in enumerate(lists) for rank, h in enumerate(listing.hits)
     )
     seen: set[int] = set()
     out: list[Candidate] = []
     for _, _, i, h in ordered:
         if h.id not in seen:
             seen.add(h.id)
-            _, reason, anchor = lists[i]
-            out.append(Candidate(h.id, source, h.score, len(out), reason, anchor))
+            found = lists[i]
+            out.append(Candidate(h.id, source, h.score, len(out), found.reason, found.anchor, found.genre))
     return out

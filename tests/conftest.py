@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from engine import Engine, Settings, build  # noqa: E402
+from engine import Engine, Settings, assemble, build  # noqa: E402
 from engine.config import ApiSettings, RankerSettings, default_data_dir  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +65,6 @@ def api_settings(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="session")
 def engine(api_settings: Settings) -> Iterator[Engine]:
-    eng = Engine.load(api_settings, DATASET)
+    eng = assemble(api_settings, DATASET)
     yield eng
     eng.close()

@@ -41,18 +41,18 @@ def create_account(
             headers={"Retry-After": retry_after(wait)},
         )
     key = new_key()
-    account = eng.store.create_account((body or AccountIn()).name, key_hash=hash_key(key))
+    account = eng.accounts().create_account((body or AccountIn()).name, key_hash=hash_key(key))
     return AccountOut(account_id=account.id, api_key=key)
 
 
 @router.get("/profiles", response_model=ProfileList, responses=ERRORS)
 def list_profiles(eng: EngineDep, account_id: AccountId) -> ProfileList:
-    return ProfileList(profiles=[profile_out(p) for p in eng.store.profiles(account_id)])
+    return ProfileList(profiles=[profile_out(p) for p in eng.accounts().profiles(account_id)])
 
 
 @router.post("/profiles", status_code=201, response_model=ProfileOut, responses=ERRORS)
 def create_profile(body: ProfileIn, eng: EngineDep, account_id: AccountId) -> ProfileOut:
-    profile = eng.store.create_profile(
+    profile = eng.accounts().create_profile(
         account_id, body.name, maturity_limit=body.maturity_limit, language=body.language, region=body.region
     )
     return profile_out(profile)
@@ -66,16 +66,16 @@ def get_profile(profile: OwnedProfile) -> ProfileOut:
 @router.patch("/profiles/{profile_id}", response_model=ProfileOut, responses=ERRORS)
 def update_profile(body: ProfileUpdate, profile: OwnedProfile, rt: RuntimeDep) -> ProfileOut:
     eng = rt.ready_engine()
-    rt.cache.invalidate(profile.id)  # a new maturity limit or region changes the page
+    rt.pages.invalidate(profile.id)  # a new maturity limit or region changes the page
     changes = body.model_dump(exclude_unset=True)
     # null is meaningful only for the maturity limit (no limit); elsewhere it means "leave as is".
     changes = {k: v for k, v in changes.items() if v is not None or k == "maturity_limit"}
-    return profile_out(eng.store.update_profile(profile.id, **changes) if changes else profile)
+    return profile_out(eng.accounts().update_profile(profile.id, **changes) if changes else profile)
 
 
 @router.delete("/profiles/{profile_id}", status_code=204, responses=ERRORS)
 def delete_profile(profile: OwnedProfile, rt: RuntimeDep) -> Response:
     """Delete a profile and all of its events."""
-    rt.ready_engine().store.delete_profile(profile.id)
-    rt.cache.invalidate(profile.id)
+    rt.ready_engine().accounts().delete_profile(profile.id)
+    rt.pages.invalidate(profile.id)
     return Response(status_code=204)

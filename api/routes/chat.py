@@ -58,7 +58,7 @@ _turns: set[asyncio.Task[None]] = set()  # turns in flight, held so that none is
 @router.get("/models", response_model=ModelList, responses=ERRORS)
 def models(request: Request, rt: RuntimeDep, _: AccountId) -> ModelList:
     """The model ids /v1/chat/completions answers to."""
-    built = datetime.fromisoformat(rt.ready_engine().manifest.created)
+    built = datetime.fromisoformat(rt.ready_engine().health().built)
     created = int(built.timestamp())
     return ModelList(data=[ModelOut(id=m, created=created) for m in assistant(request, rt).models])
 
@@ -203,7 +203,7 @@ def _split(text: str) -> list[str]:
 
 def _profile(rt: Runtime, account_id: str, profile_id: str | None) -> str:
     """The request's profile, which must be the key's own; an account with one profile may omit it."""
-    store = rt.ready_engine().store
+    store = rt.ready_engine().accounts()
     if profile_id is None:
         profiles = store.profiles(account_id)
         if len(profiles) != 1:

@@ -10,10 +10,8 @@ from api.auth import OwnedProfile
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
-from api.routes.feed import rebuild_pages
 from api.runtime import RuntimeDep
-from engine import Engine, Event, EventKind
-from engine.feedback import changes_history
+from engine import Engine, Event, EventKind, changes_history
 
 router = APIRouter(prefix="/v1/profiles/{profile_id}", tags=["feedback"])
 ERRORS = {code: {"model": ErrorOut} for code in (401, 404, 409, 413, 422, 429, 503)}
@@ -24,7 +22,7 @@ def _check_titles(eng: Engine, ids: list[int], field: str) -> None:
     """`field` names where the ids sit, with {i} for the index: "events.{i}.title_id"."""
     # Every id is checked before anything is written: a batch is stored whole or not at all.
     for i, title_id in enumerate(ids):
-        if title_id not in eng.dataset.titles:
+        if title_id not in eng.titles():
             where = field.format(i=i)
             raise ApiError(422, f"{where}: unknown title {title_id}", field=where)
 
@@ -58,7 +56,7 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
         )
     stored = eng.record(events)
     if changes_history([e for e, new in zip(events, stored, strict=True) if new]):
-        rebuild_pages(rt, profile.id)  # the next page shows what was just watched, liked or disliked
+        rt.pages.rebuild(profile.id)  # the next page shows what was just watched, liked or disliked
     for event, new in zip(events, stored, strict=True):
         if new:
             rt.metrics.events.labels(event.kind.value).inc()
@@ -79,14 +77,14 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
     eng = rt.ready_engine()
     if not body.genres and not body.titles:
         raise ApiError(422, "name at least one genre or title", field="genres")
-    known = {g for t in eng.dataset.titles.values() for g in t.genres}
+    known = {g for t in eng.titles().values() for g in t.genres}
     for i, genre in enumerate(body.genres):
         if genre not in known:
             raise ApiError(
                 422, f"unknown genre {genre!r}; valid: {', '.join(sorted(known))}", field=f"genres.{i}"
             )
     _check_titles(eng, body.titles, "titles.{i}")
-    covered = {g for t in body.titles for g in eng.dataset.titles[t].genres}
+    covered = {g for t in body.titles for g in eng.titles()[t].genres}
     wanted = [g for g in body.genres if g not in covered]
     seeds = eng.popular_in_genres(eng.profile_context(profile.id), wanted, ONBOARDING_SEEDS)
     liked = list(dict.fromkeys([*body.titles, *(t for ids in seeds.values() for t in ids)]))
@@ -105,7 +103,7 @@ def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> Onb
         for t in liked
     ]
     stored = eng.record(events) if events else []
-    rebuild_pages(rt, profile.id)
+    rt.pages.rebuild(profile.id)
     for new in stored:
         if new:
             rt.metrics.events.labels(EventKind.THUMB_UP.value).inc()

@@ -27,18 +27,13 @@ def readyz(rt: RuntimeDep) -> Health | JSONResponse:
     if eng is None:
         body = Health(status="unavailable", reason=redact(rt.not_ready_reason())).model_dump()
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
-    reasons = ["ranker unavailable: rows in candidate order"] if eng.degraded else []
-    try:
-        eng.index.count()  # cheap, and touches the index the way a request would
-    except Exception as exc:  # any failure here is "serving from popularity", and the reason is the point
-        reasons.append(redact(f"title index unreachable, serving in-memory popularity: {exc}"))
-    workers = eng.pages.status if eng.pages is not None else None
+    health = eng.health()
     return Health(
         status="ok",
-        reason="; ".join(reasons) or None,
-        dataset=eng.dataset.name,
-        degraded=bool(reasons),
-        page_workers=workers,
+        reason=redact("; ".join(health.reasons)) or None,
+        dataset=health.dataset,
+        degraded=health.degraded,
+        page_workers=health.page_workers,
     )
 
 

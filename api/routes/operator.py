@@ -17,12 +17,11 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import APIKeyHeader
 
 from api.auth import hash_key
-from api.cache import ProfileCache
 from api.errors import ApiError, not_found
 from api.models import ErrorOut, TitleIn, TitleOut, TitlePatch
 from api.runtime import Runtime, RuntimeDep
 from api.views import title_out
-from engine import Engine, Title, TitleEdits, variants_for
+from engine import Engine, Title, TitleEdits, reloaded, variants_for
 
 router = APIRouter(prefix="/v1/titles", tags=["operator"])
 TitleId = Annotated[int, Path(ge=0, le=2**62)]
@@ -42,7 +41,7 @@ def operator(rt: RuntimeDep, key: Annotated[str | None, Depends(_key)]) -> None:
     admin = rt.settings.admin_key
     if admin is not None and secrets.compare_digest(key.encode(), admin.get_secret_value().encode()):
         return
-    viewer = rt.engine is not None and rt.engine.store.account_by_key_hash(hash_key(key)) is not None
+    viewer = rt.engine is not None and rt.engine.accounts().account_by_key_hash(hash_key(key)) is not None
     if viewer or admin is None:
         why = "" if admin is not None else " (none is configured: set MARQUEE_ADMIN_KEY)"
         raise ApiError(403, f"catalog writes need the operator's key{why}", field="X-API-Key")
@@ -54,9 +53,9 @@ Operator = Annotated[None, Depends(operator)]
 
 def _swap(rt: Runtime, request: Request, eng: Engine) -> Engine:
     """The engine over the catalog as now written; pages and the assistant of the old one are dropped."""
-    fresh = eng.reloaded()
+    fresh = reloaded(eng)
     rt.engine = fresh
-    rt.cache = ProfileCache()  # every page may show the change (New Releases, search, rows)
+    rt.pages.forget_all()
     chat = getattr(request.app.state, "assistant", None)
     request.app.state.assistant = None  # made again on the next chat turn, over the new catalog
     if chat is not None:
@@ -65,7 +64,7 @@ def _swap(rt: Runtime, request: Request, eng: Engine) -> Engine:
 
 
 def _edits(rt: Runtime, eng: Engine) -> TitleEdits:
-    return TitleEdits.of(rt.settings, eng.dataset.name)
+    return TitleEdits.of(rt.settings, eng.dataset_name())
 
 
 @router.post("", status_code=201, response_model=TitleOut, responses={**ERRORS, 409: {"model": ErrorOut}})
@@ -73,15 +72,15 @@ def add_title(body: TitleIn, request: Request, rt: RuntimeDep, _: Operator) -> T
     """Add a title: embedded and indexed at once, in search, similar lists and New Releases."""
     with _writes:
         eng = rt.ready_engine()
-        title_id = body.id if body.id is not None else max(eng.dataset.titles, default=0) + 1
-        if title_id in eng.dataset.titles:
+        title_id = body.id if body.id is not None else max(eng.titles(), default=0) + 1
+        if title_id in eng.titles():
             raise ApiError(
                 409, f"title {title_id} exists; PATCH /v1/titles/{title_id} changes it", field="id"
             )
         title = Title(id=title_id, **{"year": None, "genres": (), **body.fields()})
         _edits(rt, eng).put(title)
         fresh = _swap(rt, request, eng)
-    return title_out(fresh.dataset.titles[title_id], variants_for(title))
+    return title_out(fresh.titles()[title_id], variants_for(title))
 
 
 @router.patch("/{title_id}", response_model=TitleOut, responses=ERRORS)
@@ -91,7 +90,7 @@ def change_title(
     """Change some of a title's fields; its text is embedded again."""
     with _writes:
         eng = rt.ready_engine()
-        current = eng.dataset.titles.get(title_id)
+        current = eng.titles().get(title_id)
         if current is None:
             raise not_found("title", title_id)
         title = replace(current, **body.fields())
@@ -105,7 +104,7 @@ def remove_title(title_id: TitleId, request: Request, rt: RuntimeDep, _: Operato
     """Remove a title: it leaves every row, search and list at once."""
     with _writes:
         eng = rt.ready_engine()
-        if title_id not in eng.dataset.titles:
+        if title_id not in eng.titles():
             raise not_found("title", title_id)
         _edits(rt, eng).remove(title_id)
         _swap(rt, request, eng)

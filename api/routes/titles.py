@@ -24,7 +24,7 @@ ERRORS = {
 
 
 def _title(eng: Engine, title_id: int) -> Title:
-    title = eng.dataset.titles.get(title_id)
+    title = eng.titles().get(title_id)
     if title is None:
         raise not_found("title", title_id)
     return title
@@ -70,9 +70,9 @@ def similar(
     _title(eng, title_id)
     ctx = None
     if profile_id is not None:
-        profile = eng.store.profile(profile_id)
+        profile = eng.accounts().profile(profile_id)
         if profile is None or profile.account_id != account_id:
             raise not_found("profile", profile_id)
         ctx = eng.profile_context(profile.id)
     found = eng.similar(title_id, ctx, k=k)
-    return pick_list(eng, found)
+    return pick_list(found)

@@ -21,7 +21,7 @@ DATASET = "ml-latest-small"
 
 @pytest.fixture(scope="session")
 def app(engine: Engine) -> FastAPI:
-    return create_app(engine.settings, engine)
+    return create_app(engine.settings(), engine)
 
 
 @pytest.fixture

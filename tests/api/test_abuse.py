@@ -18,8 +18,8 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_account_creation_is_limited_per_client_address(engine: Engine) -> None:
-    api = engine.settings.api.model_copy(update={"anonymous_per_minute": 3})
-    app = create_app(engine.settings.model_copy(update={"api": api}), engine)
+    api = engine.settings().api.model_copy(update={"anonymous_per_minute": 3})
+    app = create_app(engine.settings().model_copy(update={"api": api}), engine)
     with TestClient(app, client=("10.0.0.1", 1)) as one, TestClient(app, client=("10.0.0.2", 1)) as two:
         codes = [one.post("/v1/accounts", json={}).status_code for _ in range(4)]
         assert codes == [201, 201, 201, 429]

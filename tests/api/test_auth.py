@@ -34,9 +34,9 @@ def test_a_bad_key_is_refused_before_the_path_is_validated(client: TestClient, s
 def test_a_revoked_key_stops_working_at_once(client: TestClient, signup: Signup, engine: Engine) -> None:
     headers, profile = signup()
     assert client.get(f"/v1/profiles/{profile}/rows", headers=headers).status_code == 200
-    account = engine.store.account_by_key_hash(hash_key(headers["X-API-Key"]))
+    account = engine.accounts().account_by_key_hash(hash_key(headers["X-API-Key"]))
     assert account is not None
-    engine.store.set_key_hash(account.id, None)
+    engine.accounts().set_key_hash(account.id, None)
     assert client.get(f"/v1/profiles/{profile}/rows", headers=headers).status_code == 401
     assert client.get("/v1/profiles", headers=headers).status_code == 401
 
@@ -49,8 +49,8 @@ def test_a_deleted_profile_is_gone_at_once(client: TestClient, signup: Signup) -
 
 
 def test_a_profile_request_spends_one_token(engine: Engine) -> None:
-    settings = engine.settings.model_copy(
-        update={"api": engine.settings.api.model_copy(update={"rate_limit_per_minute": 3})}
+    settings = engine.settings().model_copy(
+        update={"api": engine.settings().api.model_copy(update={"rate_limit_per_minute": 3})}
     )
     with TestClient(create_app(settings, engine)) as client:
         headers = {"X-API-Key": client.post("/v1/accounts", json={}).json()["api_key"]}

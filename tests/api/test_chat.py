@@ -131,7 +131,7 @@ def test_a_conversation_goes_on_without_repeats_and_records_what_was_seen(
     assert second["conversation_id"] == first["conversation_id"]
     again = [c["title_id"] for c in second["titles"]]
     assert again and not set(again) & set(shown)
-    events = engine.store.events(profile)  # type: ignore[attr-defined]
+    events = engine.events(profile)  # type: ignore[attr-defined]
     assert [(e.title_id, e.kind.value) for e in events] == [(shown[0], "complete")]
 
 

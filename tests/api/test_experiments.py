@@ -17,12 +17,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api import create_app
-from catalog import EventStore
-from engine import Engine, Settings
+from engine import Engine, Settings, over_state
 from engine.cli import app as cli
 from engine.config import ExperimentSettings
 from engine.experiments import INTERLEAVED, assign
-from ranker import ArtworkBandit, RowOrderBandit
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 DATASET = "ml-latest-small"
@@ -31,27 +29,12 @@ DATASET = "ml-latest-small"
 @pytest.fixture
 def own_state(engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     """The session engine's loaded parts over an empty state folder."""
-    settings = engine.settings.model_copy(update={"state_dir": tmp_path / "state"})
-    state = settings.dataset_state(DATASET)
-    state.mkdir(parents=True)
-    eng = Engine(
-        settings=settings,
-        dataset=engine.dataset,
-        index=engine.index,
-        sources=engine.sources,
-        stage2=engine.stage2,
-        manifest=engine.manifest,
-        artwork=ArtworkBandit.open(state / "bandits.sqlite"),
-        row_order=RowOrderBandit.open(state / "bandits.sqlite"),
-        store=EventStore(state / "events.sqlite"),
-    )
-    yield eng
-    for part in (eng.store, eng.artwork, eng.row_order, eng.page_log):  # the index is the session's
-        part.close()
+    with over_state(engine, engine.settings().model_copy(update={"state_dir": tmp_path / "state"})) as eng:
+        yield eng
 
 
 def _client(eng: Engine, experiment: ExperimentSettings) -> tuple[TestClient, Settings]:
-    settings = eng.settings.model_copy(update={"experiment": experiment})
+    settings = eng.settings().model_copy(update={"experiment": experiment})
     return TestClient(create_app(settings, eng)), settings
 
 
@@ -110,7 +93,7 @@ def test_ab_arms_are_served_recorded_and_reported(own_state: Engine) -> None:
             events += [_played(item, i) for i, item in enumerate(top[: plays_per_profile[arm]])]
             stored = client.post(f"/v1/profiles/{profile}/events", json={"events": events}, headers=headers)
             assert stored.json()["stored"] == len(events)
-            assert {e.variant for e in own_state.store.events(profile)} == {arm}  # the arm is on every event
+            assert {e.variant for e in own_state.events(profile)} == {arm}  # the arm is on every event
     report = _report(settings)
     assert report["experiment"] == "api-ab" and report["mode"] == "ab"
     for arm, profiles in by_arm.items():
@@ -152,7 +135,7 @@ def test_interleaved_top_picks_name_their_arm_and_the_report_scores_them(own_sta
             impressions += len(top)
             r = client.post(f"/v1/profiles/{profile}/events", json={"events": events}, headers=headers)
             assert r.status_code == 200, r.text
-            assert {e.variant for e in own_state.store.events(profile)} == {INTERLEAVED}
+            assert {e.variant for e in own_state.events(profile)} == {INTERLEAVED}
     report = _report(settings)
     figures = report["arms"][INTERLEAVED]
     assert (figures["impressions"], figures["plays"], figures["pages"]) == (impressions, 5, len(plans))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+import api.app
 from api import create_app
 from engine import ArtifactsMissingError, Engine, Settings
 from tests.api.conftest import wait_loaded
@@ -26,7 +27,7 @@ def test_requests_before_ready_get_503_with_retry_after(
         release.wait(30)
         raise ArtifactsMissingError("no artifacts for 'x'; run `marquee build`")
 
-    monkeypatch.setattr(Engine, "load", slow_load)
+    monkeypatch.setattr(api.app, "assemble", slow_load)
     s = Settings(data_dir=tmp_path, artifacts_dir=tmp_path / "a", state_dir=tmp_path / "s")
     with TestClient(create_app(s)) as client:
         try:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api import create_app
-from engine import Engine, Settings, build
+from engine import Settings, assemble, build
 from engine.cli import app
 from engine.config import RankerSettings
 
@@ -68,7 +68,7 @@ def test_an_imported_catalog_builds_and_serves(tmp_path: Path) -> None:
     )
     manifest = build(settings, "shop")
     assert manifest.stats["titles"] == 60
-    engine = Engine.load(settings, "shop")
+    engine = assemble(settings, "shop")
     try:
         # A Western fan (user u0 -> id 1) rated 12 of the 15 Westerns: the other three lead the list.
         picks = engine.recommend(engine.context_for(1), k=3)

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 
 def test_each_request_lands_in_its_own_series(engine: Engine) -> None:
-    with TestClient(create_app(engine.settings, engine)) as client:
+    with TestClient(create_app(engine.settings(), engine)) as client:
         headers = {"X-API-Key": client.post("/v1/accounts", json={}).json()["api_key"]}
         for _ in range(3):
             client.get("/v1/profiles", headers=headers)

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from api import create_app
 from catalog import load_dataset
-from engine import Engine, Settings, TitleEdits
+from engine import Settings, TitleEdits, assemble
 from tests.conftest import DATASET
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -38,7 +38,7 @@ def operated(api_settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClien
             "admin_key": SecretStr(OPERATOR["X-API-Key"]),
         }
     )
-    engine = Engine.load(settings, DATASET)
+    engine = assemble(settings, DATASET)
     with TestClient(create_app(settings, engine)) as client:
         yield client, settings
     client.app.state.runtime.engine.close()  # the engine serving last (the first was replaced)

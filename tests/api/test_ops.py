@@ -63,8 +63,8 @@ def test_missing_ranker_serves_rows_in_candidate_order(api_settings: Settings, t
 
 
 def test_rate_limit_answers_429_with_retry_after(engine: Engine) -> None:
-    settings = engine.settings.model_copy(
-        update={"api": engine.settings.api.model_copy(update={"rate_limit_per_minute": 5})}
+    settings = engine.settings().model_copy(
+        update={"api": engine.settings().api.model_copy(update={"rate_limit_per_minute": 5})}
     )
     with TestClient(create_app(settings, engine)) as client:
         headers = {"X-API-Key": client.post("/v1/accounts", json={}).json()["api_key"]}
@@ -89,7 +89,7 @@ def test_unknown_routes_and_methods_get_the_json_error_shape(client: TestClient)
 
 def test_experiment_arms_are_stable_served_and_recorded_on_events(engine: Engine) -> None:
     experiment = ExperimentSettings(name="rank1", arms=["ranker", "candidate_order"])
-    settings = engine.settings.model_copy(update={"experiment": experiment})
+    settings = engine.settings().model_copy(update={"experiment": experiment})
     with TestClient(create_app(settings, engine)) as client:
         headers = {"X-API-Key": client.post("/v1/accounts", json={}).json()["api_key"]}
         arms = {}
@@ -115,5 +115,5 @@ def test_experiment_arms_are_stable_served_and_recorded_on_events(engine: Engine
         }
         play = {"event_id": "p", "title_id": 1, "kind": "play"}
         client.post(f"/v1/profiles/{profile}/events", json={"events": [impression, play]}, headers=headers)
-        stored = engine.store.events(profile)
+        stored = engine.events(profile)
         assert [e.variant for e in stored] == [arm, arm] and stored[0].context["artwork"] == "mood"

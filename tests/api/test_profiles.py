@@ -18,9 +18,9 @@ def test_account_key_is_returned_once_and_stored_hashed(client: TestClient, engi
     assert r.status_code == 201
     body = r.json()
     key = body["api_key"]
-    account = engine.store.account_by_key_hash(hashlib.sha256(key.encode()).hexdigest())
+    account = engine.accounts().account_by_key_hash(hashlib.sha256(key.encode()).hexdigest())
     assert account is not None and account.id == body["account_id"]
-    assert engine.store.account_by_key_hash(key) is None  # the raw key itself is not stored
+    assert engine.accounts().account_by_key_hash(key) is None  # the raw key itself is not stored
 
 
 def test_profile_crud(client: TestClient) -> None:

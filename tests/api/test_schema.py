@@ -23,8 +23,8 @@ EXAMPLES = 20  # per operation: bounded, so the run takes seconds
 
 def test_no_operation_answers_5xx(engine: Engine) -> None:
     # A generous limit: the run makes hundreds of calls with one key, and 429 is not what it tests.
-    s = engine.settings.model_copy(
-        update={"api": engine.settings.api.model_copy(update={"rate_limit_per_minute": 1_000_000})}
+    s = engine.settings().model_copy(
+        update={"api": engine.settings().api.model_copy(update={"rate_limit_per_minute": 1_000_000})}
     )
     app = create_app(s, engine)
     with TestClient(app) as client:

@@ -22,7 +22,7 @@ def openai_stub() -> Iterator[OpenAIStub]:
 
 def title_id(engine: Engine, name: str) -> int:
     """The catalog id of the title called exactly `name`."""
-    found = [t.id for t in engine.dataset.titles.values() if t.name == name]
+    found = [t.id for t in engine.titles().values() if t.name == name]
     assert len(found) == 1, f"{name!r} is not one title of the slice"
     return found[0]
 
@@ -37,8 +37,8 @@ def stored_profile(
     liked: Sequence[int] = (),
 ) -> str:
     """A new account with one profile whose history holds these titles; returns the profile id."""
-    account = engine.store.create_account(name)
-    profile = engine.store.create_profile(account.id, name, maturity_limit=maturity_limit)
+    account = engine.accounts().create_account(name)
+    profile = engine.accounts().create_profile(account.id, name, maturity_limit=maturity_limit)
     at = time.time() - 3600
     events = [Event(new_id(), profile.id, t, EventKind.COMPLETE, ts=at + i) for i, t in enumerate(finished)]
     events += [
@@ -60,7 +60,7 @@ def viewer(engine: Engine) -> Viewer:
 
 def picked_titles(engine: Engine, reply: Reply) -> list[Title]:
     """The catalog titles a reply offered, in order."""
-    return [engine.dataset.titles[c.title_id] for c in reply.titles]
+    return [engine.titles()[c.title_id] for c in reply.titles]
 
 
 @pytest.fixture(scope="module")

@@ -18,26 +18,26 @@ from engine import Engine
 
 def _anchor_and_obscure(engine: Engine) -> tuple[int, int]:
     """A well-known title with a long, unique name, and the catalog's least watched title."""
-    items, counts = np.unique(engine.dataset.interactions.items, return_counts=True)
+    items, counts = np.unique(engine.interactions().items, return_counts=True)
     watched = dict(zip(items.tolist(), counts.tolist(), strict=True))
-    titles = engine.dataset.titles.values()
+    titles = engine.titles().values()
     names = [t.name.lower() for t in titles]
     long = [t.id for t in titles if len(t.name) > 20 and names.count(t.name.lower()) == 1]
-    by_count = sorted(engine.dataset.titles, key=lambda t: (watched.get(t, 0), t))
+    by_count = sorted(engine.titles(), key=lambda t: (watched.get(t, 0), t))
     return max(long, key=lambda t: watched.get(t, 0)), by_count[0]
 
 
 @pytest.fixture(scope="module")
 def pair(engine: Engine) -> tuple[int, int, CoMentions]:
     anchor, obscure = _anchor_and_obscure(engine)
-    other = next(t for t in sorted(engine.dataset.titles) if t not in (anchor, obscure))
+    other = next(t for t in sorted(engine.titles()) if t not in (anchor, obscure))
     # Recommenders suggest `other` most overall: without the co-mention, `obscure` has no claim to lead.
     return anchor, obscure, CoMentions(follows={anchor: {obscure: 0.6}}, suggested={obscure: 1, other: 50})
 
 
 def test_the_co_mentioned_title_comes_first(engine: Engine, pair) -> None:
     anchor, obscure, comentions = pair
-    name = engine.dataset.titles[anchor].display_name
+    name = engine.titles()[anchor].display_name
     lexicon = Lexicon.for_engine(engine)
     with_redial = DialogueRanker(engine, lexicon.titles, comentions)
     without = DialogueRanker(engine, lexicon.titles, CoMentions.empty())
@@ -66,7 +66,7 @@ def test_assistant_rank_and_the_offline_picks_follow_co_mentions(
     engine: Engine, pair, redial_assistant: Assistant
 ) -> None:
     anchor, obscure, _ = pair
-    name = engine.dataset.titles[anchor].name
+    name = engine.titles()[anchor].name
     viewer = Viewer("redial-viewer", lambda: cold_context("redial-viewer"))
     assert redial_assistant.rank(viewer, [("user", f"anything like {name}?")], k=5)[0] == obscure
     reply = redial_assistant.respond(viewer, f"I really liked {name}, what should I watch?")

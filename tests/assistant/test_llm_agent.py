@@ -195,7 +195,7 @@ def test_malformed_and_invalid_arguments_are_tool_errors_and_the_model_recovers(
     assert "feedback" in errors[4]
     assert "arguments:" in errors[5]
     # nothing ran: no feedback stored, no preference changed
-    assert engine.store.events(profile) == []
+    assert engine.events(profile) == []
     state = assistant_state(assistant, reply.conversation_id, profile)
     assert state.preferences.seen_titles == [] and state.preferences.genres == []
 
@@ -229,7 +229,7 @@ def test_unknown_tools_are_reported_and_never_run(
     for name, error in zip(("get_watch_history", "_feedback", "call"), errors, strict=True):
         assert error.startswith(f"unknown tool {name!r}; available: ")
         assert all(tool in error for tool in TOOL_ARGS)
-    assert engine.store.events(profile) == []
+    assert engine.events(profile) == []
     assert reply.mode == "llm" and reply.titles == [] and reply.tool_calls == 3
     assert reply.text == "I can't do that, but I can recommend something."
     assert_tool_protocol(openai_stub.requests)
@@ -290,8 +290,8 @@ def test_prompt_injection_for_another_profiles_history_gets_nothing(
         started=sorted(their_ids)[4:],
         liked=sorted(their_ids)[:2],
     )
-    parent_events = engine.store.events(parent)
-    kid_events = engine.store.events(kid)
+    parent_events = engine.events(parent)
+    kid_events = engine.events(kid)
 
     def model(request: ChatRequest) -> Answer:
         results = request.tool_results()
@@ -338,8 +338,8 @@ def test_prompt_injection_for_another_profiles_history_gets_nothing(
 
     assert not their_ids & {c.title_id for c in reply.titles}
     assert not [name for name in theirs if f"**{name}**" in reply.text]
-    assert engine.store.events(parent) == parent_events
-    assert engine.store.events(kid) == kid_events
+    assert engine.events(parent) == parent_events
+    assert engine.events(kid) == kid_events
     assert_tool_protocol(openai_stub.requests)
 
 

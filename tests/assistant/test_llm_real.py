@@ -56,6 +56,6 @@ def test_a_conversation_with_a_real_model_is_grounded_and_shows_no_code(
         explaining = text.startswith("why")  # an explanation names one title, as a card or not
         assert reply.titles or reply.degraded or reply.question or explaining
         for card in reply.titles:
-            assert card.title_id in engine.dataset.titles
+            assert card.title_id in engine.titles()
         if "horror" in text:
             assert all("Horror" not in c.genres for c in reply.titles)

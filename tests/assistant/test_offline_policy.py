@@ -22,7 +22,7 @@ STAR_WARS = {260, 1196, 1210}
 def test_hard_constraints_are_read_and_every_pick_keeps_them(
     assistant: Assistant, viewer: Viewer, engine: Engine
 ) -> None:
-    assert set(engine.dataset.titles) >= STAR_WARS  # the slice holds them, so the exclusion is tested
+    assert set(engine.titles()) >= STAR_WARS  # the slice holds them, so the exclusion is tested
     reply = assistant.respond(viewer, "90s sci-fi under 2 hours, not Star Wars")
     state = assistant.store.get(reply.conversation_id, viewer.profile_id)
     assert state is not None
@@ -82,7 +82,7 @@ def test_seen_and_rejected_titles_never_come_back(
     second = assistant.respond(viewer, "I've seen it. Something else?", conversation_id=first.conversation_id)
     assert second.titles and not shown & {c.title_id for c in second.titles}
     # "seen it" is the first pick, stored in the profile's history: its rows will not offer it either.
-    seen = [(e.title_id, e.kind) for e in engine.store.events(viewer.profile_id)]
+    seen = [(e.title_id, e.kind) for e in engine.events(viewer.profile_id)]
     assert (first.titles[0].title_id, EventKind.COMPLETE) in seen and (MATRIX, EventKind.COMPLETE) in seen
     third = assistant.respond(viewer, "more thrillers", conversation_id=first.conversation_id)
     assert not (shown | {MATRIX}) & {c.title_id for c in third.titles}
@@ -163,14 +163,14 @@ def test_tools_refuse_unknown_names_and_bad_arguments(assistant: Assistant, view
 def test_feedback_said_twice_is_stored_once(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:
     first = assistant.respond(viewer, "I've seen The Matrix, a thriller please")
     assistant.respond(viewer, "I've seen The Matrix!", conversation_id=first.conversation_id)
-    kinds = [e.kind for e in engine.store.events(viewer.profile_id) if e.title_id == MATRIX]
+    kinds = [e.kind for e in engine.events(viewer.profile_id) if e.title_id == MATRIX]
     assert kinds == [EventKind.COMPLETE]
 
 
 def test_several_genres_in_one_request_prefer_titles_with_all_of_them(
     assistant: Assistant, viewer: Viewer, engine: Engine
 ) -> None:
-    both = [t for t in engine.dataset.titles.values() if {"Comedy", "Animation"} <= set(t.genres)]
+    both = [t for t in engine.titles().values() if {"Comedy", "Animation"} <= set(t.genres)]
     assert len(both) >= 3  # the slice has enough animated comedies for the first three picks
     reply = assistant.respond(viewer, "a funny animated movie for tonight")
     assert all({"Comedy", "Animation"} <= set(t.genres) for t in picked_titles(engine, reply)[:3])

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def _cast(engine: Engine, name: str) -> set[int]:
-    return {t.id for t in engine.dataset.titles.values() if name in (*t.cast, *t.directors)}
+    return {t.id for t in engine.titles().values() if name in (*t.cast, *t.directors)}
 
 
 def test_a_person_ruled_out_is_filtered_and_not_named_as_wanted(
@@ -39,7 +39,7 @@ def test_references_point_at_the_picks_meant(assistant: Assistant, viewer: Viewe
     assert why.text.startswith(f"**{second.name}**") and "already watched" not in why.text
     # After an explanation (no picks), "seen the first two" still means the picks, and only those two.
     seen = assistant.respond(viewer, "seen the first two", conversation_id=picks.conversation_id)
-    completed = {e.title_id for e in engine.store.events(viewer.profile_id)}
+    completed = {e.title_id for e in engine.events(viewer.profile_id)}
     assert completed == {picks.titles[0].title_id, second.title_id}
     assert not completed & {c.title_id for c in seen.titles}
 

@@ -22,17 +22,19 @@ NOW = 1_700_000_000.0  # a fixed moment: the same request, asked twice, is the s
 
 def _contexts(engine: Engine) -> list[Context]:
     """Stored profiles with histories of their own, and data set users."""
-    account = engine.store.create_account("household")
-    titles = sorted(engine.dataset.titles)
+    account = engine.accounts().create_account("household")
+    titles = sorted(engine.titles())
     contexts = []
     for n in range(4):
-        profile = engine.store.create_profile(account.id, f"p{n}", maturity_limit="PG-13" if n % 2 else None)
+        profile = engine.accounts().create_profile(
+            account.id, f"p{n}", maturity_limit="PG-13" if n % 2 else None
+        )
         watched = titles[n * 7 : n * 7 + 3 + n]
         engine.record(
             [Event(f"w{t}", profile.id, t, EventKind.PLAY, ts=NOW - 100 + i) for i, t in enumerate(watched)]
         )
         contexts.append(engine.profile_context(profile.id, now=NOW, device="tv"))
-    users = sorted(engine.dataset.interactions.user_ids().tolist())
+    users = sorted(engine.interactions().user_ids().tolist())
     return contexts + [engine.context_for(u) for u in users[:4]]
 
 
@@ -58,7 +60,7 @@ def test_concurrent_requests_answer_as_serial_ones(engine: Engine) -> None:
     assert concurrent == serial * 3
     assert all(rows for answers in serial for rows in answers[:2])
     # Every page served under an arm was logged once, whole.
-    pages = ServedPages(engine.settings.dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
+    pages = ServedPages(engine.settings().dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
     mine = {c.profile_id for c in contexts}
     logged = [p for p in pages.pages() if p.profile_id in mine and p.ts >= started]
     pages.close()
@@ -67,9 +69,9 @@ def test_concurrent_requests_answer_as_serial_ones(engine: Engine) -> None:
 
 
 def test_concurrent_feedback_is_stored_once_and_counted_once(engine: Engine) -> None:
-    account = engine.store.create_account("household")
-    profile = engine.store.create_profile(account.id, "p").id
-    titles = sorted(engine.dataset.titles)[:40]
+    account = engine.accounts().create_account("household")
+    profile = engine.accounts().create_profile(account.id, "p").id
+    titles = sorted(engine.titles())[:40]
 
     def batch(n: int) -> list[Event]:
         # Every batch is sent by two threads: the second copy must be recognised as a duplicate.
@@ -85,38 +87,39 @@ def test_concurrent_feedback_is_stored_once_and_counted_once(engine: Engine) -> 
     firsts = [max(a, b, key=sum) for a, b in zip(stored[:24], stored[24:], strict=True)]
     seconds = [min(a, b, key=sum) for a, b in zip(stored[:24], stored[24:], strict=True)]
     assert all(all(f) for f in firsts) and not any(any(s) for s in seconds)  # each batch stored whole, once
-    assert engine.store.count(profile) == 24 * 5
+    assert engine._state.store.count(profile) == 24 * 5
     plays = sum(5 for n in range(24) if n % 4 == 0)
     # Plays of 3.5 make no title liked, so every event counted in the "new" segment's row posterior.
-    assert engine.row_order.posterior("new", "stress") == (1 + plays, 1 + 24 * 5 - plays)
-    memory = {t: engine.artwork.posterior(t, "new", "mood") for t in titles}
-    engine.artwork.refresh()
-    engine.row_order.refresh()
-    assert {t: engine.artwork.posterior(t, "new", "mood") for t in titles} == memory  # file agrees
-    assert engine.row_order.posterior("new", "stress") == (1 + plays, 1 + 24 * 5 - plays)
+    assert engine._state.row_order.posterior("new", "stress") == (1 + plays, 1 + 24 * 5 - plays)
+    memory = {t: engine._state.artwork.posterior(t, "new", "mood") for t in titles}
+    engine._state.artwork.refresh()
+    engine._state.row_order.refresh()
+    assert {t: engine._state.artwork.posterior(t, "new", "mood") for t in titles} == memory  # file agrees
+    assert engine._state.row_order.posterior("new", "stress") == (1 + plays, 1 + 24 * 5 - plays)
 
 
 def test_each_request_keeps_its_own_fallback_reason(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     """One thread's index is down, the other's is up; both read the reason after both have finished."""
     for method in ("search", "top_by", "vectors"):
-        real = getattr(engine.index, method)
+        real = getattr(engine._parts.index, method)
 
         def flaky(*args: Any, _real: Any = real, **kwargs: Any) -> Any:
             if threading.current_thread().name.startswith("down"):
                 raise IndexUnavailableError("Qdrant is unavailable: connection refused")
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(engine.index, method, flaky)
-    context = engine.context_for(sorted(engine.dataset.interactions.user_ids().tolist())[0])
+        monkeypatch.setattr(engine._parts.index, method, flaky)
+    context = engine.context_for(sorted(engine.interactions().user_ids().tolist())[0])
     both_served = threading.Barrier(2)
     reasons: dict[str, str | None] = {}
     pages: dict[str, int] = {}
 
     def serve() -> None:
         name = threading.current_thread().name
-        pages[name] = len(engine.rows(context))
+        page = engine.rows(context)
+        pages[name] = len(page)
         both_served.wait(timeout=60)
-        reasons[name] = engine.last_fallback
+        reasons[name] = page.fallback
 
     threads = [threading.Thread(target=serve, name=name) for name in ("down", "up")]
     for t in threads:

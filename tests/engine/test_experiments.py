@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from catalog import Event, EventKind, EventStore
-from engine import Engine, Row, Settings, build
+from engine import Engine, Row, Settings, assemble, build
 from engine.cli import app
-from engine.config import ExperimentSettings
+from engine.config import ExperimentSettings, parse_arm
 from engine.experiments import (
     EXPERIMENTS_FILE,
     INTERLEAVED,
@@ -22,7 +22,6 @@ from engine.experiments import (
     ServedPages,
     assign,
     credit,
-    parse_arm,
     report,
     team_draft,
     wilson,
@@ -228,7 +227,7 @@ def engine(small_slice_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         state_dir=tmp_path_factory.mktemp("state"),
     )
     build(s, "ml-latest-small")
-    eng = Engine.load(s, "ml-latest-small")
+    eng = assemble(s, "ml-latest-small")
     yield eng
     eng.close()
 
@@ -240,17 +239,17 @@ def _top(rows: list[Row]) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> None:
-    ranker, builder = engine.stage2.ranker, engine.homepage.builder
+    ranker, builder = engine._parts.stage2.ranker, engine._homepage.builder
     context = engine.context_for(1)
     by_ranker = _top(engine.rows(context, arm="ranker"))
     by_order = _top(engine.rows(context, arm="candidate_order"))
     assert by_ranker != by_order
-    assert engine.stage2.ranker is ranker and engine.homepage.builder is builder
-    assert engine.homepage.builder.config.trade_off == 0.7
+    assert engine._parts.stage2.ranker is ranker and engine._homepage.builder is builder
     low = engine.rows(context, arm="diversity_0.0")
     high = engine.rows(context, arm="diversity_0.9")
+    assert engine._homepage.builder.weights.trade_off == 0.7  # the arms' copies leave the shared one be
     assert _top(low) != _top(high)
-    pages = ServedPages(engine.settings.dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
+    pages = ServedPages(engine.settings().dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
     served = {p.arm: p for p in pages.pages()}
     pages.close()
     assert set(served) >= {"ranker", "candidate_order", "diversity_0.0", "diversity_0.9"}

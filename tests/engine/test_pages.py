@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from engine import Engine, Settings
+from engine import Engine, Settings, assemble
+from engine.assembly import worker_engine
 from engine.homepage import Draft
 from engine.indexes import open_replica
 from engine.pages import PageWorkers
@@ -33,7 +34,7 @@ def served(api_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         update={"page_workers": 1, "state_dir": tmp_path_factory.mktemp("pages-state")}
     )
     index = open_replica(settings, DATASET, tmp_path_factory.mktemp("pages-index"))
-    eng = Engine.load(settings, DATASET, index=index)
+    eng = assemble(settings, DATASET, index=index)
     yield eng
     eng.close()
 
@@ -50,14 +51,14 @@ def _not_here() -> Draft:
 
 
 def test_worker_drafts_are_the_drafts_made_here(served: Engine) -> None:
-    assert served.pages is not None
-    _until(served.pages, "ready")
-    users = served.dataset.interactions.user_ids()[:4]
+    assert served._drafts is not None
+    _until(served._drafts, "ready")
+    users = served.interactions().user_ids()[:4]
     for user, arm in zip(users, [None, None, "candidate_order", "diversity_0.6"], strict=True):
         context = served.context_for(int(user))
-        experiment = served.settings.experiment
-        there = served.pages.draft(context, arm=arm, experiment=experiment, local=_not_here)
-        here = served.homepage.draft(context, arm=arm, experiment=experiment, trace=Trace())
+        experiment = served.settings().experiment
+        there = served._drafts.draft(context, arm=arm, experiment=experiment, local=_not_here)
+        here = served._homepage.draft(context, arm=arm, experiment=experiment, trace=Trace())
         assert there == here and there.rows
         assert set(there.stages) >= {"candidates", "rank", "rows"}  # the worker's timings come back
     with TestClient(create_app(engine=served)) as client:
@@ -66,16 +67,16 @@ def test_worker_drafts_are_the_drafts_made_here(served: Engine) -> None:
     context = served.context_for(int(users[0]))
     drafted_there = served.rows(context)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(served, "pages", None)
+        patch.setattr(served, "_drafts", None)
         assert drafted_there == served.rows(context)
 
 
 def test_a_dead_worker_is_replaced_and_meanwhile_pages_are_drafted_here(served: Engine) -> None:
-    assert served.pages is not None
-    _until(served.pages, "ready")
-    context = served.context_for(int(served.dataset.interactions.user_ids()[5]))
-    experiment = served.settings.experiment
-    expected = served.homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
+    assert served._drafts is not None
+    _until(served._drafts, "ready")
+    context = served.context_for(int(served.interactions().user_ids()[5]))
+    experiment = served.settings().experiment
+    expected = served._homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
     for child in multiprocessing.active_children():
         child.kill()
         child.join(10)
@@ -83,44 +84,44 @@ def test_a_dead_worker_is_replaced_and_meanwhile_pages_are_drafted_here(served: 
 
     def here() -> Draft:
         drafted_here.append(True)
-        return served.homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
+        return served._homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
 
-    assert served.pages.draft(context, arm=None, experiment=experiment, local=here) == expected
+    assert served._drafts.draft(context, arm=None, experiment=experiment, local=here) == expected
     assert drafted_here == [True]
-    _until(served.pages, "ready")  # fresh workers took over
-    assert served.pages.draft(context, arm=None, experiment=experiment, local=_not_here) == expected
+    _until(served._drafts, "ready")  # fresh workers took over
+    assert served._drafts.draft(context, arm=None, experiment=experiment, local=_not_here) == expected
 
 
 def test_a_draft_that_fails_in_a_worker_is_made_here_and_the_workers_stay(served: Engine) -> None:
-    assert served.pages is not None
-    _until(served.pages, "ready")
-    context = served.context_for(int(served.dataset.interactions.user_ids()[0]))
+    assert served._drafts is not None
+    _until(served._drafts, "ready")
+    context = served.context_for(int(served.interactions().user_ids()[0]))
     # "interleaved" needs an interleave experiment: the worker's draft raises, as one made here would.
     with pytest.raises(ValueError, match="interleave experiment"):
-        served.pages.draft(
+        served._drafts.draft(
             context,
             arm="interleaved",
-            experiment=served.settings.experiment,
-            local=lambda: served.draft(context, "interleaved", experiment=served.settings.experiment),
+            experiment=served.settings().experiment,
+            local=lambda: served.draft(context, "interleaved", experiment=served.settings().experiment),
         )
-    assert served.pages.status == "ready"  # an error of the draft, not of the worker: no restart
+    assert served._drafts.status == "ready"  # an error of the draft, not of the worker: no restart
 
 
 def test_workers_that_cannot_start_leave_every_draft_to_the_serving_process(
     served: Engine, tmp_path: Path
 ) -> None:
-    broken = served.settings.model_copy(update={"artifacts_dir": tmp_path / "nothing-built-here"})
-    pages = PageWorkers(broken, DATASET, 1)
+    broken = served.settings().model_copy(update={"artifacts_dir": tmp_path / "nothing-built-here"})
+    pages = PageWorkers(broken, DATASET, 1, loader=worker_engine)
     try:
         _until(pages, "failed")
-        context = served.context_for(int(served.dataset.interactions.user_ids()[0]))
-        experiment = served.settings.experiment
-        expected = served.homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
+        context = served.context_for(int(served.interactions().user_ids()[0]))
+        experiment = served.settings().experiment
+        expected = served._homepage.draft(context, arm=None, experiment=experiment, trace=Trace())
         drafted = pages.draft(
             context,
             arm=None,
             experiment=experiment,
-            local=lambda: served.homepage.draft(context, arm=None, experiment=experiment, trace=Trace()),
+            local=lambda: served._homepage.draft(context, arm=None, experiment=experiment, trace=Trace()),
         )
         assert drafted == expected
     finally:
@@ -130,10 +131,11 @@ def test_workers_that_cannot_start_leave_every_draft_to_the_serving_process(
 SERVER = """
 import multiprocessing, sys, time
 from engine import Settings
+from engine.assembly import worker_engine
 from engine.pages import PageWorkers
 
 if __name__ == "__main__":
-    pages = PageWorkers(Settings(), sys.argv[1], 1)
+    pages = PageWorkers(Settings(), sys.argv[1], 1, loader=worker_engine)
     while pages.status == "starting":
         time.sleep(0.1)
     print(pages.status, *[child.pid for child in multiprocessing.active_children()], flush=True)

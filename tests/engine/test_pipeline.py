@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from catalog import Event, EventKind
 from engine import (
     ArtifactsMissingError,
-    Engine,
     Manifest,
     Settings,
     UnknownTitleError,
     UnknownUserError,
+    assemble,
     build,
 )
 from engine.cli import app
@@ -48,7 +48,7 @@ def test_build_writes_a_manifest_with_checksum_versions_and_files(settings: Sett
 
 
 def test_recommendations_are_unseen_and_explained(settings: Settings) -> None:
-    engine = Engine.load(settings, "ml-latest-small")
+    engine = assemble(settings, "ml-latest-small")
     try:
         context = engine.context_for(1)
         picks = engine.recommend(context, k=10)
@@ -125,7 +125,7 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
 
 
 def test_rows_hide_seen_and_disliked_titles_and_explain_everything(settings: Settings) -> None:
-    engine = Engine.load(settings, "ml-latest-small")
+    engine = assemble(settings, "ml-latest-small")
     try:
         base = engine.context_for(1)
         seen = set(int(t) for t in base.history.items)
@@ -134,7 +134,7 @@ def test_rows_hide_seen_and_disliked_titles_and_explain_everything(settings: Set
             base.history, disliked=frozenset({disliked}), in_progress=(int(base.history.items[-1]),)
         )
         rows = engine.rows(replace(base, history=history))
-        assert rows and not engine.degraded
+        assert rows and not rows.degraded
         kinds = [r.kind for r in rows]
         assert kinds[0] == "continue_watching" and "top_picks" in kinds
         for row in rows:
@@ -155,28 +155,27 @@ def test_artifacts_from_an_older_build_ask_for_a_rebuild(settings: Settings, tmp
     with pytest.raises(
         ArtifactsMissingError, match="lack item_similarity.npz.*marquee build --dataset ml-latest-small"
     ):
-        Engine.load(old, "ml-latest-small")
+        assemble(old, "ml-latest-small")
 
 
 def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path: Path) -> None:
     copy = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path, state_dir=settings.state_dir)
     shutil.copytree(settings.dataset_artifacts("ml-latest-small"), copy.dataset_artifacts("ml-latest-small"))
     shutil.rmtree(copy.dataset_artifacts("ml-latest-small") / "ranker")
-    engine = Engine.load(copy, "ml-latest-small")
+    engine = assemble(copy, "ml-latest-small")
     try:
-        assert engine.degraded
         picks = engine.recommend(engine.context_for(1), k=5)
-        assert len(picks) == 5
+        assert len(picks) == 5 and picks.ranker_fallback and picks.degraded
         assert [r.kind for r in engine.rows(engine.context_for(1))]
     finally:
         engine.close()
 
 
 def test_search_similar_and_post_watch(settings: Settings) -> None:
-    engine = Engine.load(settings, "ml-latest-small")
+    engine = assemble(settings, "ml-latest-small")
     try:
         context = engine.context_for(1)
-        titles = engine.dataset.titles
+        titles = engine.titles()
         toy_story = next(t for t in titles.values() if t.name == "Toy Story")
         found = engine.search("toy stroy", context, k=5)  # a typo still finds it by name
         assert found[0].title.id == toy_story.id and found[0].sources[0] == "title_match"
@@ -195,10 +194,10 @@ def test_search_similar_and_post_watch(settings: Settings) -> None:
 
 def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: Path) -> None:
     live = Settings(data_dir=settings.data_dir, artifacts_dir=settings.artifacts_dir, state_dir=tmp_path)
-    engine = Engine.load(live, "ml-latest-small")
+    engine = assemble(live, "ml-latest-small")
     try:
-        account = engine.store.create_account("household")
-        profile = engine.store.create_profile(account.id, "Ana", maturity_limit="PG-13")
+        account = engine.accounts().create_account("household")
+        profile = engine.accounts().create_profile(account.id, "Ana", maturity_limit="PG-13")
         cold = engine.rows(engine.profile_context(profile.id))
         assert [r.kind for r in cold] and not any(r.kind == "continue_watching" for r in cold)
         top = cold[0].items[0].title_id
@@ -218,7 +217,7 @@ def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: 
         shown = {i.title_id for r in rows for i in r.items}
         assert disliked not in shown
         assert finished not in {i.title_id for r in rows if r.kind != "watch_again" for i in r.items}
-        maturity = {engine.stage2.business[i].maturity for i in shown}
+        maturity = {engine._parts.stage2.business[i].maturity for i in shown}
         assert maturity <= {"G", "PG", "PG-13"}
     finally:
         engine.close()
@@ -227,17 +226,17 @@ def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: 
 def test_unreachable_index_serves_filtered_popular_rows(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = Engine.load(settings, "ml-latest-small")
+    engine = assemble(settings, "ml-latest-small")
     try:
 
         def down(**_: object) -> None:
             raise IndexUnavailableError("Qdrant at http://qdrant:6333 is unavailable: connection refused")
 
         for method in ("search", "top_by", "vectors"):
-            monkeypatch.setattr(engine.index, method, down)
+            monkeypatch.setattr(engine._parts.index, method, down)
         context = engine.context_for(1)
         rows = engine.rows(context)
-        assert rows and engine.last_fallback and "unavailable" in engine.last_fallback
+        assert rows and rows.fallback and "unavailable" in rows.fallback
         shown = [i for r in rows for i in r.items]
         assert shown
         unseen_rows = [r for r in rows if r.kind not in ("watch_again", "continue_watching")]

@@ -19,12 +19,11 @@ from assistant.state import ConversationStore
 from assistant.tools import TitleCard, Viewer
 from catalog import Context, Dataset, Title, load_dataset
 from catalog.splitting import Split, temporal_split
-from engine import Engine, Settings
+from engine import Engine, Settings, assemble
 from evals.chat import KEYS, evaluate, register, table
 from evals.chat_suite import generate
 from evals.conversation import TURNS, Outcome, Session, converse, misread, sample_sessions, summarize
 from evals.hard_constraints import Stated
-from evals.period_engine import training_engine
 from evals.phrasebook import Phrasebook
 from evals.simulator import SimulatedUser, facts_of, keyword_counts, says_title
 
@@ -270,7 +269,7 @@ def period(
     )
     dataset = load_dataset("ml-latest-small", small_slice_dir)
     split = temporal_split(dataset.interactions)
-    with training_engine(settings, dataset, split) as engine:
+    with assemble(settings, dataset.name, dataset=dataset, period=split) as engine:
         yield dataset, split, engine
 
 
@@ -279,8 +278,8 @@ def period(
 def test_the_evaluation_engine_knows_nothing_after_the_cut(period: tuple[Dataset, Split, Engine]) -> None:
     dataset, split, engine = period
     assert split.cut is not None
-    assert int(engine.dataset.interactions.timestamps.max()) < split.cut
-    assert len(engine.dataset.interactions) < len(dataset.interactions)
+    assert int(engine.interactions().timestamps.max()) < split.cut
+    assert len(engine.interactions()) < len(dataset.interactions)
     for user, targets in split.test.items():
         assert not set(engine.context_for(user).history.items.tolist()) & targets
 

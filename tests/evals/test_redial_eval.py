@@ -54,12 +54,10 @@ def test_recall_intervals_and_mcnemar_on_known_hits() -> None:
 
 def _distinct_titles(engine: Engine) -> tuple[list[int], dict[int, int]]:
     """Titles with long, unique names (found in text without cues), least watched first, and counts."""
-    items, counts = np.unique(engine.dataset.interactions.items, return_counts=True)
+    items, counts = np.unique(engine.interactions().items, return_counts=True)
     watched = dict(zip(items.tolist(), counts.tolist(), strict=True))
-    names = [t.name.lower() for t in engine.dataset.titles.values()]
-    long = [
-        t.id for t in engine.dataset.titles.values() if len(t.name) > 20 and names.count(t.name.lower()) == 1
-    ]
+    names = [t.name.lower() for t in engine.titles().values()]
+    long = [t.id for t in engine.titles().values() if len(t.name) > 20 and names.count(t.name.lower()) == 1]
     return sorted(long, key=lambda t: (watched.get(t, 0), t)), watched
 
 
@@ -69,7 +67,7 @@ def redial_points(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> t
     the same obscure one: co-mentions learned on the train fold must find it on validation."""
     ranked, _ = _distinct_titles(engine)
     liked, suggested = ranked[-1], ranked[0]
-    titles = engine.dataset.titles
+    titles = engine.titles()
     names = {1: titles[liked].display_name, 2: titles[suggested].display_name}
     lines = [
         dialogue(cid, [(SEEKER, "Hi! I loved @1 so much"), (RECOMMENDER, "You should see @2")], names)
@@ -84,7 +82,7 @@ def test_the_assistant_finds_what_recommenders_suggest_and_peers_do_not(
     engine: Engine, redial_points
 ) -> None:
     root, _, suggested = redial_points
-    result = run_redial_eval(engine.settings, "ml-latest-small", redial=load_redial(root), engine=engine)
+    result = run_redial_eval(engine.settings(), "ml-latest-small", redial=load_redial(root), engine=engine)
     systems = result["systems"]
     assert systems["assistant"]["points"] == 6  # 15% of 40 validation dialogues, one point each
     assert systems["assistant"]["recall@1"] == 1.0

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from catalog import Context, History, Interactions, Title
-from ranker.features import NO_HISTORY_DAYS, SOURCES, FeatureBuilder, TitleStats
-from retrieval import ALSConfig, ALSModel, Candidate, CandidateSet, merge
+from ranker.features import NO_HISTORY_DAYS, FeatureBuilder, TitleStats
+from retrieval import SOURCES, ALSConfig, ALSModel, Candidate, CandidateSet, merge
 
 NOW = datetime(2024, 3, 6, 13, 30, tzinfo=UTC).timestamp()  # a Wednesday, 13:30 UTC
 DAY = 86_400
@@ -60,7 +60,12 @@ def _content() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def builder() -> FeatureBuilder:
     inter = _interactions()
-    als = ALSModel.fit(inter, ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, regularization=0.1, alpha=5.0, iterations=30, weighting="binary", half_life_days=None
+        ),
+    )
     stats = TitleStats.from_interactions(inter, np.array(sorted(_titles())), now=NOW)
     ids, content = _content()
     return FeatureBuilder(
@@ -107,7 +112,7 @@ def test_names_are_unique_and_cover_every_group(builder: FeatureBuilder) -> None
     assert len(set(builder.names)) == len(builder.names)
     for name in ("title_pop_log_all", "title_pop_log_365d", "title_pop_log_30d", "genre_sci_fi", "n_sources"):
         assert name in builder.names
-    assert all(f"src_{s}" in builder.names and f"src_{s}_rank" in builder.names for s in SOURCES)
+    assert all(f"src_{s}" in builder.names and f"src_{s}_rank" in builder.names for s in SOURCES.names)
 
 
 def test_source_flags_and_ranks_follow_the_provenance(builder: FeatureBuilder) -> None:
@@ -115,7 +120,7 @@ def test_source_flags_and_ranks_follow_the_provenance(builder: FeatureBuilder) -
     f = _frame(builder, _context(), candidates)
     for title, _, proposals in candidates:
         by_source = {c.source: c.rank for c in proposals}
-        for s in SOURCES:
+        for s in SOURCES.names:
             assert f[f"src_{s}"][title] == float(s in by_source)
             assert f[f"src_{s}_rank"][title] == (by_source[s] + 1 if s in by_source else 0)
         assert f["n_sources"][title] == len(by_source)
@@ -228,7 +233,12 @@ def test_untimed_windows_equal_all() -> None:
 def test_colliding_genre_names_are_refused(builder: FeatureBuilder) -> None:
     inter = _interactions()
     stats = TitleStats.from_interactions(inter, np.array([1]), now=NOW)
-    als = ALSModel.fit(inter, ALSConfig(factors=2, iterations=2))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, iterations=2, regularization=0.05, alpha=2.0, weighting="binary", half_life_days=None
+        ),
+    )
     with pytest.raises(ValueError, match="collide"):
         FeatureBuilder(
             titles=_titles(), stats=stats, als=als, content_ids=np.array([1]), content=np.ones((1, 4)),

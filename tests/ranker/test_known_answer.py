@@ -41,7 +41,17 @@ def _builder(titles: dict[int, Title]) -> FeatureBuilder:
     return FeatureBuilder(
         titles=titles,
         stats=TitleStats.from_interactions(interactions, ids, now=float(len(users))),
-        als=ALSModel.fit(interactions, ALSConfig(factors=4, iterations=2)),
+        als=ALSModel.fit(
+            interactions,
+            ALSConfig(
+                factors=4,
+                iterations=2,
+                regularization=0.05,
+                alpha=2.0,
+                weighting="binary",
+                half_life_days=None,
+            ),
+        ),
         content_ids=ids,
         content=content / np.linalg.norm(content, axis=1, keepdims=True),
         genres=list(GENRES),

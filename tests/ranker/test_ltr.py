@@ -74,10 +74,12 @@ def test_loading_with_other_feature_names_says_what_differs(trained: LTRRanker, 
         LTRRanker.load(tmp_path, names=tuple(reversed(NAMES)))
 
 
-def test_missing_artifact_degrades_to_source_order(trained: LTRRanker, tmp_path: Path) -> None:
-    assert isinstance(load_ranker(tmp_path / "absent", names=NAMES), SourceOrderRanker)
+def test_missing_artifact_degrades_to_source_order_and_says_so(trained: LTRRanker, tmp_path: Path) -> None:
+    absent = load_ranker(tmp_path / "absent", names=NAMES)
+    assert (absent.kind, absent.is_fallback) == ("source-order", True)
     trained.save(tmp_path / "ltr")
-    assert isinstance(load_ranker(tmp_path / "ltr", names=NAMES), LTRRanker)
+    loaded = load_ranker(tmp_path / "ltr", names=NAMES)
+    assert (loaded.kind, loaded.is_fallback) == ("ltr", False)
 
 
 def test_choose_ranker_keeps_the_best_objective_and_shape_on_validation() -> None:
@@ -107,6 +109,7 @@ def test_every_ranker_honours_the_protocol(kind: str, trained: LTRRanker) -> Non
     X = _groups(2, seed=7)[0]
     scores = ranker.score(X)
     assert scores.shape == (len(X),) and scores.dtype == np.float64 and np.isfinite(scores).all()
+    assert ranker.kind == kind and ranker.is_fallback == (kind != "ltr")
 
 
 def test_config_rejects_an_unknown_objective_listing_the_valid_ones() -> None:

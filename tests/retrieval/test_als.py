@@ -6,7 +6,9 @@ from retrieval import ALSConfig, ALSModel
 from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions
 
 # The data has rank 2 (two disjoint blocks), so two factors recover it exactly.
-CONFIG = ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30)
+CONFIG = ALSConfig(
+    factors=2, regularization=0.1, alpha=5.0, iterations=30, weighting="binary", half_life_days=None
+)
 
 
 def test_folded_in_user_gets_their_own_block_first() -> None:

@@ -2,7 +2,8 @@
 
 Each backend must give the same top-k ids (and scores within 1e-4) as a numpy brute force over the same
 vectors with the same filter applied by hand, for every filter kind alone and combined, for both named
-vectors, and for `top_by`. The data is small enough that every search is exact.
+vectors, and for `top_by`. The data is small enough that every search is exact. The in-memory filter of
+the degraded mode (`PopularityFallback`) must admit exactly the titles both backends return.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import numpy as np
 import pytest
 from qdrant_client import QdrantClient
 
+from catalog import Business, Title
 from retrieval.client_index import ClientIndex
 from retrieval.edge_index import EdgeIndex
+from retrieval.fallback import PopularityFallback
 from retrieval.index import (
     CF,
     CONTENT,
@@ -29,6 +32,7 @@ from retrieval.index import (
     TitleIndex,
     TitlePoint,
 )
+from retrieval.indexing import filter_payload
 
 # qdrant-client's local mode says, once per process, that it ignores payload indexes.
 LOCAL_MODE_WARNING = "ignore:Payload indexes have no effect in the local Qdrant:UserWarning"
@@ -465,6 +469,64 @@ def test_filter_cases_cover_every_field() -> None:
             if where == replace(TitleFilter(), **{name: getattr(where, name)})
         ]
         assert any(getattr(FILTERS[case], name) != getattr(TitleFilter(), name) for case in alone), name
+
+
+# -- the degraded mode's in-memory filter, against both backends -------------------------------------------
+
+
+def make_catalog(seed: int = 13) -> tuple[dict[int, Title], dict[int, Business]]:
+    """Titles on DATA's ids (so FILTERS apply), each field sometimes missing; some without business facts,
+    whose maturity then comes from the title and who have no regions."""
+    rng = np.random.default_rng(seed)
+    titles: dict[int, Title] = {}
+    business: dict[int, Business] = {}
+    for title_id in DATA.ids.tolist():
+        titles[title_id] = Title(
+            title_id,
+            f"title {title_id}",
+            int(rng.integers(1950, 2024)) if rng.random() > 0.1 else None,
+            tuple(str(g) for g in rng.choice(GENRES, size=rng.integers(0, 4), replace=False)),
+            runtime=int(rng.integers(70, 200)) if rng.random() > 0.15 else None,
+            maturity=str(rng.choice(MATURITY)) if rng.random() > 0.3 else None,
+        )
+        if rng.random() > 0.1:
+            regions = tuple(str(r) for r in rng.choice(REGIONS, size=rng.integers(1, 4), replace=False))
+            business[title_id] = Business(False, float("inf"), regions, str(rng.choice(MATURITY)))
+    return titles, business
+
+
+@pytest.mark.filterwarnings(LOCAL_MODE_WARNING)
+def test_fallback_admits_what_every_backend_returns(tmp_path: Path) -> None:
+    titles, business = make_catalog()
+    fallback = PopularityFallback(titles, {}, business)
+    points = [
+        TitlePoint(t, {CONTENT: DATA.vectors[CONTENT][i]}, filter_payload(titles[t], business.get(t)))
+        for i, t in enumerate(DATA.ids.tolist())
+    ]
+    no_runtime = [t for t, title in titles.items() if title.runtime is None]
+    no_year = [t for t, title in titles.items() if title.year is None]
+    no_facts = [t for t in titles if t not in business and titles[t].maturity in ("PG", "PG-13")]
+    assert no_runtime and no_year and no_facts, "the catalog holds every kind of missing field"
+    indexes = [create_index("edge", tmp_path), create_index("client-local", None)]
+    try:
+        for index in indexes:
+            index.upsert(points)
+        for case, where in FILTERS.items():
+            admitted = {t for t in titles if fallback.passes(t, where)}
+            assert admitted, case
+            for index in indexes:
+                hits = index.search(vector=CONTENT, query=QUERIES[CONTENT][0], k=N, where=where, exact=True)
+                assert {h.id for h in hits} == admitted, case
+        # the missing-value rules, spelled out: a condition on a field the title lacks fails
+        assert not any(fallback.passes(t, FILTERS["max_runtime"]) for t in no_runtime)
+        assert not any(fallback.passes(t, FILTERS["year_range"]) for t in no_year)
+        assert not any(fallback.passes(t, FILTERS["region"]) for t in no_facts)
+        assert all(fallback.passes(t, FILTERS["maturity_in"]) for t in no_facts)  # the title's own rating
+        no_genres = [t for t, title in titles.items() if not title.genres]
+        assert no_genres and all(fallback.passes(t, FILTERS["genres_none"]) for t in no_genres)
+    finally:
+        for index in indexes:
+            index.close()
 
 
 def test_a_server_that_stops_answering_is_a_known_failure() -> None:

@@ -21,13 +21,14 @@ from retrieval import (
     GenreSource,
     HistorySource,
     NewSource,
-    PopularSource,
+    Revisit,
     SimilarSource,
-    TrendingSource,
     fill_index,
+    popular_source,
     popularity,
     title_points,
     trending,
+    trending_source,
 )
 from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions, block_titles
 
@@ -51,7 +52,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EdgeIndex,
     inter = block_interactions()
     titles = block_titles()
     ordered = [titles[t] for t in sorted(titles)]
-    als = ALSModel.fit(inter, ALSConfig(factors=2, regularization=0.1, alpha=5.0, iterations=30))
+    als = ALSModel.fit(
+        inter,
+        ALSConfig(
+            factors=2, regularization=0.1, alpha=5.0, iterations=30, weighting="binary", half_life_days=None
+        ),
+    )
     index = EdgeIndex.create(Path(tmp_path_factory.mktemp("edge")) / "qdrant", {CONTENT: DIM, CF: 2})
     points = title_points(
         ordered,
@@ -114,7 +120,7 @@ def test_constraints_and_seen_titles_are_filters(world: tuple[EdgeIndex, ALSMode
         ),
         constraints=Constraints(genres=("Sci-Fi",), exclude_titles=frozenset({101}), year_min=1992),
     )
-    for source in (PopularSource(index), TrendingSource(index)):
+    for source in (popular_source(index), trending_source(index)):
         ids = {c.title_id for c in source.candidates(context=context, k=10)}
         assert ids == {102, 103, 104}, source.name
     # A favourite genre outside the request's genres must not widen the filter.
@@ -129,6 +135,7 @@ def test_genre_and_new_sources(world: tuple[EdgeIndex, ALSModel]) -> None:
     found = genre.candidates(context=_context([100, 101]), k=10)
     assert {c.title_id for c in found} == {102, 103, 104}
     assert found[0].reason == "Popular in Sci-Fi, a genre you watch often"
+    assert {c.genre for c in found} == {"Sci-Fi"}  # the genre travels as data, not only in the text
     newest = NewSource(index, latest_year=2004, window_years=1).candidates(context=_context([]), k=10)
     assert {c.title_id for c in newest} == {203, 204}
 
@@ -137,5 +144,10 @@ def test_history_source_continue_watching_and_no_disliked() -> None:
     context = _context([100, 101], in_progress=(104, 200), disliked=frozenset({200}))
     found = HistorySource(block_titles(), rewatch_after_days=0).candidates(context=context, k=10)
     assert [c.reason for c in found][:1] == ["Continue watching"]
+    assert [(c.title_id, c.revisit) for c in found] == [
+        (104, Revisit.CONTINUE),
+        (101, Revisit.REWATCH),
+        (100, Revisit.REWATCH),
+    ]
     assert 200 not in {c.title_id for c in found}
     assert {c.title_id for c in found} == {104, 100, 101}

@@ -51,7 +51,7 @@ def live_api(engine: Engine) -> Iterator[LiveApi]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(engine.settings, engine), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(engine.settings(), engine), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

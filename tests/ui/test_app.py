@@ -70,23 +70,23 @@ def home(at: AppTest, name: str = "Ana") -> str:
 def test_profile_creation_and_onboarding_personalize_the_rows(app_test: AppTest, live_api: LiveApi) -> None:
     at = app_test
     pid = create_profile(at, "Ana")
-    profile = live_api.engine.store.profile(pid)
+    profile = live_api.engine.accounts().profile(pid)
     assert profile is not None and profile.name == "Ana"
     genres = at.pills(key="onboarding-genres").options
     assert "Comedy" in genres
     offered = [c for c in at.checkbox if (c.key or "").startswith("onboarding-title-")]
     assert len(offered) >= 6
     # A title that is no comedy: then naming Comedy adds popular comedies (a genre a pick carries adds none).
-    box = next(c for c in offered if "Comedy" not in live_api.engine.dataset.titles[_title_of(c)].genres)
+    box = next(c for c in offered if "Comedy" not in live_api.engine.titles()[_title_of(c)].genres)
     picked = _title_of(box)
-    picked_name = live_api.engine.dataset.titles[picked].name
+    picked_name = live_api.engine.titles()[picked].name
     at.pills(key="onboarding-genres").set_value(["Comedy"])
     box.check()
     at.button(key="onboarding-done").click().run()
     assert not at.exception, at.exception
 
     # What the API stored: the picked title liked, plus popular comedies for the genre.
-    liked = {e.title_id for e in live_api.engine.store.events(pid) if e.kind == EventKind.THUMB_UP}
+    liked = {e.title_id for e in live_api.engine.events(pid) if e.kind == EventKind.THUMB_UP}
     assert picked in liked and len(liked) > 1
     # What the home screen shows: rows built from those picks, not the cold-start three.
     shown = headings(at)
@@ -122,23 +122,23 @@ def test_rows_render_from_the_api_with_artwork_and_one_set_of_impressions(
     assert len(images) == len(shown)
     assert all(url.startswith("data:image/svg+xml;base64,") for url in images)
     svg = base64.b64decode(images[0].split(",", 1)[1])
-    first = live_api.engine.dataset.titles[rows[list(rows)[0]][0]]
+    first = live_api.engine.titles()[rows[list(rows)[0]][0]]
     # The artwork of the first card, as the API drew it: read its title back rather than expecting the name
     # verbatim in the drawing, which escapes and wraps it.
     assert ElementTree.fromstring(svg).findtext(f"{{{SVG}}}title") == first.display_name
     names = [m.value for m in at.markdown]
     for title_id in rows["top_picks"]:
-        title = live_api.engine.dataset.titles[title_id]
+        title = live_api.engine.titles()[title_id]
         assert any(n.startswith(f"**{escape(title.name)}**") for n in names), title.name
 
-    impressions = [e for e in live_api.engine.store.events(pid) if e.kind == EventKind.IMPRESSION]
+    impressions = [e for e in live_api.engine.events(pid) if e.kind == EventKind.IMPRESSION]
     assert sorted(e.title_id for e in impressions) == sorted(shown)
     assert {e.row for e in impressions} == set(rows)
     assert all(e.context.get("artwork") in {"title_card", "cast", "mood", "minimal"} for e in impressions)
     assert len({e.event_id for e in impressions}) == len(impressions)
 
     at.run()  # redrawing the same page: no second set of impressions
-    again = [e for e in live_api.engine.store.events(pid) if e.kind == EventKind.IMPRESSION]
+    again = [e for e in live_api.engine.events(pid) if e.kind == EventKind.IMPRESSION]
     assert len(again) == len(impressions)
 
 
@@ -151,7 +151,7 @@ def test_thumbs_down_removes_the_title_from_the_rows(app_test: AppTest, live_api
     after = row_cards(at)
     assert after, "rows vanished"
     assert all(victim not in ids for ids in after.values()), after
-    downs = [e for e in live_api.engine.store.events(pid) if e.kind == EventKind.THUMB_DOWN]
+    downs = [e for e in live_api.engine.events(pid) if e.kind == EventKind.THUMB_DOWN]
     assert [(e.title_id, e.row) for e in downs] == [(victim, "top_picks")]
 
 
@@ -163,7 +163,7 @@ def test_play_puts_the_title_in_continue_watching(app_test: AppTest, live_api: L
     assert not at.exception, at.exception
     assert row_cards(at).get("continue_watching") == [title]
     assert headings(at)[0] == "Continue Watching"
-    kinds = [e.kind for e in live_api.engine.store.events(pid) if e.title_id == title]
+    kinds = [e.kind for e in live_api.engine.events(pid) if e.title_id == title]
     assert EventKind.PLAY in kinds and EventKind.PROGRESS in kinds
 
 
@@ -176,7 +176,7 @@ def test_my_list_round_trips_through_the_cards(app_test: AppTest, live_api: Live
         assert not at.exception, at.exception
     assert row_cards(at)["my_list"] == [second, first]  # newest first, fetched again after the write
     assert "My List" in headings(at)
-    stored = [e.kind for e in live_api.engine.store.events(pid) if e.title_id == first]
+    stored = [e.kind for e in live_api.engine.events(pid) if e.title_id == first]
     assert EventKind.ADD_TO_LIST in stored
     at.button(key=f"row.my_list:{second}:list").click().run()  # on My List the button removes
     assert not at.exception, at.exception
@@ -190,7 +190,7 @@ def test_more_like_this_details_and_search(app_test: AppTest, live_api: LiveApi)
     at = app_test
     home(at)
     title = row_cards(at)["top_picks"][0]
-    name = live_api.engine.dataset.titles[title].name
+    name = live_api.engine.titles()[title].name
 
     at.button(key=f"row.top_picks:{title}:similar").click().run()
     assert not at.exception, at.exception
@@ -201,12 +201,12 @@ def test_more_like_this_details_and_search(app_test: AppTest, live_api: LiveApi)
     # A card inside the panel opens the next panel in the same place.
     hop = similar[0]
     at.button(key=f"similar:{hop}:similar").click().run()
-    hop_name = escape(live_api.engine.dataset.titles[hop].name)
+    hop_name = escape(live_api.engine.titles()[hop].name)
     assert f"More like {hop_name}" in headings(at)
     assert at.session_state["panel"].anchor == "row.top_picks"
 
     at.button(key=f"row.top_picks:{title}:details").click().run()
-    opened = live_api.engine.dataset.titles[title]
+    opened = live_api.engine.titles()[title]
     shown = [m.value.replace("\\", "") for m in at.markdown]
     assert any(", ".join(opened.genres) in m for m in shown)
     # The overview is the optional TMDB metadata's (the official archive has none): shown when there is one.
@@ -236,7 +236,7 @@ def test_a_chat_turn_streams_a_reply_and_shows_its_picks_as_cards(
     assert reply.strip()
     picks = cards_in(at, "chat.1:")
     assert picks, "the reply has no title cards"
-    assert all(t in live_api.engine.dataset.titles for t in picks)
+    assert all(t in live_api.engine.titles() for t in picks)
     convo = at.session_state["conversations"][pid]
     assert convo.conversation_id
     if convo.mode == "offline":
@@ -244,7 +244,7 @@ def test_a_chat_turn_streams_a_reply_and_shows_its_picks_as_cards(
 
     # The cards act like the homepage's: a thumbs down from the chat reaches the API.
     at.button(key=f"chat.1:{picks[0]}:down").click().run()
-    downs = [e.title_id for e in live_api.engine.store.events(pid) if e.kind == EventKind.THUMB_DOWN]
+    downs = [e.title_id for e in live_api.engine.events(pid) if e.kind == EventKind.THUMB_DOWN]
     assert downs == [picks[0]]
 
     # A second turn continues the same conversation.
