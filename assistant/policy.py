@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.preferences import Preferences
-from assistant.reply import Reply
+from assistant.reply import Composer, Emit, Reply
 from assistant.tools import TitleCard, Toolbox
 from assistant.understanding import Reading, Understanding
 
@@ -53,18 +53,24 @@ class OfflinePolicy:
     def __init__(self, understanding: Understanding) -> None:
         self.understanding = understanding
 
-    def turn(self, text: str, tools: Toolbox) -> Reply:
+    def turn(self, text: str, tools: Toolbox, emit: Emit | None = None) -> Reply:
+        """Answer one utterance; its text goes to `emit` as it is composed (a listing line by line)."""
+        out = Composer(emit)
         state = tools.state
         if state.offer and _YES.match(text):
-            return self._relaxed(tools)
+            return out.finish(self._relaxed(tools, out))
         lowered = text.lower()
         if _LIST_SHOW.search(lowered):
             state.offer = None
-            return self._my_list(text, lowered, tools)
-        return self.act(self.understanding.read(text, shown=state.last_shown), tools)
+            return out.finish(self._my_list(text, lowered, tools))
+        return self.act(self.understanding.read(text, shown=state.last_shown), tools, out)
 
-    def act(self, reading: Reading, tools: Toolbox) -> Reply:
+    def act(self, reading: Reading, tools: Toolbox, out: Composer | None = None) -> Reply:
         """Apply a reading of the turn (this policy's own or the LLM plan's) and answer it."""
+        out = out or Composer()
+        return out.finish(self._act(reading, tools, out))
+
+    def _act(self, reading: Reading, tools: Toolbox, out: Composer) -> Reply:
         state = tools.state
         state.offer = None
         if reading.foreign:
@@ -77,12 +83,12 @@ class OfflinePolicy:
         k = reading.count or PICKS
         only_anchor = reading.update.model_copy(update={"liked_titles": []}).empty()
         if reading.similar_to is not None and only_anchor:
-            return self._similar(reading.similar_to, tools, notes, k)
+            return self._similar(reading.similar_to, tools, notes, out, k)
         said = reading.reject_last or reading.update.seen_titles or reading.intent or reading.count
         if not state.preferences.specific() and not said and state.questions_asked == 0:
             state.questions_asked += 1
             return Reply(text=" ".join([*notes, CLARIFY]), question=True)
-        return self._recommend(tools, notes, k, intent=reading.intent)
+        return self._recommend(tools, notes, out, k, intent=reading.intent)
 
     def _apply(self, reading: Reading, tools: Toolbox) -> list[str]:
         """Record what the utterance says; return short notes for anything that could not be used."""
@@ -104,7 +110,7 @@ class OfflinePolicy:
         return [f"I couldn't find “{name}” in the catalog." for name in reading.unknown[:2]]
 
     def _recommend(
-        self, tools: Toolbox, notes: list[str], k: int = PICKS, intent: str | None = None
+        self, tools: Toolbox, notes: list[str], out: Composer, k: int = PICKS, intent: str | None = None
     ) -> Reply:
         # Under the preferences already applied; what is popular now, and requests that say little
         # about taste (a surprise), put well-known titles first.
@@ -117,7 +123,7 @@ class OfflinePolicy:
         heading = INTENT_HEADINGS.get(intent or "", "Here are some picks")
         lead = f"{heading}{' for ' + about if about else ' for you' if intent is None else ''}:"
         follow = "Seen any of these, or want something different?"
-        return Reply(text=_listing([*notes, lead], found.titles, follow), titles=found.titles)
+        return Reply(text=_listing(out, [*notes, lead], found.titles, follow), titles=found.titles)
 
     def _nothing_fits(self, tools: Toolbox, notes: list[str]) -> Reply:
         prefs = tools.state.preferences
@@ -128,20 +134,22 @@ class OfflinePolicy:
                 return Reply(text=" ".join([*notes, ask]), question=True)
         return Reply(text=" ".join([*notes, "I've run out of titles that fit; try another request."]))
 
-    def _relaxed(self, tools: Toolbox) -> Reply:
+    def _relaxed(self, tools: Toolbox, out: Composer) -> Reply:
         state = tools.state
         field_name, state.offer = state.offer, None
         empty = Preferences.model_fields[field_name].get_default(call_default_factory=True)
         state.preferences = state.preferences.model_copy(update={field_name: empty})
-        return self._recommend(tools, [])
+        return self._recommend(tools, [], out)
 
-    def _similar(self, title_id: int, tools: Toolbox, notes: list[str], k: int = PICKS) -> Reply:
+    def _similar(
+        self, title_id: int, tools: Toolbox, notes: list[str], out: Composer, k: int = PICKS
+    ) -> Reply:
         found = tools.call("similar_titles", {"title": title_id, "k": k})
         name = tools.engine.titles()[title_id].name
         if not found.titles:
             return Reply(text=" ".join([*notes, f"I have nothing new that is like {name}."]))
         lead = f"More like {name}:"
-        return Reply(text=_listing([*notes, lead], found.titles, "Any of these?"), titles=found.titles)
+        return Reply(text=_listing(out, [*notes, lead], found.titles, "Any of these?"), titles=found.titles)
 
     def _explain(self, title_id: int, tools: Toolbox, notes: list[str]) -> Reply:
         result = tools.call("explain_title", {"title": title_id})
@@ -221,9 +229,15 @@ def describe(prefs: Preferences) -> str:
     return ", ".join(p for p in parts if p)
 
 
-def _listing(lead: list[str], cards: list[TitleCard], follow: str) -> str:
-    lines = [" ".join(lead), ""]
+def _listing(out: Composer, lead: list[str], cards: list[TitleCard], follow: str) -> str:
+    """Write the picks: the lead goes out first, then each title's line as it is composed."""
+    out.write(" ".join(lead) + "\n")
     for i, card in enumerate(cards, 1):
-        year = f" ({card.year})" if card.year else ""
-        lines.append(f"{i}. **{card.name}**{year} — {card.explanation}")
-    return "\n".join([*lines, "", follow])
+        out.write("\n" + _item(i, card))
+    out.write("\n\n" + follow)
+    return out.text
+
+
+def _item(position: int, card: TitleCard) -> str:
+    year = f" ({card.year})" if card.year else ""
+    return f"{position}. **{card.name}**{year} — {card.explanation}"

@@ -23,7 +23,7 @@ from assistant.llm_client import ChatClient, Deadline, LLMUnavailable, breaker_f
 from assistant.llm_plan import PlanDriver
 from assistant.llm_style import PLAIN, Style
 from assistant.policy import OfflinePolicy
-from assistant.reply import Reply
+from assistant.reply import Emit, Reply
 from assistant.search_reading import search_intent
 from assistant.state import ConversationStore, DialogueState
 from assistant.tools import Toolbox, Viewer
@@ -139,9 +139,7 @@ class Assistant:
     ) -> tuple[DialogueState, Reply]:
         """The state after the turn and the reply; a failed LLM turn leaves no half-applied tool calls."""
         if self.agent is None or model == OFFLINE_MODEL:
-            reply = self._offline(viewer, state, text)
-            emit(reply.text)
-            return state, reply
+            return state, self._offline(viewer, state, text, emit)
         before = state.model_copy(deep=True)
         tools = self.toolbox(viewer, state)
         try:
@@ -149,8 +147,7 @@ class Assistant:
                 raise skipped(wait)  # before any reading: an open breaker answers at offline speed
             if isinstance(self.agent, PlanDriver):
                 if state.offer:  # an answer to "Shall I drop ...?" is the policy's to read
-                    reply = self.policy.turn(text, tools)
-                    emit(reply.text)
+                    reply = self.policy.turn(text, tools, emit)
                 else:
                     reading = self.understanding.read(text, shown=state.last_shown)
                     reply = self.agent.turn(
@@ -167,15 +164,14 @@ class Assistant:
             notice = f"The language model is unavailable ({exc}); the offline assistant answered."
             said = f"_{notice}_\n\n"  # plain clients read only the text: it says so too
             emit(said)
-            reply = self._offline(viewer, before, text)
-            emit(reply.text)
+            reply = self._offline(viewer, before, text, emit)
             return before, reply.model_copy(
                 update={"degraded": True, "notice": notice, "text": said + reply.text}
             )
 
-    def _offline(self, viewer: Viewer, state: DialogueState, text: str) -> Reply:
+    def _offline(self, viewer: Viewer, state: DialogueState, text: str, emit: Emit) -> Reply:
         tools = self.toolbox(viewer, state)
-        reply = self.policy.turn(text, tools)
+        reply = self.policy.turn(text, tools, emit)
         return reply.model_copy(update={"tool_calls": tools.calls})
 
     def toolbox(self, viewer: Viewer, state: DialogueState) -> Toolbox:

@@ -6,6 +6,7 @@ import hashlib
 import io
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -46,8 +47,8 @@ def fetch(
     """
     if name not in EXPECTED_SHA256:
         raise FetchError(f"cannot fetch {name!r}; fetchable: {', '.join(sorted(EXPECTED_SHA256))}")
-    source = url or OFFICIAL_URLS[name]
-    archive = _download(source, timeout=timeout, progress=progress)
+    source = _as_url(url) if url else OFFICIAL_URLS[name]
+    archive = _download(source, name, timeout=timeout, progress=progress)
     files = _verified_members(archive, EXPECTED_SHA256[name], source)
     target = data_dir / "movielens" / name
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -63,19 +64,33 @@ def fetch(
     return target
 
 
-def _download(url: str, *, timeout: float, progress: Callable[[int, int | None], None] | None) -> bytes:
+def _as_url(given: str) -> str:
+    """A URL as given, or a local copy's path as a file:// URL (how a machine without network fetches)."""
+    path = Path(given).expanduser()
+    return path.resolve().as_uri() if "://" not in given and path.is_file() else given
+
+
+def _download(
+    url: str, name: str, *, timeout: float, progress: Callable[[int, int | None], None] | None
+) -> bytes:
     buffer = io.BytesIO()
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) by config
-            total = response.length
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) or file by config
+            # Content-Length, not `response.length`: a file:// response has only the header.
+            total = int(response.headers.get("Content-Length") or 0) or None
             while chunk := response.read(1 << 16):
                 buffer.write(chunk)
                 if buffer.tell() > MAX_ARCHIVE_BYTES:
                     raise FetchError(f"{url} is larger than {MAX_ARCHIVE_BYTES >> 20} MiB; refusing it")
                 if progress:
                     progress(buffer.tell(), total)
-    except OSError as exc:
-        raise FetchError(f"could not download {url}: {exc}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: not a URL, nor a file that exists
+        if isinstance(exc, urllib.error.HTTPError):
+            exc.close()  # an HTTP error holds its connection open for as long as anyone keeps the error
+        raise FetchError(
+            f"could not download {url}: {exc}. Without network: give --url (or MARQUEE_DATA_URL) the path "
+            f"of a copy of the archive, or set MARQUEE_DATA_DIR to a folder holding movielens/{name}/"
+        ) from exc
     return buffer.getvalue()
 
 

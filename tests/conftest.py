@@ -15,16 +15,17 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from engine import Engine, Settings, assemble, build  # noqa: E402
-from engine.config import ApiSettings, RankerSettings  # noqa: E402
+from engine.config import ApiSettings, RankerSettings, default_data_dir  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
 
 
 def real_data_dir() -> Path:
-    """MARQUEE_DATA_DIR, else the shared data next to the repository (../shared/data)."""
+    """MARQUEE_DATA_DIR, else where the app looks (../shared/data, else the folder `make demo` fetched
+    ml-latest-small into): a fresh clone tests on the data its demo fetched."""
     env = os.environ.get("MARQUEE_DATA_DIR")
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "data").resolve()
+    return Path(env) if env else default_data_dir()
 
 
 @pytest.fixture(scope="session")

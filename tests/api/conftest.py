@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -51,3 +55,28 @@ def signup(client: TestClient) -> Signup:
         return headers, profile.json()["id"]
 
     return make
+
+
+@pytest.fixture
+def served(app: FastAPI) -> Iterator[str]:
+    """The app behind a real HTTP server (TestClient runs a request to its end before it returns)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def signup_at(http: httpx.Client) -> tuple[dict[str, str], str]:
+    """A new account with one profile over real HTTP, its assistant made: (headers, profile id)."""
+    key = http.post("/v1/accounts", json={"name": "stream"}).json()["api_key"]
+    headers = {"X-API-Key": key}
+    profile = http.post("/v1/profiles", json={"name": "main"}, headers=headers).json()["id"]
+    http.get("/v1/models", headers=headers)  # makes the app's assistant
+    return headers, profile

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+from typing import Any
 
 import httpx
 import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import Signup
+from assistant import policy
+from tests.api.conftest import Signup, signup_at
 
 pytestmark = pytest.mark.slow
 
@@ -70,6 +73,43 @@ def test_streamed_turn_sends_chunks_then_the_cards_then_done(client: TestClient,
     )
     assert raw.headers["content-type"].startswith("text/event-stream")
     assert raw.text.rstrip().endswith("data: [DONE]")
+
+
+def test_an_offline_reply_streams_its_first_words_before_the_rest_is_composed(
+    served: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second title's line is composed only once the client has read the reply's first words: a reply
+    # composed whole before it is sent would hold that line until the wait gives up instead.
+    read = threading.Event()
+    order: list[str] = []
+    compose = policy._item
+
+    def item(position: int, card: Any) -> str:
+        if position == 2:
+            order.append("composer released" if read.wait(timeout=30) else "composer gave up")
+        return compose(position, card)
+
+    monkeypatch.setattr(policy, "_item", item)
+    text = []
+    with httpx.Client(base_url=served, timeout=60) as http:
+        headers, profile = signup_at(http)
+        payload = {
+            "model": "marquee-offline",
+            "stream": True,
+            "profile_id": profile,
+            "messages": [{"role": "user", "content": "a funny film from the 90s please"}],
+        }
+        with http.stream("POST", "/v1/chat/completions", headers=headers, json=payload) as response:
+            for line in response.iter_lines():
+                if not line.startswith("data: {"):
+                    continue
+                if content := json.loads(line[6:])["choices"][0]["delta"].get("content"):
+                    if not read.is_set():
+                        order.append("client read the first words")
+                        read.set()
+                    text.append(content)
+    assert order == ["client read the first words", "composer released"]
+    assert "2. **" in "".join(text)  # the reply went on to its second title after the wait
 
 
 def test_a_conversation_goes_on_without_repeats_and_records_what_was_seen(

@@ -5,22 +5,19 @@ over a real HTTP server, and a client that disconnects cancels the turn."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from assistant import Assistant
 from engine.breaker import BreakerState
 from engine.config import LLMSettings
-from tests.api.conftest import Signup
+from tests.api.conftest import Signup, signup_at
 from tests.assistant.openai_stub import Answer, ChatRequest, OpenAIStub, hang, plan
 
 pytestmark = pytest.mark.slow
@@ -82,30 +79,6 @@ def test_marquee_offline_and_a_hung_model(client: TestClient, signup: Signup, st
     assert "skipped for another" in second.json()["choices"][0]["message"]["content"]
     assert len(stub.requests) == 1  # the open breaker answered without the model
     helper.connect(None)
-
-
-@pytest.fixture
-def served(app: FastAPI) -> Iterator[str]:
-    """The app behind a real HTTP server (TestClient runs a request to its end before it returns)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
-def signup_at(http: httpx.Client) -> tuple[dict[str, str], str]:
-    key = http.post("/v1/accounts", json={"name": "stream"}).json()["api_key"]
-    headers = {"X-API-Key": key}
-    profile = http.post("/v1/profiles", json={"name": "main"}, headers=headers).json()["id"]
-    http.get("/v1/models", headers=headers)  # makes the app's assistant
-    return headers, profile
 
 
 def test_a_streamed_reply_leaves_as_the_model_writes_it(app: FastAPI, served: str, stub: OpenAIStub) -> None:

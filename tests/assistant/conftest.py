@@ -65,7 +65,11 @@ def picked_titles(engine: Engine, reply: Reply) -> list[Title]:
 
 @pytest.fixture(scope="module")
 def assistant(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Assistant]:
-    """An assistant over the session engine (offline policy; tests add an LLM agent where they need one)."""
+    """An assistant over the session engine (offline policy; tests add an LLM agent where they need one).
+
+    Warmed up as a served app's is: whichever test runs first, no turn's LLM budget pays for loading the
+    text model (the first LLM test in a shuffled order used to time out on it)."""
     found = Assistant(engine, ConversationStore(tmp_path_factory.mktemp("chat") / "conversations.sqlite"))
+    found.warm_up()
     yield found
     found.close()

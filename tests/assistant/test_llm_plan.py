@@ -39,7 +39,6 @@ _LISTED = re.compile(r"^\d+\. (?P<name>.+) \((?P<year>\d{4}|None)\): (?P<why>.*)
 
 @pytest.fixture
 def chat(assistant: Assistant, openai_stub: OpenAIStub) -> Iterator[Chat]:
-    assistant.warm_up()  # as a served app does: the text model loads before the first turn's budget runs
 
     def make(**overrides: Any) -> Assistant:
         settings = {"base_url": openai_stub.base_url, "model": "scripted", "timeout_s": 10, "retries": 0}

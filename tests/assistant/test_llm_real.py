@@ -35,7 +35,6 @@ CONVERSATION = (
 @pytest.fixture(params=["plan", "react"])
 def real(request: pytest.FixtureRequest, assistant: Assistant) -> Iterator[Assistant]:
     model = os.environ.get("MARQUEE_TEST_LLM_MODEL", "local")
-    assistant.warm_up()
     assistant.connect(
         LLMSettings(base_url=URL, model=model, driver=request.param, timeout_s=60, turn_budget_s=120)
     )

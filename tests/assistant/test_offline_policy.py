@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Viewer
+from assistant import Assistant, Viewer, policy
 from assistant.state import ConversationStore
-from assistant.tools import Toolbox
+from assistant.tools import TitleCard, Toolbox
 from assistant.understanding import SHORT_RUNTIME
 from engine import Engine, Event, EventKind
 from tests.assistant.conftest import picked_titles
@@ -36,6 +36,29 @@ def test_hard_constraints_are_read_and_every_pick_keeps_them(
         assert title.runtime is not None and title.runtime <= 120, title
         assert title.id not in STAR_WARS
         assert title.name in reply.text
+
+
+def test_a_listing_is_emitted_line_by_line_as_it_is_composed(
+    assistant: Assistant, viewer: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    pieces: list[str] = []
+    compose = policy._item
+
+    def item(position: int, card: TitleCard) -> str:
+        events.append(f"compose {position}")
+        return compose(position, card)
+
+    def emit(piece: str) -> None:
+        events.append("emit")
+        pieces.append(piece)
+
+    monkeypatch.setattr(policy, "_item", item)
+    reply = assistant.respond(viewer, "a thriller from the 90s please", emit=emit)
+    n = len(reply.titles)
+    assert n >= 2 and "".join(pieces) == reply.text
+    # The lead leaves first, then each title's line before the next one is composed, then the question.
+    assert events == ["emit", *[e for i in range(1, n + 1) for e in (f"compose {i}", "emit")], "emit"]
 
 
 def test_a_vague_request_gets_one_question_then_picks(

@@ -49,8 +49,11 @@ def test_kids_get_rated_titles_within_the_limit(assistant: Assistant, viewer: Vi
     allowed = set(allowed_maturity("PG"))
     assert reply.titles
     assert all(normalize_maturity(t.maturity) in allowed for t in picked_titles(engine, reply))
+    # Well-known titles first: how many of them the allowed candidates hold varies from build to build (two
+    # builds of the same slice differ slightly), so the order is checked, not a count of them.
     popular = assistant.lexicon.popularity
-    assert all(popular.get(c.title_id, 0) >= assistant.lexicon.well_known for c in reply.titles[:3])
+    obscure = [popular.get(c.title_id, 0) < assistant.lexicon.well_known for c in reply.titles]
+    assert obscure == sorted(obscure) and not obscure[0], obscure
 
 
 def test_complaints_are_not_wishes(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:

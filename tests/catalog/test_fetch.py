@@ -16,8 +16,6 @@ from typer.testing import CliRunner
 from catalog.fetch import EXPECTED_SHA256, FetchError, fetch
 from engine.cli import app
 
-SMALL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "movielens" / "ml-latest-small"
-
 
 class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
@@ -44,23 +42,34 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _official_files() -> dict[str, bytes]:
-    return {name: (SMALL / name).read_bytes() for name in EXPECTED_SHA256["ml-latest-small"]}
+@pytest.fixture
+def small(data_dir: Path) -> Path:
+    """The real ml-latest-small folder, whose files the official archive holds."""
+    folder = data_dir / "movielens" / "ml-latest-small"
+    if not folder.is_dir():
+        pytest.skip(f"ml-latest-small not found in {data_dir}; run `marquee data fetch ml-latest-small`")
+    return folder
+
+
+def _official_files(small: Path) -> dict[str, bytes]:
+    return {name: (small / name).read_bytes() for name in EXPECTED_SHA256["ml-latest-small"]}
 
 
 @pytest.mark.realdata
-def test_fetch_verifies_and_installs(served: tuple[str, Path], tmp_path: Path) -> None:
+def test_fetch_verifies_and_installs(served: tuple[str, Path], tmp_path: Path, small: Path) -> None:
     base, root = served
-    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files()))
+    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files(small)))
     target = fetch("ml-latest-small", tmp_path / "data", url=f"{base}/ml-latest-small.zip")
     assert target == tmp_path / "data" / "movielens" / "ml-latest-small"
-    assert (target / "ratings.csv").read_bytes() == (SMALL / "ratings.csv").read_bytes()
+    assert (target / "ratings.csv").read_bytes() == (small / "ratings.csv").read_bytes()
 
 
 @pytest.mark.realdata
-def test_tampered_archive_is_rejected_and_nothing_installed(served: tuple[str, Path], tmp_path: Path) -> None:
+def test_tampered_archive_is_rejected_and_nothing_installed(
+    served: tuple[str, Path], tmp_path: Path, small: Path
+) -> None:
     base, root = served
-    files = _official_files()
+    files = _official_files(small)
     files["ratings.csv"] = files["ratings.csv"].replace(b"4.0", b"5.0", 1)
     (root / "bad.zip").write_bytes(_zip(files))
     with pytest.raises(FetchError, match="ratings.csv .* has sha256"):
@@ -73,15 +82,31 @@ def test_not_a_zip_and_missing_url(served: tuple[str, Path], tmp_path: Path) -> 
     (root / "page.zip").write_bytes(b"<html>not found</html>")
     with pytest.raises(FetchError, match="did not return a zip"):
         fetch("ml-latest-small", tmp_path, url=f"{base}/page.zip")
-    with pytest.raises(FetchError, match="could not download"):
+    with pytest.raises(FetchError, match="could not download") as unreachable:
         fetch("ml-latest-small", tmp_path, url=f"{base}/absent.zip")
+    # Offline, the message names both ways on: a local copy of the archive, or a data folder.
+    assert "--url" in str(unreachable.value) and "MARQUEE_DATA_DIR" in str(unreachable.value)
+    with pytest.raises(FetchError, match="could not download no/such/copy.zip"):
+        fetch("ml-latest-small", tmp_path, url="no/such/copy.zip")
 
 
 @pytest.mark.realdata
-def test_fetch_if_missing_downloads_once_and_says_so(served: tuple[str, Path], tmp_path: Path) -> None:
+def test_a_local_copy_of_the_archive_installs_by_path_or_file_url(tmp_path: Path, small: Path) -> None:
+    """How a machine without network fetches: the archive copied over, named by its path."""
+    archive = tmp_path / "ml-latest-small.zip"
+    archive.write_bytes(_zip(_official_files(small)))
+    for given in (str(archive), archive.as_uri()):
+        target = fetch("ml-latest-small", tmp_path / given[-40:].replace("/", "_"), url=given)
+        assert (target / "movies.csv").read_bytes() == (small / "movies.csv").read_bytes()
+
+
+@pytest.mark.realdata
+def test_fetch_if_missing_downloads_once_and_says_so(
+    served: tuple[str, Path], tmp_path: Path, small: Path
+) -> None:
     """What `make demo` runs: the first call fetches into an empty data folder, the second finds it."""
     base, root = served
-    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files()))
+    (root / "ml-latest-small.zip").write_bytes(_zip(_official_files(small)))
     env = {"MARQUEE_DATA_DIR": str(tmp_path / "data"), "MARQUEE_DATA_URL": f"{base}/ml-latest-small.zip"}
     args = ["data", "fetch", "ml-latest-small", "--if-missing"]
     first = CliRunner().invoke(app, args, env=env)
