@@ -1,4 +1,5 @@
-"""The SQLite event store: idempotence, atomic batches, WAL, profile isolation, cascades."""
+"""The event stores: idempotence, atomic batches, profile isolation, cascades. Every test taking `store`
+runs against SQLite and PostgreSQL alike (a congruence suite); WAL and read-only opening are SQLite's."""
 
 from __future__ import annotations
 
@@ -18,19 +19,25 @@ from catalog import (
     EventKind,
     EventStore,
     Profile,
+    Store,
     UnknownAccountError,
     UnknownProfileError,
     new_id,
 )
+from catalog.pg_events import PostgresStore
 
 
-@pytest.fixture
-def store() -> Iterator[EventStore]:
-    with EventStore(":memory:") as s:
-        yield s
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    if request.param == "sqlite":
+        with EventStore(":memory:") as sqlite:
+            yield sqlite
+        return
+    with PostgresStore(request.getfixturevalue("postgres_url")) as postgresql:
+        yield postgresql
 
 
-def make_profile(store: EventStore, name: str = "Ada") -> Profile:
+def make_profile(store: Store, name: str = "Ada") -> Profile:
     return store.create_profile(store.create_account("home").id, name)
 
 
@@ -40,7 +47,7 @@ def play(profile: Profile, title_id: int = 1, ts: float = 1.0, **kw: object) -> 
     )
 
 
-def test_same_event_id_is_stored_once(store: EventStore) -> None:
+def test_same_event_id_is_stored_once(store: Store) -> None:
     profile = make_profile(store)
     event = play(profile)
     assert store.append([event] * 100) == [True] + [False] * 99
@@ -48,7 +55,7 @@ def test_same_event_id_is_stored_once(store: EventStore) -> None:
     assert store.count(profile.id) == store.count() == 1
 
 
-def test_same_event_id_with_another_payload_is_a_conflict_naming_the_field(store: EventStore) -> None:
+def test_same_event_id_with_another_payload_is_a_conflict_naming_the_field(store: Store) -> None:
     profile = make_profile(store)
     first = play(profile, title_id=1, ts=5.0, context={"device": "tv"})
     assert store.append([first]) == [True]
@@ -70,14 +77,14 @@ def test_same_event_id_with_another_payload_is_a_conflict_naming_the_field(store
         store.append([twice, replace(twice, title_id=5)])  # within one batch too
 
 
-def test_event_ids_are_scoped_per_profile(store: EventStore) -> None:
+def test_event_ids_are_scoped_per_profile(store: Store) -> None:
     first, second = make_profile(store, "a"), make_profile(store, "b")
     shared = "client-1"
     events = [Event(shared, p.id, 7, EventKind.COMPLETE) for p in (first, second)]
     assert store.append(events) == [True, True]
 
 
-def test_batch_with_unknown_profile_writes_nothing(store: EventStore) -> None:
+def test_batch_with_unknown_profile_writes_nothing(store: Store) -> None:
     profile = make_profile(store)
     good = [play(profile, title_id=i) for i in range(3)]
     bad = Event(new_id(), "no-such-profile", 9, EventKind.PLAY)
@@ -96,7 +103,7 @@ def test_bad_events_fail_when_built() -> None:
     assert Event(new_id(), "p", 1, "thumb_up").kind is EventKind.THUMB_UP  # type: ignore[arg-type]
 
 
-def test_events_round_trip_oldest_first_with_filters(store: EventStore) -> None:
+def test_events_round_trip_oldest_first_with_filters(store: Store) -> None:
     profile = make_profile(store)
     late = Event(
         new_id(), profile.id, 5, EventKind.PROGRESS, value=0.5, ts=30.0, context={"device": "tv", "pos": 3},
@@ -142,12 +149,12 @@ def test_file_store_uses_wal_and_persists(tmp_path: Path) -> None:
         assert reopened.profile(profile.id) == profile
 
 
-def test_foreign_keys_are_enforced(store: EventStore) -> None:
+def test_foreign_keys_are_enforced(store: Store) -> None:
     with pytest.raises(UnknownAccountError):
         store.create_profile("no-such-account", "x")
 
 
-def test_profiles_of_one_account_never_list_another(store: EventStore) -> None:
+def test_profiles_of_one_account_never_list_another(store: Store) -> None:
     home, office = store.create_account("home"), store.create_account("office")
     ada = store.create_profile(home.id, "Ada", maturity_limit="pg-13")
     bob = store.create_profile(home.id, "Bob", language="fr", region="FR")
@@ -159,7 +166,7 @@ def test_profiles_of_one_account_never_list_another(store: EventStore) -> None:
     assert store.profiles("nobody") == []
 
 
-def test_update_profile(store: EventStore) -> None:
+def test_update_profile(store: Store) -> None:
     profile = make_profile(store)
     updated = store.update_profile(profile.id, name="Ada L.", maturity_limit="R")
     assert updated == store.profile(profile.id)
@@ -172,7 +179,7 @@ def test_update_profile(store: EventStore) -> None:
         store.update_profile("nope", name="x")
 
 
-def test_delete_profile_cascades_to_its_events(store: EventStore) -> None:
+def test_delete_profile_cascades_to_its_events(store: Store) -> None:
     gone, kept = make_profile(store, "gone"), make_profile(store, "kept")
     store.append([play(gone, title_id=i) for i in range(5)] + [play(kept)])
     store.delete_profile(gone.id)
@@ -185,7 +192,7 @@ def test_delete_profile_cascades_to_its_events(store: EventStore) -> None:
         store.delete_profile(gone.id)
 
 
-def test_accounts_by_key_hash(store: EventStore) -> None:
+def test_accounts_by_key_hash(store: Store) -> None:
     account = store.create_account("home", key_hash="h1")
     other = store.create_account("office")
     assert store.account_by_key_hash("h1") == account
@@ -196,17 +203,16 @@ def test_accounts_by_key_hash(store: EventStore) -> None:
         store.set_key_hash("nobody", "h3")
 
 
-def test_concurrent_appends_from_threads(tmp_path: Path) -> None:
-    with EventStore(tmp_path / "events.db") as store:
-        profile = make_profile(store)
+def test_concurrent_appends_from_threads(store: Store) -> None:
+    profile = make_profile(store)
 
-        def worker() -> None:
-            for i in range(50):
-                store.append([play(profile, title_id=i), play(profile, title_id=i)])
+    def worker() -> None:
+        for i in range(50):
+            store.append([play(profile, title_id=i), play(profile, title_id=i)])
 
-        threads = [threading.Thread(target=worker) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert store.count(profile.id) == 4 * 50 * 2
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.count(profile.id) == 4 * 50 * 2
