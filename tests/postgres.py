@@ -25,11 +25,16 @@ PASSWORD = "pg-secret-7f3a"
 def binaries() -> Path | None:
     """The folder holding initdb and pg_ctl: MARQUEE_PG_BIN, else the newest of Debian's PostgreSQL."""
     configured = os.environ.get("MARQUEE_PG_BIN")
-    candidates = [Path(configured)] if configured else sorted(Path("/usr/lib/postgresql").glob("*/bin"))[::-1]
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda b: _version(b.parent.name))
+    candidates = [Path(configured)] if configured else installed[::-1]
     for folder in candidates:
         if (folder / "initdb").is_file() and (folder / "pg_ctl").is_file():
             return folder
     return None
+
+
+def _version(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in name.split(".") if part.isdigit())
 
 
 def _free_port() -> int:
