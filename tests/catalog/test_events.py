@@ -10,6 +10,7 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from catalog import (
@@ -216,3 +217,36 @@ def test_concurrent_appends_from_threads(store: Store) -> None:
     for thread in threads:
         thread.join()
     assert store.count(profile.id) == 4 * 50 * 2
+
+
+@pytest.mark.slow
+def test_postgresql_stores_opened_at_once_migrate_once_and_share_one_state(postgres_url: str) -> None:
+    """Replicas starting together: the advisory lock lets one migrate, the others find the schema made."""
+    opened: list[PostgresStore] = []
+    failures: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(PostgresStore(postgres_url))
+        except BaseException as error:  # reported by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures and len(opened) == 4
+    try:
+        first, second = opened[0], opened[1]
+        account = first.create_account("home", key_hash="h")
+        profile = second.create_profile(account.id, "Ada")
+        assert second.account_by_key_hash("h") == account and first.profiles(account.id) == [profile]
+        event = play(profile)
+        assert first.append([event]) == [True] and second.append([event]) == [False]
+        assert opened[3].events(profile.id) == [event]
+    finally:
+        for store in opened:
+            store.close()
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
