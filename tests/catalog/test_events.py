@@ -96,6 +96,16 @@ def test_batch_with_unknown_profile_writes_nothing(store: Store) -> None:
     assert store.append(good) == [True, True, True]  # the rollback left the store usable
 
 
+def test_a_large_batch_is_stored_whole_or_not_at_all(store: Store) -> None:
+    profile = make_profile(store)
+    batch = [play(profile, title_id=i, ts=float(i)) for i in range(10_000)]
+    with pytest.raises(EventConflictError) as info:
+        store.append([*batch, replace(batch[0], title_id=1)])  # refused at the end, after every insert
+    assert info.value.position == len(batch) and store.count() == 0
+    assert store.append([*batch, batch[0]]) == [True] * len(batch) + [False]
+    assert store.count(profile.id) == len(batch) and store.events(profile.id)[-1] == batch[-1]
+
+
 def test_bad_events_fail_when_built() -> None:
     with pytest.raises(ValueError):
         Event(new_id(), "p", 1, "binge")  # type: ignore[arg-type]
