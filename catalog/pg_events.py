@@ -8,7 +8,8 @@ replicas that start together from migrating at once.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import URL, Connection, Dialect, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 
-from catalog.errors import UnknownAccountError, UnknownProfileError
+from catalog.errors import StoreUnavailableError, UnknownAccountError, UnknownProfileError
 from catalog.events import (
     PROFILE_FIELDS,
     Account,
@@ -110,6 +111,15 @@ def _insert_events(dialect: Dialect) -> TextClause:
     )
 
 
+@contextmanager
+def _reachable() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as error:  # the connection failed or was lost, not a bad statement
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
+        raise StoreUnavailableError(reason) from error
+
+
 def migrate(connection: Connection) -> None:
     """Bring the schema to the newest migration, inside the caller's transaction."""
     config = Config()
@@ -137,7 +147,7 @@ class PostgresStore:
         """`url`: postgresql://user:password@host:port/database (psycopg 3 is the driver)."""
         self._engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=8)
         self._insert_events = _insert_events(self._engine.dialect)
-        with self._engine.begin() as db:
+        with self._begin() as db:
             db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
             migrate(db)
 
@@ -145,7 +155,7 @@ class PostgresStore:
 
     def create_account(self, name: str, *, key_hash: str | None = None) -> Account:
         account = Account(id=new_id(), name=name, created=time.time())
-        with self._engine.begin() as db:
+        with self._begin() as db:
             db.execute(
                 accounts.insert().values(
                     id=account.id, name=account.name, created=account.created, key_hash=key_hash
@@ -160,7 +170,7 @@ class PostgresStore:
         return self._one_account(select(*_ACCOUNT_COLUMNS).where(accounts.c.key_hash == key_hash))
 
     def set_key_hash(self, account_id: str, key_hash: str | None) -> None:
-        with self._engine.begin() as db:
+        with self._begin() as db:
             done = db.execute(update(accounts).where(accounts.c.id == account_id).values(key_hash=key_hash))
             if done.rowcount == 0:
                 raise UnknownAccountError(account_id)
@@ -170,7 +180,7 @@ class PostgresStore:
     def create_profile(self, account_id: str, name: str, **fields: Any) -> Profile:
         check_profile_fields(fields, PROFILE_FIELDS[1:])
         profile = Profile(id=new_id(), account_id=account_id, name=name, **fields)
-        with self._engine.begin() as db:
+        with self._begin() as db:
             # FOR KEY SHARE: the account cannot be deleted between this check and the insert.
             found = select(accounts.c.id).where(accounts.c.id == account_id).with_for_update(key_share=True)
             if db.execute(found).first() is None:
@@ -186,17 +196,17 @@ class PostgresStore:
             .where(profiles.c.account_id == account_id)
             .order_by(profiles.c.created, profiles.c.seq)
         )
-        with self._engine.connect() as db:
+        with self._connect() as db:
             return [Profile(*row) for row in db.execute(query)]
 
     def profile(self, profile_id: str) -> Profile | None:
-        with self._engine.connect() as db:
+        with self._connect() as db:
             row = db.execute(select(*_PROFILE_COLUMNS).where(profiles.c.id == profile_id)).first()
         return Profile(*row) if row else None
 
     def update_profile(self, profile_id: str, **fields: Any) -> Profile:
         check_profile_fields(fields, PROFILE_FIELDS)
-        with self._engine.begin() as db:
+        with self._begin() as db:
             query = select(*_PROFILE_COLUMNS).where(profiles.c.id == profile_id).with_for_update()
             row = db.execute(query).first()
             if row is None:
@@ -208,7 +218,7 @@ class PostgresStore:
 
     def delete_profile(self, profile_id: str) -> None:
         """Delete a profile and, through the foreign key's cascade, all of its events."""
-        with self._engine.begin() as db:
+        with self._begin() as db:
             if db.execute(delete(profiles).where(profiles.c.id == profile_id)).rowcount == 0:
                 raise UnknownProfileError(profile_id)
 
@@ -220,7 +230,7 @@ class PostgresStore:
         if not rows:
             return []
         names = [c.name for c in _EVENT_COLUMNS]
-        with self._engine.begin() as db:
+        with self._begin() as db:
             wanted = list(dict.fromkeys(row[1] for row in rows))
             # FOR KEY SHARE holds the profiles until commit: a concurrent delete waits for this batch.
             found = select(profiles.c.id).where(profiles.c.id.in_(wanted)).with_for_update(key_share=True)
@@ -270,7 +280,7 @@ class PostgresStore:
         query = select(func.count()).select_from(events)
         if profile_id is not None:
             query = query.where(events.c.profile_id == profile_id)
-        with self._engine.connect() as db:
+        with self._connect() as db:
             return int(db.execute(query).scalar_one())
 
     def close(self) -> None:
@@ -284,14 +294,26 @@ class PostgresStore:
 
     # --- internals --------------------------------------------------------------------------------
 
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A transaction, committed when the block ends; an unreachable database raises
+        StoreUnavailableError (the API's 503) instead of the driver's error."""
+        with _reachable(), self._engine.begin() as db:
+            yield db
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with _reachable(), self._engine.connect() as db:
+            yield db
+
     def _select(self, query: Select[Any], kinds: Iterable[EventKind | str] | None) -> list[Event]:
         if kinds is not None:
             query = query.where(events.c.kind.in_([EventKind(k).value for k in kinds]))
-        with self._engine.connect() as db:
+        with self._connect() as db:
             rows = db.execute(query.order_by(events.c.ts, events.c.seq)).all()
         return [event_from_row(tuple(row)) for row in rows]
 
     def _one_account(self, query: Select[Any]) -> Account | None:
-        with self._engine.connect() as db:
+        with self._connect() as db:
             row = db.execute(query).first()
         return Account(*row) if row else None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -78,6 +79,24 @@ def test_signup_profiles_and_events_round_trip_across_apps_on_one_database(
     assert b.delete(f"/v1/profiles/{profile}", headers=headers).status_code == 204
     assert a.get(f"/v1/profiles/{profile}", headers=headers).status_code == 404
     assert PASSWORD not in caplog.text
+
+
+def test_a_lost_database_answers_503_and_the_service_recovers_when_it_is_back(
+    replicas: tuple[TestClient, TestClient], postgres_server: str, postgres_url: str
+) -> None:
+    a, _ = replicas
+    headers = {"X-API-Key": a.post("/v1/accounts", json={"name": "home"}).json()["api_key"]}
+    assert a.get("/v1/profiles", headers=headers).status_code == 200
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_server, autocommit=True) as admin:  # the pool's connections cut, then gone
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        admin.execute(f'ALTER DATABASE "{name}" RENAME TO "{name}_away"')
+    gone = a.get("/v1/profiles", headers=headers)
+    assert gone.status_code == 503 and gone.headers["Retry-After"] == "5", gone.text
+    assert "unavailable" in gone.json()["error"]["message"] and PASSWORD not in gone.text
+    with psycopg.connect(postgres_server, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}_away" RENAME TO "{name}"')
+    assert a.get("/v1/profiles", headers=headers).status_code == 200
 
 
 def test_the_database_url_is_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:

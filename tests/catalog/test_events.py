@@ -3,6 +3,7 @@ runs against SQLite and PostgreSQL alike (a congruence suite); WAL and read-only
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from catalog import (
     EventStore,
     Profile,
     Store,
+    StoreUnavailableError,
     UnknownAccountError,
     UnknownProfileError,
     new_id,
@@ -260,3 +262,12 @@ def test_postgresql_stores_opened_at_once_migrate_once_and_share_one_state(postg
             store.close()
     with psycopg.connect(postgres_url) as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
+def test_an_unreachable_database_is_unavailable_without_its_password() -> None:
+    with closing(socket.socket()) as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"postgresql://marquee:hidden-pw@127.0.0.1:{probe.getsockname()[1]}/marquee"
+        with pytest.raises(StoreUnavailableError) as info:
+            PostgresStore(url)
+    assert isinstance(info.value, CatalogError) and "hidden-pw" not in str(info.value)
