@@ -21,6 +21,7 @@ from engine import (
     EventConflictError,
     IndexUnavailableError,
     StaleArtifactsError,
+    StoreUnavailableError,
     UnknownProfileError,
     UnknownTitleError,
     redact,
@@ -129,6 +130,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IndexUnavailableError)
     async def _index(_: Request, exc: IndexUnavailableError) -> JSONResponse:
         return error_response(503, f"title index unavailable: {exc}", headers={"Retry-After": "5"})
+
+    @app.exception_handler(StoreUnavailableError)
+    async def _store(_: Request, exc: StoreUnavailableError) -> JSONResponse:
+        return error_response(503, str(exc), headers={"Retry-After": "5"})
 
     @app.exception_handler(ArtifactsMissingError)
     @app.exception_handler(StaleArtifactsError)

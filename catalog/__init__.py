@@ -7,11 +7,12 @@ from catalog.errors import (
     CatalogError,
     EventConflictError,
     MissingDataError,
+    StoreUnavailableError,
     UnknownAccountError,
     UnknownDatasetError,
     UnknownProfileError,
 )
-from catalog.events import Account, Event, EventKind, EventStore, Profile, new_id
+from catalog.events import Account, Event, EventKind, EventStore, Profile, Store, new_id
 from catalog.history import HISTORY_KINDS, history_from_events
 from catalog.imported import BadRow, ImportFailed, ImportReport, import_dataset
 from catalog.interactions import POSITIVE_RATING, Interactions
@@ -53,6 +54,8 @@ __all__ = [
     "MissingDataError",
     "Profile",
     "Split",
+    "Store",
+    "StoreUnavailableError",
     "Title",
     "UnknownAccountError",
     "UnknownDatasetError",

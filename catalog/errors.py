@@ -61,3 +61,11 @@ class EventConflictError(CatalogError, ValueError):
         self.event_id = event_id
         self.field = field  # the first field that differs
         super().__init__(f"event id {event_id!r} is already stored with a different {field}")
+
+
+class StoreUnavailableError(CatalogError):
+    """The shared database behind the event store cannot be reached (down, restarting, dropped): the
+    request was not applied and may be sent again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the accounts and events database is unavailable: {reason}")

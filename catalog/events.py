@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 from catalog.errors import EventConflictError, UnknownAccountError, UnknownProfileError
 from catalog.metadata import MATURITY_RATINGS, normalize_maturity
@@ -92,6 +92,45 @@ class Event:
             if not isinstance(key, str) or not isinstance(item, str | int | float):
                 raise TypeError(f"event context must map str to str/int/float, got {key!r}: {item!r}")
         object.__setattr__(self, "context", MappingProxyType(context))
+
+
+class Store(Protocol):
+    """Accounts, profiles and their events: EventStore (SQLite, one process) or PostgresStore
+    (catalog/pg_events.py, shared by replicas). Both keep the same rules: a batch is stored whole or not at
+    all, a repeated event id per profile is stored once, and a repeat with other fields is refused naming
+    the field (tests/catalog/test_events.py runs one suite against both)."""
+
+    def create_account(self, name: str, *, key_hash: str | None = None) -> Account: ...
+
+    def account(self, account_id: str) -> Account | None: ...
+
+    def account_by_key_hash(self, key_hash: str) -> Account | None: ...
+
+    def set_key_hash(self, account_id: str, key_hash: str | None) -> None: ...
+
+    def create_profile(self, account_id: str, name: str, **fields: Any) -> Profile: ...
+
+    def profiles(self, account_id: str) -> list[Profile]: ...
+
+    def profile(self, profile_id: str) -> Profile | None: ...
+
+    def update_profile(self, profile_id: str, **fields: Any) -> Profile: ...
+
+    def delete_profile(self, profile_id: str) -> None: ...
+
+    def append(self, events: Sequence[Event]) -> list[bool]: ...
+
+    def events(
+        self, profile_id: str, *, kinds: Iterable[EventKind | str] | None = None, since: float | None = None
+    ) -> list[Event]: ...
+
+    def all_events(
+        self, *, kinds: Iterable[EventKind | str] | None = None, with_variant: bool = False
+    ) -> list[Event]: ...
+
+    def count(self, profile_id: str | None = None) -> int: ...
+
+    def close(self) -> None: ...
 
 
 _SCHEMA = """
@@ -175,14 +214,14 @@ class EventStore:
     # --- profiles ---------------------------------------------------------------------------------
 
     def create_profile(self, account_id: str, name: str, **fields: Any) -> Profile:
-        _check_fields(fields, PROFILE_FIELDS[1:])
+        check_profile_fields(fields, PROFILE_FIELDS[1:])
         profile = Profile(id=new_id(), account_id=account_id, name=name, **fields)
         with self._transaction() as db:
             if db.execute("SELECT 1 FROM accounts WHERE id = ?", (account_id,)).fetchone() is None:
                 raise UnknownAccountError(account_id)
             db.execute(
                 f"INSERT INTO profiles ({_PROFILE_COLUMNS}, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*_profile_row(profile), time.time()),
+                (*profile_row(profile), time.time()),
             )
         return profile
 
@@ -203,7 +242,7 @@ class EventStore:
         return Profile(*row) if row else None
 
     def update_profile(self, profile_id: str, **fields: Any) -> Profile:
-        _check_fields(fields, PROFILE_FIELDS)
+        check_profile_fields(fields, PROFILE_FIELDS)
         with self._transaction() as db:
             row = db.execute(
                 f"SELECT {_PROFILE_COLUMNS} FROM profiles WHERE id = ?", (profile_id,)
@@ -213,7 +252,7 @@ class EventStore:
             profile = replace(Profile(*row), **fields)
             db.execute(
                 "UPDATE profiles SET name = ?, maturity_limit = ?, language = ?, region = ? WHERE id = ?",
-                (*_profile_row(profile)[2:], profile_id),
+                (*profile_row(profile)[2:], profile_id),
             )
         return profile
 
@@ -227,23 +266,24 @@ class EventStore:
 
     def append(self, events: Sequence[Event]) -> list[bool]:
         """Store a batch in one transaction; True per newly stored event, False per duplicate id."""
-        batch = list(events)
-        for event in batch:
-            if not isinstance(event, Event):
-                raise TypeError(f"expected Event, got {type(event).__name__}")
+        batch = checked_batch(events)
         stored = []
         with self._transaction() as db:
             for profile_id in dict.fromkeys(e.profile_id for e in batch):
                 if db.execute("SELECT 1 FROM profiles WHERE id = ?", (profile_id,)).fetchone() is None:
                     raise UnknownProfileError(profile_id)  # rolls back the whole batch
             for position, event in enumerate(batch):
-                row = _event_row(event)
+                row = event_row(event)
                 cursor = db.execute(
                     f"INSERT OR IGNORE INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
                 )
                 stored.append(cursor.rowcount == 1)
                 if not stored[-1]:
-                    _check_same(db, position, row)  # raising rolls back the whole batch
+                    same = db.execute(
+                        f"SELECT {_EVENT_COLUMNS} FROM events WHERE profile_id = ? AND event_id = ?",
+                        (row[1], row[0]),
+                    ).fetchone()
+                    check_same(position, same, row)  # raising rolls back the whole batch
         return stored
 
     def events(
@@ -309,7 +349,7 @@ class EventStore:
             query += " WHERE " + " AND ".join(where)
         with self._lock:
             rows = self._db.execute(query + " ORDER BY ts, rowid", params).fetchall()
-        return [_event(row) for row in rows]
+        return [event_from_row(row) for row in rows]
 
     def _one_account(self, query: str, value: str) -> Account | None:
         with self._lock:
@@ -317,17 +357,25 @@ class EventStore:
         return Account(*row) if row else None
 
 
-def _check_fields(fields: Mapping[str, Any], allowed: Sequence[str]) -> None:
+def checked_batch(events: Sequence[Event]) -> list[Event]:
+    batch = list(events)
+    for event in batch:
+        if not isinstance(event, Event):
+            raise TypeError(f"expected Event, got {type(event).__name__}")
+    return batch
+
+
+def check_profile_fields(fields: Mapping[str, Any], allowed: Sequence[str]) -> None:
     unknown = sorted(set(fields) - set(allowed))
     if unknown:
         raise TypeError(f"unknown profile field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
 
 
-def _profile_row(p: Profile) -> tuple[Any, ...]:
+def profile_row(p: Profile) -> tuple[Any, ...]:
     return (p.id, p.account_id, p.name, p.maturity_limit, p.language, p.region)
 
 
-def _event_row(e: Event) -> tuple[Any, ...]:
+def event_row(e: Event) -> tuple[Any, ...]:
     context = json.dumps(dict(e.context), sort_keys=True)
     return (e.event_id, e.profile_id, e.title_id, e.kind.value, e.value, e.ts, context, e.row, e.variant)
 
@@ -337,17 +385,15 @@ def _event_row(e: Event) -> tuple[Any, ...]:
 _SAME = {"title_id": 2, "kind": 3, "value": 4, "context": 6, "row": 7}
 
 
-def _check_same(db: sqlite3.Connection, position: int, row: tuple[Any, ...]) -> None:
-    """Raise EventConflictError when the stored event with this row's id differs from it."""
-    stored = db.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE profile_id = ? AND event_id = ?", (row[1], row[0])
-    ).fetchone()
+def check_same(position: int, stored: Sequence[Any], row: tuple[Any, ...]) -> None:
+    """Raise EventConflictError when `stored` (an event's columns as `event_row` orders them) differs
+    from the `row` sent again with its id at `position` of a batch."""
     for name, at in _SAME.items():
         if stored[at] != row[at]:
             raise EventConflictError(position, row[0], name)
 
 
-def _event(row: tuple[Any, ...]) -> Event:
+def event_from_row(row: tuple[Any, ...]) -> Event:
     event_id, profile_id, title_id, kind, value, ts, context, ui_row, variant = row
     return Event(
         event_id, profile_id, title_id, EventKind(kind), value, ts, json.loads(context), ui_row, variant

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog import Dataset, EventStore, Title, derive_business, load_dataset
+from catalog import Dataset, EventStore, Store, Title, derive_business, load_dataset
+from catalog.pg_events import PostgresStore
 from catalog.splitting import Split
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors
@@ -236,10 +237,14 @@ def _sources(
 
 
 def _state(settings: Settings, dataset_name: str) -> State:
+    """Accounts, profiles and events in PostgreSQL when a database URL is set, else in SQLite in the
+    state folder. The bandits' counts stay in the state folder's SQLite either way (not shared yet)."""
     folder = settings.dataset_state(dataset_name)
     folder.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url
+    store: Store = PostgresStore(url.get_secret_value()) if url else EventStore(folder / EVENTS_FILE)
     return State(
-        store=EventStore(folder / EVENTS_FILE),
+        store=store,
         artwork=ArtworkBandit.open(folder / BANDITS_FILE),
         row_order=RowOrderBandit.open(folder / BANDITS_FILE),
     )

@@ -206,7 +206,9 @@ def experiment_report_command(
     s = settings()
     if s.experiment.name is None:
         raise fail("no experiment configured; set MARQUEE_EXPERIMENT__NAME and MARQUEE_EXPERIMENT__ARMS")
-    result = report(s.dataset_state(checked_dataset(dataset)), s.experiment, events_file=EVENTS_FILE)
+    url = s.database_url.get_secret_value() if s.database_url else None
+    state = s.dataset_state(checked_dataset(dataset))
+    result = report(state, s.experiment, events_file=EVENTS_FILE, database_url=url)
     print(json.dumps(result, indent=2) if as_json else format_report(result))
 
 

@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("QDRANT_API_KEY", "MARQUEE_QDRANT_API_KEY")
     )
+    # Unset: accounts, profiles and events in SQLite under the state folder. Set (MARQUEE_DATABASE_URL,
+    # postgresql://user:password@host/db): in PostgreSQL, shared by every replica. Secret: it holds a
+    # password, so it is checked where it is opened (catalog/pg_events.py), never echoed by a validator.
+    database_url: SecretStr | None = None
     als: ALSConfig = ALSConfig()
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()

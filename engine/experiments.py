@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from catalog import Event, EventKind, EventStore
+from catalog import Event, EventKind, EventStore, Store
+from catalog.pg_events import PostgresStore
 from engine.config import ExperimentSettings
 from ranker.rows import Row, RowKind
 
@@ -222,21 +223,30 @@ def difference(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> dict[str, 
 # -- the report -------------------------------------------------------------------------------------------
 
 
-def _events(path: Path) -> list[Event]:
-    """Impressions and plays sent under an experiment arm, through the event store (read-only)."""
-    if not path.is_file():
+def _events(path: Path, database_url: str | None) -> list[Event]:
+    """Impressions and plays sent under an experiment arm: from PostgreSQL when the events are kept
+    there, else from the state folder's SQLite file (read-only)."""
+    if database_url is None and not path.is_file():
         return []
-    with EventStore(path, readonly=True) as store:
+    store: Store = PostgresStore(database_url) if database_url else EventStore(path, readonly=True)
+    try:
         return store.all_events(kinds=(EventKind.IMPRESSION, EventKind.PLAY), with_variant=True)
+    finally:
+        store.close()
 
 
 def report(
-    state: Path, experiment: ExperimentSettings, *, events_file: str = "events.sqlite"
+    state: Path,
+    experiment: ExperimentSettings,
+    *,
+    events_file: str = "events.sqlite",
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Per arm engagement (take rate = plays / impressions, Wilson 95%), each arm's difference from the
     first with a 95% interval, guardrails (served-page latency and Top Picks diversity), and for
-    interleaving the wins, losses and ties per profile."""
-    events = _events(state / events_file)
+    interleaving the wins, losses and ties per profile. The events come from `database_url` when set
+    (PostgreSQL); the served pages from the state folder."""
+    events = _events(state / events_file, database_url)
     pages_path = state / EXPERIMENTS_FILE
     pages: list[ServedPage] = []
     if pages_path.is_file():

@@ -21,9 +21,9 @@ from catalog import (
     Dataset,
     Event,
     EventKind,
-    EventStore,
     History,
     Interactions,
+    Store,
     Title,
 )
 from engine.accounts import Accounts
@@ -75,7 +75,7 @@ class Parts:
 class State:
     """What an engine writes: events, profiles and accounts, the bandits' counts."""
 
-    store: EventStore
+    store: Store  # SQLite beside the process, or PostgreSQL shared by replicas
     artwork: ArtworkBandit
     row_order: RowOrderBandit
 

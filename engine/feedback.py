@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from catalog import HISTORY_KINDS, Context, Event, EventKind, EventStore, History
+from catalog import HISTORY_KINDS, Context, Event, EventKind, History, Store
 from ranker import VARIANTS, ArtworkBandit, RowOrderBandit
 
 
@@ -21,7 +21,7 @@ class Feedback:
     def __init__(
         self,
         *,
-        store: EventStore,
+        store: Store,
         artwork: ArtworkBandit,
         row_order: RowOrderBandit,
         history: Callable[[str], History],

@@ -13,8 +13,8 @@ from catalog import (
     Constraints,
     Context,
     Dataset,
-    EventStore,
     History,
+    Store,
     Title,
     UnknownProfileError,
     allowed_maturity,
@@ -28,7 +28,7 @@ from ranker import taste_segment
 class Profiles:
     """Read-only after construction, so any number of requests may use it at once."""
 
-    def __init__(self, dataset: Dataset, store: EventStore) -> None:
+    def __init__(self, dataset: Dataset, store: Store) -> None:
         self._dataset = dataset
         self._store = store
         self._titles: Mapping[int, Title] = dataset.titles

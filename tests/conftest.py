@@ -16,6 +16,7 @@ import pytest  # noqa: E402
 
 from engine import Engine, Settings, assemble, build  # noqa: E402
 from engine.config import ApiSettings, RankerSettings, default_data_dir  # noqa: E402
+from tests import postgres  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
@@ -68,3 +69,19 @@ def engine(api_settings: Settings) -> Iterator[Engine]:
     eng = assemble(api_settings, DATASET)
     yield eng
     eng.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server for the session (tests/postgres.py), or a skip saying why there is none."""
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries not found (apt-get install postgresql, or set MARQUEE_PG_BIN)")
+    with postgres.server(bin_dir) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new empty database on the session's server, with a password in its URL."""
+    return postgres.fresh_database(postgres_server)

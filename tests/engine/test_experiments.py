@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from catalog import Event, EventKind, EventStore
+from catalog import Event, EventKind, EventStore, Store
+from catalog.pg_events import PostgresStore
 from engine import Engine, Row, Settings, assemble, build
 from engine.cli import app
 from engine.config import ExperimentSettings, parse_arm
@@ -126,15 +127,32 @@ def _store(state: Path, counts: dict[str, tuple[int, int]], profiles: int = 10) 
     """impressions and plays per arm, spread over `profiles` profiles per arm."""
     state.mkdir(parents=True, exist_ok=True)
     with EventStore(state / "events.sqlite") as store:
-        account = store.create_account("exp")
-        events = []
-        for arm, (impressions, plays) in counts.items():
-            ids = [store.create_profile(account.id, f"{arm}{i}").id for i in range(profiles)]
-            for i in range(impressions):
-                events.append(Event(f"i{i}", ids[i % profiles], i, EventKind.IMPRESSION, ts=i, variant=arm))
-            for i in range(plays):
-                events.append(Event(f"p{i}", ids[i % profiles], i, EventKind.PLAY, ts=i + 0.5, variant=arm))
-        store.append(events)
+        _fill(store, counts, profiles)
+
+
+def _fill(store: Store, counts: dict[str, tuple[int, int]], profiles: int = 10) -> None:
+    account = store.create_account("exp")
+    events = []
+    for arm, (impressions, plays) in counts.items():
+        ids = [store.create_profile(account.id, f"{arm}{i}").id for i in range(profiles)]
+        for i in range(impressions):
+            events.append(Event(f"i{i}", ids[i % profiles], i, EventKind.IMPRESSION, ts=i, variant=arm))
+        for i in range(plays):
+            events.append(Event(f"p{i}", ids[i % profiles], i, EventKind.PLAY, ts=i + 0.5, variant=arm))
+    store.append(events)
+
+
+@pytest.mark.slow
+def test_report_reads_the_events_from_postgresql_when_they_are_kept_there(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with PostgresStore(postgres_url) as store:
+        _fill(store, {"ranker": (100, 30), "candidate_order": (80, 12)})
+    result = report(tmp_path, AB, database_url=postgres_url)
+    arms = result["arms"]
+    assert (arms["ranker"]["impressions"], arms["ranker"]["plays"]) == (100, 30)
+    assert (arms["candidate_order"]["impressions"], arms["candidate_order"]["plays"]) == (80, 12)
+    assert report(tmp_path, AB)["arms"]["ranker"]["impressions"] == 0  # the state folder holds none
 
 
 def test_report_gives_take_rates_intervals_and_the_difference(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from catalog import EventStore
+from catalog.pg_events import PostgresStore
 from engine import Settings
 from engine.pages import SCRATCH_DIR
 from tests.conftest import DATASET, REPO_ROOT
@@ -43,7 +44,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings, state: Path, *, page_workers: int = 0) -> Iterator[Server]:
+def serve(
+    settings: Settings, state: Path, *, page_workers: int = 0, extra_env: Mapping[str, str] | None = None
+) -> Iterator[Server]:
     port = _free_port()
     env = os.environ | {
         "PYTHONPATH": str(REPO_ROOT),
@@ -51,6 +54,7 @@ def serve(settings: Settings, state: Path, *, page_workers: int = 0) -> Iterator
         "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir),
         "MARQUEE_STATE_DIR": str(state),
         "MARQUEE_API__ANONYMOUS_PER_MINUTE": "100000",
+        **(extra_env or {}),
     }
     command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
     started = time.monotonic()
@@ -98,39 +102,45 @@ def _stored(state: Path, profile: str) -> list[str]:
         return [e.event_id for e in store.events(profile)]
 
 
+def _write_until_killed(server: Server, headers: dict[str, str], profile: str) -> list[str]:
+    """Three writers post batches for 3 s, then the server gets kill -9: the event ids acknowledged."""
+    acked: list[str] = []
+    stop = threading.Event()
+
+    def write(writer: int) -> None:
+        with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+            for batch in range(100_000):
+                ids = [f"{writer}-{batch}-{j}" for j in range(5)]
+                events = [{"event_id": i, "title_id": 1, "kind": "impression"} for i in ids]
+                try:
+                    r = client.post(f"/v1/profiles/{profile}/events", json={"events": events})
+                except httpx.TransportError:
+                    return  # the server is gone
+                if r.status_code == 200:
+                    acked.extend(ids)
+                if stop.is_set():
+                    return
+
+    writers = [threading.Thread(target=write, args=(w,)) for w in range(3)]
+    for w in writers:
+        w.start()
+    time.sleep(3.0)
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(30)
+    stop.set()
+    for w in writers:
+        w.join(30)
+    return acked
+
+
 def test_kill9_during_writes_loses_nothing_acknowledged_and_leaves_no_shard_copies(
     api_settings: Settings, tmp_path: Path
 ) -> None:
     state = tmp_path / "state"
-    acked: list[str] = []
     with serve(api_settings, state, page_workers=1) as server:
         assert server.loading_when_live  # /livez answered while the engine was still loading
         headers, profile = _signup(server.url)
-        stop = threading.Event()
-
-        def write(writer: int) -> None:
-            with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
-                for batch in range(100_000):
-                    ids = [f"{writer}-{batch}-{j}" for j in range(5)]
-                    events = [{"event_id": i, "title_id": 1, "kind": "impression"} for i in ids]
-                    try:
-                        r = client.post(f"/v1/profiles/{profile}/events", json={"events": events})
-                    except httpx.TransportError:
-                        return  # the server is gone
-                    if r.status_code == 200:
-                        acked.extend(ids)
-                    if stop.is_set():
-                        return
-
-        writers = [threading.Thread(target=write, args=(w,)) for w in range(3)]
-        for w in writers:
-            w.start()
-        time.sleep(3.0)
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait(30)
-        stop.set()
-        for w in writers:
-            w.join(30)
+        acked = _write_until_killed(server, headers, profile)
     scratch = state / DATASET / SCRATCH_DIR
     left_by_dead = {p.name for p in scratch.iterdir()}
     assert left_by_dead  # what kill -9 leaves: the dead server's folder (and its lock)
@@ -140,6 +150,20 @@ def test_kill9_during_writes_loses_nothing_acknowledged_and_leaves_no_shard_copi
     stored = _stored(state, profile)
     assert acked and not set(acked) - set(stored)  # 0 missing
     assert len(stored) == len(set(stored))  # 0 duplicates
+
+
+def test_kill9_during_writes_on_postgresql_loses_nothing_acknowledged(
+    api_settings: Settings, postgres_url: str, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    with serve(api_settings, state, extra_env={"MARQUEE_DATABASE_URL": postgres_url}) as server:
+        headers, profile = _signup(server.url)
+        acked = _write_until_killed(server, headers, profile)
+    with PostgresStore(postgres_url) as store:
+        stored = [e.event_id for e in store.events(profile)]
+    assert acked and not set(acked) - set(stored)  # 0 missing
+    assert len(stored) == len(set(stored))  # 0 duplicates
+    assert not (state / DATASET / "events.sqlite").exists()  # they went to PostgreSQL, not beside the server
 
 
 def test_sigterm_with_requests_in_flight_answers_every_accepted_request(
