@@ -26,7 +26,7 @@ from assistant.llm_text import looks_like_code, recover_calls
 from assistant.preferences import Preferences
 from assistant.reply import Reply
 from assistant.state import Message
-from assistant.tools import TOOL_ARGS, Toolbox
+from assistant.tools import TOOLS, Toolbox
 from engine import CircuitBreaker, LLMSettings
 
 SYSTEM = """You are Marquee, a film recommendation assistant for one viewer.
@@ -125,7 +125,7 @@ class LLMAgent:
             model = self._with_tools if calls < self.settings.max_tool_calls else self._model
             answer = self._invoke(model, messages, deadline)
             if not answer.tool_calls and not answer.invalid_tool_calls and isinstance(answer.content, str):
-                written = recover_calls(answer.content, set(TOOL_ARGS))
+                written = recover_calls(answer.content, set(TOOLS))
                 if written:  # calls written as text: run them as if they had been made
                     answer = AIMessage(
                         content="",

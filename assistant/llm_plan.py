@@ -27,7 +27,7 @@ from assistant.policy import OfflinePolicy
 from assistant.reply import Reply
 from assistant.state import Message
 from assistant.titles import normalize
-from assistant.tools import TOOL_ARGS, Toolbox
+from assistant.tools import TOOLS, Toolbox
 from assistant.understanding import Reading
 from engine import CircuitBreaker
 
@@ -250,7 +250,7 @@ class PlanDriver:
 
 def read_plan(message: Any) -> Plan:
     """The plan in a model's answer: a function call, a JSON body, or a tool call written as text."""
-    known = {PLAN_TOOL, *TOOL_ARGS}
+    known = {PLAN_TOOL, *TOOLS}
     calls = [(c.function.name, c.function.arguments) for c in (message.tool_calls or [])]
     content = message.content or ""
     calls += [(c.name, c.arguments) for c in recover_calls(content, known)]

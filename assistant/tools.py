@@ -191,16 +191,6 @@ class Toolbox:
         self.calls = 0
         self.degraded = False  # an engine answer this turn came from a fallback (the index away, no ranker)
         self.offered: dict[int, TitleCard] = {}  # every title a tool offered during this turn
-        self._tools: dict[str, tuple[type[Args], Callable[[Any], ToolResult]]] = {
-            "search_titles": (SearchArgs, self._search),
-            "recommend": (RecommendArgs, self._recommend),
-            "similar_titles": (SimilarArgs, self._similar),
-            "explain_title": (ExplainArgs, self._explain),
-            "homepage_rows": (RowsArgs, self._rows),
-            "update_preferences": (PreferencesArgs, self._update),
-            "record_feedback": (FeedbackArgs, self._feedback),
-            "my_list": (MyListArgs, self._my_list),
-        }
 
     @staticmethod
     def specs() -> list[dict[str, Any]]:
@@ -210,26 +200,26 @@ class Toolbox:
                 "type": "function",
                 "function": {
                     "name": name,
-                    "description": (model.__doc__ or "").strip(),
-                    "parameters": model.model_json_schema(),
+                    "description": (tool.args.__doc__ or "").strip(),
+                    "parameters": tool.args.model_json_schema(),
                 },
             }
-            for name, model in TOOL_ARGS.items()
+            for name, tool in TOOLS.items()
         ]
 
     def call(self, name: str, arguments: str | dict[str, Any] | None) -> ToolResult:
         """Run one tool call; anything wrong with the call is answered as an error, not raised."""
         self.calls += 1
-        if name not in self._tools:
-            return _error(f"unknown tool {name!r}; available: {', '.join(self._tools)}")
-        model, run = self._tools[name]
+        tool = TOOLS.get(name)
+        if tool is None:
+            return _error(f"unknown tool {name!r}; available: {', '.join(TOOLS)}")
         try:
             raw = json.loads(arguments) if isinstance(arguments, str) else (arguments or {})
-            args = model.model_validate(raw)
+            args = tool.args.model_validate(raw)
         except (json.JSONDecodeError, ValidationError) as exc:
             return _error(f"invalid arguments for {name}: {_brief(exc)}")
         try:
-            result = run(args)
+            result = tool.run(self, args)
         except (ToolError, EngineError, LookupError) as exc:
             return _error(str(exc))
         for card in result.titles:
@@ -476,15 +466,23 @@ class Toolbox:
         return ToolResult(ok=True, content=content, titles=cards if offer else [])
 
 
-TOOL_ARGS: dict[str, type[Args]] = {
-    "search_titles": SearchArgs,
-    "recommend": RecommendArgs,
-    "similar_titles": SimilarArgs,
-    "explain_title": ExplainArgs,
-    "homepage_rows": RowsArgs,
-    "update_preferences": PreferencesArgs,
-    "record_feedback": FeedbackArgs,
-    "my_list": MyListArgs,
+@dataclass(frozen=True)
+class Tool:
+    args: type[Args]  # its arguments; the docstring is the description a model reads
+    run: Callable[[Toolbox, Any], ToolResult]
+
+
+# The assistant's tools by the name a model calls them: the one registry that calls are run from and
+# the function-calling specs are written from.
+TOOLS: dict[str, Tool] = {
+    "search_titles": Tool(SearchArgs, Toolbox._search),
+    "recommend": Tool(RecommendArgs, Toolbox._recommend),
+    "similar_titles": Tool(SimilarArgs, Toolbox._similar),
+    "explain_title": Tool(ExplainArgs, Toolbox._explain),
+    "homepage_rows": Tool(RowsArgs, Toolbox._rows),
+    "update_preferences": Tool(PreferencesArgs, Toolbox._update),
+    "record_feedback": Tool(FeedbackArgs, Toolbox._feedback),
+    "my_list": Tool(MyListArgs, Toolbox._my_list),
 }
 
 

@@ -36,9 +36,10 @@ from retrieval.sources import (
     GenreSource,
     HistorySource,
     NewSource,
-    PopularSource,
     SimilarSource,
-    TrendingSource,
+    TopBySource,
+    popular_source,
+    trending_source,
 )
 
 __all__ = [
@@ -74,7 +75,8 @@ __all__ = [
     "LEXICAL",
     "LexicalIndex",
     "NewSource",
-    "PopularSource",
+    "TopBySource",
+    "popular_source",
     "PopularityFallback",
     "ReconnectingIndex",
     "Revisit",
@@ -86,7 +88,7 @@ __all__ = [
     "TitleFilter",
     "TitleIndex",
     "TitlePoint",
-    "TrendingSource",
+    "trending_source",
     "embed_titles",
     "fill_index",
     "merge",

@@ -24,9 +24,9 @@ from retrieval.sources import (
     GenreSource,
     HistorySource,
     NewSource,
-    PopularSource,
     SimilarSource,
-    TrendingSource,
+    popular_source,
+    trending_source,
 )
 
 S = TypeVar("S", bound=CandidateSource)
@@ -115,8 +115,8 @@ EASE_KIND = SourceKind("ease", lambda p: None if p.ease is None else EASESource(
 CONTENT_KIND = SourceKind("content", lambda p: ContentSource(p.index, p.titles, p.embed))
 SIMILAR_KIND = SourceKind("similar", lambda p: SimilarSource(p.index, p.titles, anchors=p.similar_anchors))
 GENRE_KIND = SourceKind("genre", lambda p: GenreSource(p.index, p.titles))
-POPULAR_KIND = SourceKind("popular", lambda p: PopularSource(p.index))
-TRENDING_KIND = SourceKind("trending", lambda p: TrendingSource(p.index))
+POPULAR_KIND = SourceKind("popular", lambda p: popular_source(p.index))
+TRENDING_KIND = SourceKind("trending", lambda p: trending_source(p.index))
 NEW_KIND = SourceKind("new", lambda p: NewSource(p.index, latest_year=p.latest_year))
 HISTORY_KIND = SourceKind("history", lambda p: HistorySource(p.titles), proposes_seen=True, needs_index=False)
 

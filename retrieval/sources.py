@@ -88,28 +88,28 @@ class ContentSource:
 
 
 @dataclass
-class PopularSource:
-    """Most watched overall (within the request's filter)."""
+class TopBySource:
+    """The titles highest on one of the index's counts, within the request's filter."""
 
     index: TitleIndex
-    name: str = "popular"
+    name: str
+    field: str  # the payload count it orders by
+    reason: str  # "{where}" becomes " in <region>" when the request has one
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
-        hits = self.index.top_by(field="popularity", k=k, where=title_filter(context))
-        return _listed(hits, self.name, "Popular on Marquee")
-
-
-@dataclass
-class TrendingSource:
-    """Most watched lately: a time-decayed count computed at build time."""
-
-    index: TitleIndex
-    name: str = "trending"
-
-    def candidates(self, *, context: Context, k: int) -> list[Candidate]:
-        hits = self.index.top_by(field="trending", k=k, where=title_filter(context))
+        hits = self.index.top_by(field=self.field, k=k, where=title_filter(context))
         where = f" in {context.region}" if context.region else ""
-        return _listed(hits, self.name, f"Trending{where} right now")
+        return _listed(hits, self.name, self.reason.format(where=where))
+
+
+def popular_source(index: TitleIndex) -> TopBySource:
+    """Most watched overall."""
+    return TopBySource(index, "popular", "popularity", "Popular on Marquee")
+
+
+def trending_source(index: TitleIndex) -> TopBySource:
+    """Most watched lately: a time-decayed count computed at build time."""
+    return TopBySource(index, "trending", "trending", "Trending{where} right now")
 
 
 @dataclass

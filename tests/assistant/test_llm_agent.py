@@ -19,7 +19,7 @@ from langchain_openai import ChatOpenAI
 
 from assistant import Assistant, Viewer
 from assistant.state import DialogueState
-from assistant.tools import TOOL_ARGS, Toolbox
+from assistant.tools import TOOLS, Toolbox
 from engine import Engine
 from engine.config import LLMSettings
 from tests.assistant.conftest import stored_profile, title_id
@@ -117,7 +117,7 @@ def test_multi_turn_conversation_grounds_titles_and_never_repeats(
     turn_one = openai_stub.requests
     assert len(turn_one) == 3
     sent_tools = turn_one[0].body["tools"]
-    assert sorted(t["function"]["name"] for t in sent_tools) == sorted(TOOL_ARGS)
+    assert sorted(t["function"]["name"] for t in sent_tools) == sorted(TOOLS)
     for spec in sent_tools:  # the profile is bound server-side: no schema offers it
         parameters = spec["function"]["parameters"]
         assert "profile_id" not in parameters.get("properties", {})
@@ -228,7 +228,7 @@ def test_unknown_tools_are_reported_and_never_run(
     assert len(errors) == 3
     for name, error in zip(("get_watch_history", "_feedback", "call"), errors, strict=True):
         assert error.startswith(f"unknown tool {name!r}; available: ")
-        assert all(tool in error for tool in TOOL_ARGS)
+        assert all(tool in error for tool in TOOLS)
     assert engine.events(profile) == []
     assert reply.mode == "llm" and reply.titles == [] and reply.tool_calls == 3
     assert reply.text == "I can't do that, but I can recommend something."

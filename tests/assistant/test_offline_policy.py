@@ -135,7 +135,9 @@ def test_tools_refuse_unknown_names_and_bad_arguments(assistant: Assistant, view
     assert "unknown genre" in tools.call("recommend", {"genres": ["Telenovela"]}).content["error"]
     found = tools.call("recommend", {"genres": ["comedies"], "k": 3})
     assert found.ok and len(found.titles) == 3
-    assert {s["function"]["name"] for s in Toolbox.specs()} == set(tools._tools)
+    for spec in Toolbox.specs():  # every tool a model is offered is one the toolbox runs
+        answer = tools.call(spec["function"]["name"], {"no_such_argument": 1})
+        assert "unknown tool" not in answer.content.get("error", "")
 
 
 def test_feedback_said_twice_is_stored_once(assistant: Assistant, viewer: Viewer, engine: Engine) -> None:

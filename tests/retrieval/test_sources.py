@@ -21,14 +21,14 @@ from retrieval import (
     GenreSource,
     HistorySource,
     NewSource,
-    PopularSource,
     Revisit,
     SimilarSource,
-    TrendingSource,
     fill_index,
+    popular_source,
     popularity,
     title_points,
     trending,
+    trending_source,
 )
 from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions, block_titles
 
@@ -120,7 +120,7 @@ def test_constraints_and_seen_titles_are_filters(world: tuple[EdgeIndex, ALSMode
         ),
         constraints=Constraints(genres=("Sci-Fi",), exclude_titles=frozenset({101}), year_min=1992),
     )
-    for source in (PopularSource(index), TrendingSource(index)):
+    for source in (popular_source(index), trending_source(index)):
         ids = {c.title_id for c in source.candidates(context=context, k=10)}
         assert ids == {102, 103, 104}, source.name
     # A favourite genre outside the request's genres must not widen the filter.
