@@ -4,6 +4,8 @@ code (torch, the models' libraries: seconds of imports) is imported on a thread;
 Until the real app exists, /livez is 200 and every other path 503 with Retry-After, in the API's error
 shape. Imports nothing of ours beyond this package's light modules, so `python -m api.shell` binds its
 port within a second or two of starting; `marquee serve` uses it too (after the CLI's own imports).
+Served by `run`, the imports begin only once the port is open: an import holds the interpreter's lock
+for long stretches (loading torch's libraries), and opening the port must not wait behind it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from typing import Any
@@ -24,10 +27,12 @@ log = logging.getLogger("marquee.api")
 
 
 class Deferred:
-    """Forwards to `make()`'s app once made (on a thread, at lifespan start) and started (its lifespan)."""
+    """Forwards to `make()`'s app once made (on a thread) and started (its lifespan). The making begins
+    at lifespan start, or, without `at_startup`, when the server calls `begin` (once it listens)."""
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: Callable[[], Any], *, at_startup: bool = True) -> None:
         self._make = make
+        self._at_startup = at_startup
         self._app: ASGIApp | None = None
         self._reason = "loading the server's code"
         self._stack = AsyncExitStack()
@@ -54,13 +59,19 @@ class Deferred:
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # startup
-        self._starting = asyncio.get_running_loop().create_task(self._start())
+        if self._at_startup:
+            self.begin()
         await send({"type": "lifespan.startup.complete"})
         await receive()  # shutdown
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()  # still importing: nothing of the real app to stop
         await self._stack.aclose()
         await send({"type": "lifespan.shutdown.complete"})
+
+    def begin(self) -> None:
+        """Start making the app; called on the server's event loop, once (later calls do nothing)."""
+        if self._starting is None:
+            self._starting = asyncio.get_running_loop().create_task(self._start())
 
     async def _start(self) -> None:
         try:
@@ -99,9 +110,15 @@ def real_app(dataset: str | None, page_workers: int | None) -> Any:
 def run(host: str, port: int, dataset: str | None, page_workers: int | None, access_log: bool) -> None:
     import uvicorn
 
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            app.begin()  # the port is open: now the seconds of imports
+
     print(f"marquee API on http://{host}:{port} (docs at /docs; /readyz says when it is ready)", flush=True)
-    app = Deferred(lambda: real_app(dataset, page_workers))
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+    app = Deferred(lambda: real_app(dataset, page_workers), at_startup=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level="info", access_log=access_log)
+    Server(config).run()
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from assistant.comentions import CoMentions
 from assistant.titles import TitleResolver
-from engine import Constraints, Context, Engine, Recommendation
+from engine import Constraints, Context, Engine, Picks, Recommendation
 
 Turn = tuple[str, str]  # (role: "user" or "assistant", text)
 NEIGHBOURS = 50  # item-item neighbours read per named title
@@ -68,6 +68,7 @@ class DialogueSignals:
     named: dict[int, float]
     excluded: frozenset[int]
     scores: dict[str, np.ndarray]
+    degraded: bool = False  # an engine list behind a component came from its fallback (the index away)
 
 
 class DialogueRanker:
@@ -96,7 +97,7 @@ class DialogueRanker:
             if title in self._row:
                 suggested[self._row[title]] = c
         self._suggested = _scaled(np.log1p(suggested))
-        self._neighbours = lru_cache(maxsize=NEIGHBOUR_CACHE)(self._neighbours_of)
+        self._cached_neighbours = lru_cache(maxsize=NEIGHBOUR_CACHE)(self._neighbours_of)
 
     def named(self, turns: Sequence[Turn]) -> dict[int, float]:
         """Titles the conversation names, with their evidence weight (0: spoken badly of)."""
@@ -122,17 +123,23 @@ class DialogueRanker:
         Without `engine` the engine's own list is not asked for (it is the slowest component)."""
         evidence = {t: w for t, w in named.items() if w > 0}
         mentioned = frozenset(named)
+        neighbours, degraded = self._neighbour_scores(evidence)
+        listed, listed_degraded = (
+            self._engine_scores(context, evidence, mentioned)
+            if engine and self.weights.engine
+            else (np.zeros(len(self.ids)), False)
+        )
         scores = {
             "comention": self._dense(self.comentions.scores(evidence)),
             "suggested": self._suggested,
             "popularity": self._popularity,
-            "neighbours": self._neighbour_scores(evidence),
-            "engine": self._engine_scores(context, evidence, mentioned)
-            if engine and self.weights.engine
-            else np.zeros(len(self.ids)),
+            "neighbours": neighbours,
+            "engine": listed,
         }
         excluded = mentioned | context.history.seen() | context.constraints.exclude_titles
-        return DialogueSignals(named=dict(named), excluded=excluded, scores=scores)
+        return DialogueSignals(
+            named=dict(named), excluded=excluded, scores=scores, degraded=degraded or listed_degraded
+        )
 
     def blend(self, signals: DialogueSignals, weights: BlendWeights | None = None) -> np.ndarray:
         """Each title's blended score; excluded titles get -inf."""
@@ -152,9 +159,10 @@ class DialogueRanker:
     def rank(self, turns: Sequence[Turn], context: Context, k: int) -> list[int]:
         return self.top(self.blend(self.signals(turns, context)), k)
 
-    def picks(self, liked: Sequence[int], context: Context, k: int) -> list[Recommendation]:
+    def picks(self, liked: Sequence[int], context: Context, k: int) -> Picks:
         """The best k titles for a conversation whose viewer named `liked`, each allowed under the
-        context (its genres, era, length, maturity), with a reason that says which signal chose it."""
+        context (its genres, era, length, maturity), with a reason that says which signal chose it;
+        degraded when an engine list behind them came from the engine's fallback."""
         signals = self.signals_for(dict.fromkeys(liked, 1.0), context)
         scores = self.blend(signals)
         titles = self.engine.titles()
@@ -165,7 +173,7 @@ class DialogueRanker:
                 out.append(Recommendation(titles[title], float(scores[self._row[title]]), (SOURCE,), (why,)))
                 if len(out) == k:
                     break
-        return out
+        return Picks(out, fallback="the engine's lists came from its fallback" if signals.degraded else None)
 
     def _reason(self, title: int, liked: Sequence[int]) -> str:
         names = self.engine.titles()
@@ -173,7 +181,7 @@ class DialogueRanker:
         p, anchor = max(follows, default=(0.0, 0))
         if p > 0:
             return f"Often suggested to people who like {names[anchor].name}"
-        near = [x for x in liked if title in self._neighbours(x)]
+        near = [x for x in liked if title in self._neighbours(x)[0]]
         if near:
             return f"More like {names[near[0]].name}"
         return f"Widely watched {'/'.join(names[title].genres[:2]).lower() or 'title'}"
@@ -188,26 +196,49 @@ class DialogueRanker:
                 out[row] = score
         return _scaled(out)
 
-    def _neighbours_of(self, title: int) -> tuple[int, ...]:
-        return tuple(r.title.id for r in self.engine.similar(title, None, k=NEIGHBOURS))
+    def _neighbours(self, title: int) -> tuple[tuple[int, ...], bool]:
+        """A title's neighbours, and whether they are the engine's fallback (popular titles, index away),
+        which is not cached: the real neighbours are asked for again once the index is back."""
+        try:
+            return self._cached_neighbours(title), False
+        except _Fallback as found:
+            return found.ids, True
 
-    def _neighbour_scores(self, evidence: Mapping[int, float]) -> np.ndarray:
+    def _neighbours_of(self, title: int) -> tuple[int, ...]:
+        found = self.engine.similar(title, None, k=NEIGHBOURS)
+        ids = tuple(r.title.id for r in found)
+        if found.fallback is not None:
+            raise _Fallback(ids)  # raised, so that lru_cache does not keep it
+        return ids
+
+    def _neighbour_scores(self, evidence: Mapping[int, float]) -> tuple[np.ndarray, bool]:
         out: dict[int, float] = {}
+        degraded = False
         for title, weight in evidence.items():
-            for rank, other in enumerate(self._neighbours(title)):
+            neighbours, fallback = self._neighbours(title)
+            degraded = degraded or fallback
+            for rank, other in enumerate(neighbours):
                 out[other] = out.get(other, 0.0) + weight * (1.0 - rank / NEIGHBOURS)
-        return self._dense(out)
+        return self._dense(out), degraded
 
     def _engine_scores(
         self, context: Context, evidence: Mapping[int, float], mentioned: frozenset[int]
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, bool]:
         constraints = replace(
             context.constraints,
             reference_titles=tuple(context.constraints.reference_titles) + tuple(evidence),
             exclude_titles=context.constraints.exclude_titles | mentioned,
         )
         found = self.engine.recommend(replace(context, constraints=constraints), k=ENGINE_DEPTH)
-        return self._dense({r.title.id: 1.0 - i / ENGINE_DEPTH for i, r in enumerate(found)})
+        return self._dense({r.title.id: 1.0 - i / ENGINE_DEPTH for i, r in enumerate(found)}), found.degraded
+
+
+class _Fallback(Exception):
+    """Neighbours that came from the engine's fallback: raised out of the cached lookup to stay uncached."""
+
+    def __init__(self, ids: tuple[int, ...]) -> None:
+        super().__init__("neighbours from the engine's fallback")
+        self.ids = ids
 
 
 def cold_context(profile_id: str) -> Context:

@@ -18,7 +18,9 @@ class Reply(BaseModel):
     titles: list[TitleCard] = Field(default_factory=list)  # the picks, grounded, in the order named
     question: bool = False  # the turn asks the viewer something instead of recommending
     mode: Literal["offline", "llm"] = "offline"
-    degraded: bool = False  # an LLM is configured but this turn was answered without it
+    # An LLM is configured but this turn was answered without it, or the engine's picks came from its
+    # fallback (the title index away, or no ranker).
+    degraded: bool = False
     notice: str | None = None  # why it was degraded, in words for the viewer
     invented: int = 0  # titles the LLM named that are not in the catalog, dropped
     tool_calls: int = 0

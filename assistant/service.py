@@ -2,9 +2,11 @@
 
 An LLM driver answers when one is configured and the client did not ask for `marquee-offline`; the
 offline policy answers otherwise, and takes over any turn the LLM fails (the reply then says it is
-degraded), at once while the circuit breaker is open. Either way the reply's titles are grounded in the
-catalog and never repeat what the viewer has seen or turned down. The reply's text goes to `emit` as
-it is written; a turn whose client went away (`cancel`) stops and saves nothing.
+degraded), at once while the circuit breaker is open. A reply whose picks came from the engine's
+fallback (the title index away: popular titles under the same filters) says it is degraded too. Either
+way the reply's titles are grounded in the catalog and never repeat what the viewer has seen or turned
+down. The reply's text goes to `emit` as it is written; a turn whose client went away (`cancel`) stops
+and saves nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when 
 # A client's earlier messages are read into a new conversation newest first, up to this many characters in
 # all: the latest say the most, and a 100-message history costs a turn about what one long message does.
 EARLIER_CHARS = 2400
+ENGINE_NOTICE = "Part of the recommender is unavailable; these picks are popular titles that fit."
 log = logging.getLogger("marquee.assistant")
 
 
@@ -158,7 +161,7 @@ class Assistant:
                 reply = self.agent.turn(
                     text, tools, deadline=deadline, transcript=state.transcript, style=style, emit=emit
                 )
-            return state, reply.model_copy(update={"tool_calls": tools.calls})
+            return state, _flagged(reply.model_copy(update={"tool_calls": tools.calls}), tools)
         except LLMUnavailable as exc:
             log.warning("LLM turn failed, offline policy answers: %s", exc, exc_info=exc.__cause__)
             notice = f"The language model is unavailable ({exc}); the offline assistant answered."
@@ -172,7 +175,7 @@ class Assistant:
     def _offline(self, viewer: Viewer, state: DialogueState, text: str, emit: Emit) -> Reply:
         tools = self.toolbox(viewer, state)
         reply = self.policy.turn(text, tools, emit)
-        return reply.model_copy(update={"tool_calls": tools.calls})
+        return _flagged(reply.model_copy(update={"tool_calls": tools.calls}), tools)
 
     def toolbox(self, viewer: Viewer, state: DialogueState) -> Toolbox:
         """The turn's tools; their search reads a query as the search box does, for both drivers."""
@@ -206,6 +209,13 @@ class Assistant:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _flagged(reply: Reply, tools: Toolbox) -> Reply:
+    """The reply marked degraded when an engine answer it drew on came from a fallback."""
+    if not tools.degraded or reply.degraded:
+        return reply
+    return reply.model_copy(update={"degraded": True, "notice": ENGINE_NOTICE})
 
 
 def _ignore(piece: str) -> None:

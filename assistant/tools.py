@@ -13,7 +13,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -27,6 +27,8 @@ from engine import (
     EngineError,
     Event,
     EventKind,
+    Page,
+    Picks,
     Recommendation,
     SearchIntent,
     Title,
@@ -37,6 +39,7 @@ from engine import (
 MAX_PICKS = 10
 KIDS_AUDIENCES = ("kids", "children", "family")
 WIDEN = 10  # picks drawn per pick shown when a soft preference (all genres, people) reorders them
+_Answer = TypeVar("_Answer", Picks, Page)
 TitleRef = Annotated[int | str, Field(description="a catalog title id, or a title's name and year")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Names = Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=10)]
@@ -186,6 +189,7 @@ class Toolbox:
         self.state = state
         self.lexicon = lexicon
         self.calls = 0
+        self.degraded = False  # an engine answer this turn came from a fallback (the index away, no ranker)
         self.offered: dict[int, TitleCard] = {}  # every title a tool offered during this turn
 
     @staticmethod
@@ -226,7 +230,7 @@ class Toolbox:
 
     def _search(self, args: SearchArgs) -> ToolResult:
         intent = self.read_query(args.query) if self.read_query is not None else None
-        found = self.engine.search(args.query, self.viewer.context(), k=args.k, intent=intent)
+        found = self._noted(self.engine.search(args.query, self.viewer.context(), k=args.k, intent=intent))
         return self._listing(found, offer=False)
 
     def _recommend(self, args: RecommendArgs) -> ToolResult:
@@ -260,13 +264,14 @@ class Toolbox:
         if self.ranking is not None and self.ranking.comentions and prefs.liked_titles and not widen:
             # What real recommenders suggest after these titles beats the engine's ratings neighbours
             # (README, "Real dialogues"); the context's constraints still filter every pick.
-            return self._listing(self.ranking.picks(prefs.liked_titles, context, k), offer=True)
-        found = self.engine.recommend(context, k=k * WIDEN if widen else k)
+            return self._listing(self._noted(self.ranking.picks(prefs.liked_titles, context, k)), offer=True)
+        found = self._noted(self.engine.recommend(context, k=k * WIDEN if widen else k))
         if len(genres) > 1:  # also ask within the rarest genre, where titles with all of them gather
             rarest = min(genres, key=lambda g: self.lexicon.genre_sizes.get(g, 0))
             narrow = replace(context, constraints=replace(context.constraints, genres=(rarest,)))
             known = {r.title.id for r in found}
-            found += [r for r in self.engine.recommend(narrow, k=k * WIDEN) if r.title.id not in known]
+            more = self._noted(self.engine.recommend(narrow, k=k * WIDEN))
+            found += [r for r in more if r.title.id not in known]
         if filtered:
             rated = set(allowed_maturity(prefs.maturity_limit)) if kids else set()
             excluded = [p.lower() for p in prefs.exclude_people]
@@ -293,8 +298,9 @@ class Toolbox:
         anchor = self.title(args.title)
         if self.ranking is not None and anchor.id in self.ranking.comentions.follows:
             # "Like X": what recommenders suggest to people who like X, X's neighbours among them.
-            return self._listing(self.ranking.picks([anchor.id], self.context(), args.k), offer=True)
-        found = self.engine.similar(anchor.id, self.context(), k=args.k)
+            found = self._noted(self.ranking.picks([anchor.id], self.context(), args.k))
+            return self._listing(found, offer=True)
+        found = self._noted(self.engine.similar(anchor.id, self.context(), k=args.k))
         return self._listing(found, offer=True)
 
     def _explain(self, args: ExplainArgs) -> ToolResult:
@@ -303,7 +309,7 @@ class Toolbox:
         return ToolResult(ok=True, content={"title": card.model_dump()}, titles=[])
 
     def _rows(self, args: RowsArgs) -> ToolResult:
-        rows = self.engine.rows(self.viewer.context())[: args.max_rows]
+        rows = self._noted(self.engine.rows(self.viewer.context()))[: args.max_rows]
         content = {
             "rows": [
                 {
@@ -446,6 +452,11 @@ class Toolbox:
                 raise ToolError(f"unknown genre {name!r}; valid: {', '.join(self.lexicon.genres)}")
             out.append(genre)
         return out
+
+    def _noted(self, found: _Answer) -> _Answer:
+        """The engine's answer, its fallback remembered so that the turn's reply says it is degraded."""
+        self.degraded = self.degraded or found.degraded
+        return found
 
     def _listing(self, found: list[Recommendation], *, offer: bool) -> ToolResult:
         cards = [TitleCard.of(r.title, r.explanation) for r in found]

@@ -153,7 +153,10 @@ def _served_engine(
     base_index = index or open_index(settings, dataset_name)
     added, removed = edits.read()
     served = WithoutRemoved(base_index, removed) if removed else base_index
-    embedder = TextEmbedder()  # loads its model on the first free-text query only
+    # Loads its model on the first free-text query only. One thread: a request embeds a phrase or two,
+    # which a second thread does not speed up, and on a busy machine torch's pool of two waits on itself
+    # (one phrase: ~1 s at load 8 with two threads, 25 ms with one); requests run side by side instead.
+    embedder = TextEmbedder(threads=1)
     # Vectors come from the build's cache: no model load when every title is cached.
     content = content_vectors(settings, dataset, Silent(), embedder)
     stats = TitleStats.load(folder / STATS_FILE)

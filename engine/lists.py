@@ -68,13 +68,15 @@ class Lists:
         """Every source's candidates, merged; popular titles filtered in memory if the index is down."""
         k = self.settings.ranker.candidates_per_source
         with trace.timer.stage("candidates"):
-            try:
-                lists = [
+            lists = index_or_none(
+                self.index,
+                lambda: [
                     source.candidates(context=context, k=source_k(self.settings, source.name))
                     for source in self._sources
-                ]
-            except IndexUnavailableError as exc:
-                trace.fallback = f"title index unavailable: {exc}"
+                ],
+                trace,
+            )
+            if lists is None:
                 offline = [s for s in self._sources if s.name in SOURCES.index_free]
                 lists = [self.popular.candidates(context=context, k=k)]
                 lists += [s.candidates(context=context, k=k) for s in offline]
@@ -87,6 +89,7 @@ class Lists:
             # what was asked blended with this profile's taste.
             with trace.timer.stage("candidates"):
                 found = index_or_none(
+                    self.index,
                     lambda: self.content.candidates(
                         context=context, k=self.settings.ranker.candidates_per_source
                     ),
@@ -111,7 +114,7 @@ class Lists:
         base = context or Context(profile_id="anonymous", now=data_now(self._dataset))
         where = title_filter(base)
         where = replace(where, exclude_ids=where.exclude_ids | {title_id})
-        lists = index_or_none(lambda: self._neighbours(anchor, where, k), trace)
+        lists = index_or_none(self.index, lambda: self._neighbours(anchor, where, k), trace)
         if lists is None:
             # Index away: the anchor's genres' popular titles, under the same filters.
             scoped = replace(base, constraints=replace(base.constraints, genres=tuple(anchor.genres)))
@@ -193,8 +196,14 @@ class Lists:
         return out
 
 
-def index_or_none(query: Callable[[], _T], trace: Trace) -> _T | None:
-    """`query()`'s answer, or None (noted on the trace) when the title index is unavailable."""
+def index_or_none(index: TitleIndex, query: Callable[[], _T], trace: Trace) -> _T | None:
+    """`query()`'s answer, or None (noted on the trace) when the title index is unavailable: known to be
+    down, when `query` is not even run (it would embed a text or fold in a profile for nothing), or
+    failing the call."""
+    down = index.known_down()
+    if down is not None:
+        trace.fallback = f"title index unavailable: {down}"
+        return None
     try:
         return query()
     except IndexUnavailableError as exc:

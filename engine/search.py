@@ -214,7 +214,9 @@ class Search:
         themed = replace(asked, history=History(), query=text)
         mood = _is_mood(text)
         pool = MOOD_POOL if mood else TEXT_POOL
-        by_meaning = index_or_none(lambda: self._content.candidates(context=themed, k=pool), trace) or []
+        by_meaning = (
+            index_or_none(self._index, lambda: self._content.candidates(context=themed, k=pool), trace) or []
+        )
         if mood:
             # Title documents open with the name, so "dark" or "mind-bending" lands near "Darkman" and "A
             # Beautiful Mind": a mood is about the story, and a name's words are no evidence of it.
@@ -264,7 +266,7 @@ class Search:
         else:
             weights = SHORT_DESCRIPTION_WEIGHTS if length <= SHORT_DESCRIPTION else DESCRIPTION
         taste = unit_range(self._stage2.relevance(context=asked, candidates=candidates))
-        affinity = index_or_none(lambda: self._affinity(asked, ids), trace)
+        affinity = index_or_none(self._index, lambda: self._affinity(asked, ids), trace)
         if affinity is not None:
             taste = (1 - CONTENT_TASTE) * taste + CONTENT_TASTE * unit_range(affinity)
         popularity = unit_range(np.log1p([self._popularity(int(t)) for t in ids]))

@@ -105,5 +105,8 @@ class WithoutRemoved:
     def count(self) -> int:
         return self.inner.count()
 
+    def known_down(self) -> str | None:
+        return self.inner.known_down()
+
     def close(self) -> None:
         self.inner.close()

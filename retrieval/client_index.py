@@ -9,6 +9,7 @@ exactly, so it is sent no search params; it warns once that payload indexes have
 from __future__ import annotations
 
 import importlib.metadata
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -58,6 +59,9 @@ def client_filter(where: TitleFilter | None) -> models.Filter | None:
     return models.Filter(must=must or None, must_not=must_not or None)
 
 
+# After a call finds the server away, the index says it is known down this long; then a request tries again.
+RECHECK_S = 5.0
+
 TRANSPORT_ERRORS = (
     ResponseHandlingException,
     UnexpectedResponse,
@@ -78,6 +82,8 @@ class ClientIndex(CheckedIndex):
         self.collection = collection
         # Local mode always scans exactly and warns about any search params, so it gets none.
         self.local = isinstance(getattr(client, "_client", None), QdrantLocal)
+        self.recheck_s = RECHECK_S
+        self._failed: tuple[float, str] | None = None  # when the last call found the server away, and why
 
     # -- construction -------------------------------------------------------------------------------
 
@@ -151,9 +157,18 @@ class ClientIndex(CheckedIndex):
         try:
             yield
         except TRANSPORT_ERRORS as exc:
-            raise IndexUnavailableError(
-                redact(f"Qdrant collection {self.collection!r} is unavailable: {exc}")
-            ) from exc
+            reason = redact(f"Qdrant collection {self.collection!r} is unavailable: {exc}")
+            self._failed = (time.monotonic(), reason)
+            raise IndexUnavailableError(reason) from exc
+        self._failed = None
+
+    def known_down(self) -> str | None:
+        """The last call's failure, for `recheck_s` after it: requests meanwhile skip straight to their
+        fallback instead of each preparing a query for a server that just refused one."""
+        failed = self._failed
+        if failed is None or time.monotonic() - failed[0] >= self.recheck_s:
+            return None
+        return failed[1]
 
     # -- writes ---------------------------------------------------------------------------------------
 

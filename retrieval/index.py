@@ -216,6 +216,13 @@ class TitleIndex(Protocol):
 
     def count(self) -> int: ...
 
+    def known_down(self) -> str | None:
+        """Why the index is known to be unreachable right now, or None; judged from the index's own
+        state, never by a network call. A caller about to prepare a query (embed a text) asks first and,
+        when it is down, goes straight to its fallback. None promises nothing: a call may still raise
+        IndexUnavailableError."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -271,6 +278,10 @@ class CheckedIndex(ABC):
         L2-normalized, as stored."""
         checked_vector_name(self.dims, vector)
         return self._vectors(vector, [int(i) for i in ids]) if ids else {}
+
+    def known_down(self) -> str | None:
+        """None: an index in hand is up until a call says otherwise (a server backend overrides this)."""
+        return None
 
     @abstractmethod
     def _write(self, points: list[PlainPoint]) -> None: ...

@@ -104,6 +104,11 @@ class ReconnectingIndex:
     def count(self) -> int:
         return self._live().count()
 
+    def known_down(self) -> str | None:
+        """Not connected yet: known down, said from the connection's state (no network call)."""
+        index = self._index
+        return f"title index {self.status}" if index is None else index.known_down()
+
     def close(self) -> None:
         with self._lock:
             self._closed.set()

@@ -91,5 +91,7 @@ def test_qdrant_away_serves_degraded_and_never_shows_its_credentials(
         assert search.json()["degraded"] is True
         assert "Toy Story" in search.json()["results"][0]["name"]  # names match without the index
         assert similar.json()["degraded"] is True and similar.json()["results"]
+        marquee = chat.json()["marquee"]  # its picks are the same popularity fallback's, and it says so
+        assert marquee["degraded"] is True and marquee["titles"] and marquee["notice"]
     assert not any("hunter2" in text or "admin:" in text for text in seen)
     assert "unreachable" in caplog.text and "hunter2" not in caplog.text

@@ -54,3 +54,26 @@ def test_an_app_that_cannot_be_made_says_why() -> None:
             time.sleep(0.02)
         assert "no module named torch" in client.get("/v1/x").json()["error"]["message"]
         assert client.get("/livez").status_code == 200
+
+
+def test_without_at_startup_the_app_is_made_only_when_the_server_begins_it() -> None:
+    """`run` begins the imports once its port is open; until `begin`, nothing is made."""
+    made: list[str] = []
+
+    def make() -> FastAPI:
+        made.append("made")
+        return FastAPI()
+
+    shell = Deferred(make, at_startup=False)
+    with TestClient(shell) as client:
+        assert client.get("/livez").status_code == 200
+        time.sleep(0.2)  # time enough for a thread that had been started to make it
+        assert made == [] and client.get("/readyz").status_code == 503
+        assert client.portal is not None
+        client.portal.call(shell.begin)
+        client.portal.call(shell.begin)  # once only
+        deadline = time.monotonic() + 30
+        while client.get("/livez").status_code != 404:  # forwarded to the made app, which has no /livez
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert made == ["made"]

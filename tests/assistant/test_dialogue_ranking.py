@@ -10,7 +10,7 @@ import pytest
 
 from assistant import Assistant, Viewer
 from assistant.comentions import CoMentions
-from assistant.dialogue_ranking import DialogueRanker, cold_context
+from assistant.dialogue_ranking import NEIGHBOURS, DialogueRanker, cold_context
 from assistant.lexicon import Lexicon
 from assistant.state import ConversationStore
 from engine import Engine
@@ -75,3 +75,21 @@ def test_assistant_rank_and_the_offline_picks_follow_co_mentions(
     assert anchor not in [c.title_id for c in reply.titles]
     like = redial_assistant.respond(viewer, f"anything similar to {name}?")  # "more like X" follows them too
     assert like.titles[0].title_id == obscure
+
+
+def test_neighbours_from_the_fallback_flag_the_picks_and_are_not_kept(
+    engine: Engine, pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neighbours read while the index is away are popular titles: the picks say they are degraded, and
+    the real neighbours are read once the index is back (the stand-ins were not cached)."""
+    anchor, _, _ = pair
+    ranker = DialogueRanker(engine, Lexicon.for_engine(engine).titles, CoMentions.empty())
+    down: list[str | None] = ["title index unreachable after 3 attempts, retrying: connection refused"]
+    monkeypatch.setattr(engine._parts.index, "known_down", lambda: down[0])
+    away = ranker.picks([anchor], cold_context("v"), k=5)
+    assert away and away.degraded
+    down[0] = None
+    back = ranker.picks([anchor], cold_context("v"), k=5)
+    assert back and not back.degraded
+    real = tuple(r.title.id for r in engine.similar(anchor, None, k=NEIGHBOURS))
+    assert ranker._neighbours(anchor) == (real, False)

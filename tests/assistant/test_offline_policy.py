@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Viewer, policy
+from assistant.service import ENGINE_NOTICE, OFFLINE_MODEL
 from assistant.state import ConversationStore
 from assistant.tools import TitleCard, Toolbox
 from assistant.understanding import SHORT_RUNTIME
@@ -176,3 +177,17 @@ def test_several_genres_in_one_request_prefer_titles_with_all_of_them(
     assert len(both) >= 3  # the slice has enough animated comedies for the first three picks
     reply = assistant.respond(viewer, "a funny animated movie for tonight")
     assert all({"Comedy", "Animation"} <= set(t.genres) for t in picked_titles(engine, reply)[:3])
+
+
+def test_picks_from_the_popularity_fallback_say_degraded(
+    assistant: Assistant, viewer: Viewer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the title index away the picks are popular titles under the same filters: the reply says so,
+    and says nothing of it once the index is back."""
+    down: list[str | None] = ["title index unreachable after 3 attempts, retrying: connection refused"]
+    monkeypatch.setattr(assistant.engine._parts.index, "known_down", lambda: down[0])
+    away = assistant.respond(viewer, "a funny movie from the 90s", model=OFFLINE_MODEL)
+    assert away.titles and away.degraded and away.notice == ENGINE_NOTICE
+    down[0] = None
+    back = assistant.respond(viewer, "a funny movie from the 90s", model=OFFLINE_MODEL)
+    assert back.titles and not back.degraded and back.notice is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -219,6 +220,55 @@ def test_feedback_changes_a_profiles_rows_at_once(settings: Settings, tmp_path: 
         assert finished not in {i.title_id for r in rows if r.kind != "watch_again" for i in r.items}
         maturity = {engine._parts.stage2.business[i].maturity for i in shown}
         assert maturity <= {"G", "PG", "PG-13"}
+    finally:
+        engine.close()
+
+
+def test_an_index_known_down_is_not_asked_and_no_query_is_embedded(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the index says it is down, every request goes straight to in-memory popularity: no text is
+    embedded and the index is not called, and each answer carries the reason. Once it is up, neither."""
+    engine = assemble(settings, "ml-latest-small")
+    try:
+        index = engine._parts.index
+        reason = "title index unreachable after 3 attempts, retrying: connection refused"
+        down: list[str | None] = [reason]
+        asked: list[str] = []
+        embedded: list[object] = []
+        monkeypatch.setattr(index, "known_down", lambda: down[0])
+        for method in ("search", "top_by", "vectors"):
+            real = getattr(index, method)
+
+            def counted(*args: object, _real: Any = real, _name: str = method, **kwargs: object) -> Any:
+                asked.append(_name)
+                return _real(*args, **kwargs)
+
+            monkeypatch.setattr(index, method, counted)
+        encode = engine._parts.embedder.encode
+
+        def counted_encode(texts: list[str]) -> Any:
+            embedded.append(texts)
+            return encode(texts)
+
+        monkeypatch.setattr(engine._parts.embedder, "encode", counted_encode)
+        context = engine.context_for(1)
+        moody = replace(context, constraints=replace(context.constraints, mood="dark and funny"))
+        anchor = int(context.history.items[-1])
+        answers = {
+            "search": engine.search("a heist that goes wrong in the desert", context, k=10),
+            "mood": engine.recommend(moody, k=5),
+            "recommend": engine.recommend(context, k=5),
+            "similar": engine.similar(anchor, context, k=5),
+            "rows": engine.rows(context),
+        }
+        assert asked == [] and embedded == []
+        for name, found in answers.items():
+            assert found.degraded and found.fallback == f"title index unavailable: {reason}", name
+        assert all(answers[name] for name in ("mood", "recommend", "similar", "rows"))
+        down[0] = None
+        back = engine.search("a heist that goes wrong in the desert", context, k=10)
+        assert back.fallback is None and embedded and asked
     finally:
         engine.close()
 

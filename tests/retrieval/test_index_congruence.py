@@ -225,6 +225,10 @@ def test_count(loaded: TitleIndex) -> None:
     assert loaded.count() == N
 
 
+def test_an_index_in_hand_is_not_known_down(loaded: TitleIndex) -> None:
+    assert loaded.known_down() is None
+
+
 @pytest.mark.parametrize("vector", [CONTENT, CF])
 @pytest.mark.parametrize("case", list(FILTERS))
 def test_search_equals_brute_force(loaded: TitleIndex, case: str, vector: str) -> None:
@@ -543,8 +547,13 @@ def test_a_server_that_stops_answering_is_a_known_failure() -> None:
         port = probe.getsockname()[1]
     client = QdrantClient(url=f"http://127.0.0.1:{port}", timeout=2, check_compatibility=False)
     index = ClientIndex(client, "titles", {"content": 4})
-    with pytest.raises(IndexUnavailableError, match="unavailable"):
+    assert index.known_down() is None  # nothing has failed yet
+    with pytest.raises(IndexUnavailableError, match="unavailable") as failed:
         index.search(vector="content", query=np.ones(4, np.float32), k=3)
+    # Known down from its own state, so a request can skip preparing a query; asked again after a while.
+    assert index.known_down() == str(failed.value)
+    index.recheck_s = 0.0
+    assert index.known_down() is None
     with pytest.raises(IndexUnavailableError):
         index.top_by(field="popularity", k=3)
     with pytest.raises(IndexUnavailableError):

@@ -35,7 +35,10 @@ def test_away_at_start_then_back_without_a_restart() -> None:
         with pytest.raises(IndexUnavailableError, match="retrying") as err:
             index.top_by(field="popularity", k=3)  # answered at once, not after a connect timeout
         assert "secret" not in str(err.value) and "***@127.0.0.1" in str(err.value)
+        down = index.known_down()  # from the connection's state: no call to make
+        assert down is not None and "retrying" in down and "secret" not in down
         assert index.wait(5.0), index.status
+        assert index.known_down() is None
         assert index.attempts == 4 and index.status == "connected"
         assert [h.id for h in index.top_by(field="popularity", k=3)] == [8, 7, 6]
         assert index.count() == 8
