@@ -37,6 +37,8 @@ def _load(app: FastAPI, rt: Runtime) -> None:
     try:
         rt.loading = "artifacts, models and the title index"
         engine = assemble(settings, settings.api.dataset)
+        rt.loading = "the search index"
+        engine.warm()
         rt.loading = "the assistant's text model"
         # A served app chats: load the assistant's text model now, not on the first viewer's turn.
         app.state.assistant = _warm_assistant(engine)

@@ -160,6 +160,11 @@ class Engine:
         """A profile's stored events, oldest first; only `kinds` when given."""
         return self._state.store.events(profile_id, kinds=kinds)
 
+    def warm(self) -> None:
+        """Build what the first requests would otherwise build (the catalog's word index for search), so
+        a server pays for it while loading, not on a viewer's first search."""
+        self._searcher.lexical()
+
     def health(self) -> Health:
         """Whether it serves degraded, and why: the ranker missing, or the title index unreachable (then
         lists come from in-memory popularity). Touches the index the way a request would."""

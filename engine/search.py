@@ -223,11 +223,15 @@ class Search:
             said = words(text)
             names = self._dataset.titles
             by_meaning = [c for c in by_meaning if not _shares_stem(said, words(names[c.title_id].name))]
+        by_words = self.lexical().matches(text, pool, allowed=lambda t: self._popular.passes(t, where))
+        return [by_meaning, by_words]
+
+    def lexical(self) -> LexicalIndex:
+        """The catalog's word index, built on first use (a server builds it while loading)."""
         with self._lexical_lock:  # one build, however many first queries arrive at once
             if self._lexical is None:
                 self._lexical = LexicalIndex(self._dataset.titles)
-        by_words = self._lexical.matches(text, pool, allowed=lambda t: self._popular.passes(t, where))
-        return [by_meaning, by_words]
+            return self._lexical
 
     def _credited(self, people: Sequence[str], where: TitleFilter) -> list[Candidate]:
         """Every title crediting one of the people, most watched first."""

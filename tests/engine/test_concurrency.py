@@ -129,3 +129,18 @@ def test_each_request_keeps_its_own_fallback_reason(engine: Engine, monkeypatch:
     assert pages["down"] and pages["up"]
     assert reasons["up"] is None
     assert reasons["down"] is not None and "unavailable" in reasons["down"]
+
+
+def test_warming_builds_the_search_word_index_once_for_every_later_search(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine.warm()
+    built = engine._searcher._lexical
+    assert built is not None
+
+    def no_second_build(*_: Any) -> None:
+        raise AssertionError("the word index was built again")
+
+    monkeypatch.setattr("engine.search.LexicalIndex", no_second_build)
+    found = engine.search("a heist that goes wrong", engine.context_for(1), k=5)
+    assert found and engine._searcher._lexical is built
