@@ -18,12 +18,19 @@ Prints, asserting nothing:
 - EASE's memory wall: its dense float64 Gram matrix and inverse are O(items²). Peak bytes per item² are
   measured with tracemalloc on two small fits, then the item count where a fit exceeds this machine's memory.
 - Qdrant Edge: a filtered top-100 (200 seen titles excluded, one genre) p50/p99 at both catalog sizes.
+- With --rows-titles A B: `Engine.rows()` p50/p99 (bench/rows.py) on two imported catalogs of A and B titles
+  with the same profiles and events (`marquee data import` + `marquee build` of each, in a temp folder;
+  minutes each: the build embeds every title and trains the ranker).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import re
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -124,8 +131,9 @@ def memory_bytes() -> int:
     raise RuntimeError("no MemTotal in /proc/meminfo")
 
 
-def edge_filtered_p99(titles: int, queries: int, seed: int) -> tuple[float, float, float]:
-    """Build an Edge index of `titles` random unit vectors; (build s, p50 ms, p99 ms) of filtered top-100."""
+def edge_filtered_p99(titles: int, queries: int, seed: int) -> tuple[float, int, float, float]:
+    """Build an Edge index of `titles` random unit vectors; (build s, vectors in HNSW, p50 ms, p99 ms) of
+    filtered top-100 queries."""
     ids, genres, vectors = random_catalog(titles, seed)
     rng = np.random.default_rng(seed + 1)
     asks = []
@@ -147,6 +155,7 @@ def edge_filtered_p99(titles: int, queries: int, seed: int) -> tuple[float, floa
             )
         index.optimize()
         build_s = time.perf_counter() - started
+        in_hnsw = index.indexed_vectors_count()
         ms = []
         for i, (taste, seen_ids, genre) in enumerate(asks):
             t0 = time.perf_counter()
@@ -159,7 +168,59 @@ def edge_filtered_p99(titles: int, queries: int, seed: int) -> tuple[float, floa
             if i >= 20:  # the first 20 warm up
                 ms.append((time.perf_counter() - t0) * 1e3)
         index.close()
-    return build_s, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+    return build_s, in_hnsw, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def rows_latency(
+    titles: int, profiles: int, events: int, folder: Path, seed: int
+) -> tuple[float, float, float]:
+    """Import and build a synthetic catalog of `titles`, then bench/rows.py on it: (build s, p50, p99 ms)."""
+    _, genres, _ = random_catalog(titles, seed)
+    rng = np.random.default_rng(seed)
+    popularity = 1.0 / np.arange(1, titles + 1) ** ZIPF
+    popularity /= popularity.sum()
+    folder.mkdir(parents=True)
+    with (folder / "titles.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["id", "name", "year", "genres"])
+        for i, title_genres in enumerate(genres):
+            out.writerow([i + 1, f"Title {i + 1}", 1950 + i % 75, "|".join(title_genres)])
+    with (folder / "interactions.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["user", "title", "rating", "timestamp"])
+        users = rng.integers(0, profiles, events)
+        items = rng.choice(titles, size=events, p=popularity) + 1
+        stamps = 1_600_000_000 + rng.integers(0, 365 * 86_400, events)
+        ratings = rng.integers(1, 11, events) / 2
+        out.writerows(zip(users.tolist(), items.tolist(), ratings.tolist(), stamps.tolist(), strict=True))
+    env = {
+        **os.environ,
+        "MARQUEE_DATA_DIR": str(folder / "data"),
+        "MARQUEE_ARTIFACTS_DIR": str(folder / "artifacts"),
+        "MARQUEE_STATE_DIR": str(folder / "state"),
+    }
+    marquee = str(Path(sys.executable).with_name("marquee"))
+    name = f"scale-{titles}"
+    started = time.perf_counter()
+    for command in (
+        [marquee, "data", "import", "--name", name, "--titles", str(folder / "titles.csv")]
+        + ["--interactions", str(folder / "interactions.csv")],
+        [marquee, "build", "--dataset", name],
+    ):
+        subprocess.run(command, env=env, check=True, capture_output=True)
+    build_s = time.perf_counter() - started
+    rows = Path(__file__).with_name("rows.py")
+    printed = subprocess.run(
+        [sys.executable, str(rows), "--dataset", name, "--requests", "200"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    found = re.search(r"latency p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", printed)
+    if found is None:
+        raise RuntimeError(f"bench/rows.py printed no latency:\n{printed}")
+    return build_s, float(found.group(1)), float(found.group(2))
 
 
 def main() -> None:
@@ -218,14 +279,20 @@ def main() -> None:
     print(f"  reference   {r['als']:8.3f} s  ({r['nnz']:,} non-zeros)")
     print(f"  requested   {b['als']:8.3f} s  ({b['nnz']:,} non-zeros)")
     print(f"  ratio       {b['als'] / r['als']:.2f}x time for {b['nnz'] / r['nnz']:.2f}x non-zeros")
-    per_nnz = b["als"] / b["nnz"]
     full_iterations = Settings().als.iterations
     full_nnz = b["nnz"] * FULL["events"] / big["events"]  # repeats merge, so non-zeros grow a little slower
-    print(
-        f"  at 50M events (~{full_nnz / 1e6:.0f}M non-zeros, linear extrapolation, not measured): "
-        f"~{per_nnz * full_nnz:.0f} s/iteration, ~{per_nnz * full_nnz * full_iterations / 60:.0f} min "
-        f"for {full_iterations} iterations on this CPU"
-    )
+    # Two extrapolations from the requested size: linear in non-zeros (CG's cost per non-zero), and with the
+    # growth exponent measured between the two sizes (the per-row terms grow with profiles and titles).
+    exponent = np.log(b["als"] / r["als"]) / np.log(b["nnz"] / r["nnz"])
+    for name, seconds in (
+        ("linear", b["als"] * full_nnz / b["nnz"]),
+        (f"exponent {exponent:.2f}", b["als"] * (full_nnz / b["nnz"]) ** exponent),
+    ):
+        print(
+            f"  at 50M events (~{full_nnz / 1e6:.0f}M non-zeros, {name}, extrapolated): "
+            f"~{seconds:.0f} s/iteration, "
+            f"~{seconds * full_iterations / 60:.0f} min for {full_iterations} iterations on this CPU"
+        )
 
     small, large = args.ease_items
     peaks = {n: ease_peak_bytes(n, args.seed) for n in (small, large)}
@@ -246,10 +313,33 @@ def main() -> None:
     print(f"\nQdrant Edge filtered top-100 (200 seen excluded + one genre), {args.queries - 20} queries:")
     edge = {}
     for label, n in (("reference", ref["titles"]), ("requested", big["titles"])):
-        build_s, p50, p99 = edge_filtered_p99(n, args.queries, args.seed)
+        build_s, in_hnsw, p50, p99 = edge_filtered_p99(n, args.queries, args.seed)
         edge[label] = p99
-        print(f"  {n:>7,} titles  build {build_s:6.1f} s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+        print(
+            f"  {n:>7,} titles  build {build_s:6.1f} s ({in_hnsw:,} in HNSW)  "
+            f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms"
+        )
     print(f"  ratio       p99 {edge['requested'] / edge['reference']:.2f}x for {args.ratio}x titles")
+
+    if args.rows_titles:
+        small_t, large_t = args.rows_titles
+        print(
+            f"\nEngine.rows() (bench/rows.py, 200 requests), same {args.rows_profiles:,} profiles and "
+            f"{args.rows_events:,} events, two catalogs:"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            latency = {}
+            for n in (small_t, large_t):
+                build_s, p50, p99 = rows_latency(
+                    n, args.rows_profiles, args.rows_events, Path(tmp) / str(n), args.seed
+                )
+                latency[n] = p99
+                print(
+                    f"  {n:>7,} titles  import + build {build_s:5.0f} s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+                )
+        print(
+            f"  ratio       p99 {latency[large_t] / latency[small_t]:.2f}x, {large_t / small_t:.1f}x titles"
+        )
 
 
 if __name__ == "__main__":
