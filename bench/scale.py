@@ -171,6 +171,14 @@ def edge_filtered_p99(titles: int, queries: int, seed: int) -> tuple[float, int,
     return build_s, in_hnsw, float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
 
 
+def step(command: list[str], env: dict[str, str]) -> str:
+    """Run one command; its stdout, or exit with the command and the end of its output."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-2000:]}")
+    return done.stdout
+
+
 def rows_latency(
     titles: int, profiles: int, events: int, folder: Path, seed: int
 ) -> tuple[float, float, float]:
@@ -201,22 +209,16 @@ def rows_latency(
     }
     marquee = str(Path(sys.executable).with_name("marquee"))
     name = f"scale-{titles}"
+    (folder / "data").mkdir()
     started = time.perf_counter()
-    for command in (
+    step(
         [marquee, "data", "import", "--name", name, "--titles", str(folder / "titles.csv")]
         + ["--interactions", str(folder / "interactions.csv")],
-        [marquee, "build", "--dataset", name],
-    ):
-        subprocess.run(command, env=env, check=True, capture_output=True)
+        env,
+    )
+    step([marquee, "build", "--dataset", name], env)
     build_s = time.perf_counter() - started
-    rows = Path(__file__).with_name("rows.py")
-    printed = subprocess.run(
-        [sys.executable, str(rows), "--dataset", name, "--requests", "200"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    printed = step([sys.executable, str(Path(__file__).with_name("rows.py")), "--dataset", name], env)
     found = re.search(r"latency p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", printed)
     if found is None:
         raise RuntimeError(f"bench/rows.py printed no latency:\n{printed}")
@@ -237,6 +239,9 @@ def main() -> None:
         "--out", type=Path, default=None, help="keep the chunks here (default: a temp folder)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows-titles", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="off by default")
+    parser.add_argument("--rows-profiles", type=int, default=2_000)
+    parser.add_argument("--rows-events", type=int, default=100_000)
     args = parser.parse_args()
 
     big = {"titles": args.titles, "profiles": args.profiles, "events": args.events}
@@ -324,7 +329,7 @@ def main() -> None:
     if args.rows_titles:
         small_t, large_t = args.rows_titles
         print(
-            f"\nEngine.rows() (bench/rows.py, 200 requests), same {args.rows_profiles:,} profiles and "
+            f"\nEngine.rows() (bench/rows.py defaults), same {args.rows_profiles:,} profiles and "
             f"{args.rows_events:,} events, two catalogs:"
         )
         with tempfile.TemporaryDirectory() as tmp:
