@@ -53,12 +53,17 @@ FULL = {"titles": 100_000, "profiles": 1_000_000, "events": 50_000_000}
 ZIPF = 1.1
 
 
+def zipf_popularity(titles: int, rng: np.random.Generator) -> np.ndarray:
+    """Each title's share of plays, Zipf(1.1) by rank, the popular titles spread over the id range."""
+    popularity = 1.0 / np.arange(1, titles + 1) ** ZIPF
+    popularity = popularity[rng.permutation(titles)]
+    return popularity / popularity.sum()
+
+
 def write_events(folder: Path, titles: int, profiles: int, events: int, chunk: int, seed: int) -> int:
     """Events as (profile, title) chunks on disk; returns the number of chunks."""
     rng = np.random.default_rng(seed)
-    popularity = 1.0 / np.arange(1, titles + 1) ** ZIPF
-    popularity = popularity[rng.permutation(titles)]  # popular titles spread over the id range
-    popularity /= popularity.sum()
+    popularity = zipf_popularity(titles, rng)
     activity = rng.lognormal(0.0, 1.0, profiles)
     activity /= activity.sum()
     chunks = 0
@@ -185,8 +190,7 @@ def rows_latency(
     """Import and build a synthetic catalog of `titles`, then bench/rows.py on it: (build s, p50, p99 ms)."""
     _, genres, _ = random_catalog(titles, seed)
     rng = np.random.default_rng(seed)
-    popularity = 1.0 / np.arange(1, titles + 1) ** ZIPF
-    popularity /= popularity.sum()
+    popularity = zipf_popularity(titles, rng)
     folder.mkdir(parents=True)
     with (folder / "titles.csv").open("w", newline="") as handle:
         out = csv.writer(handle)
@@ -246,7 +250,7 @@ def main() -> None:
 
     big = {"titles": args.titles, "profiles": args.profiles, "events": args.events}
     ref = {k: max(1, v // args.ratio) for k, v in big.items()}
-    shares = ", ".join(f"{k} {big[k] / FULL[k]:.0%}" for k in FULL)
+    shares = ", ".join(f"{k} {big[k] / FULL[k]:.1%}" for k in FULL)
     print(f"size          {big['titles']:,} titles, {big['profiles']:,} profiles, {big['events']:,} events")
     print(f"              (of issue 14's full size: {shares}); reference 1/{args.ratio} of each")
     blas = os.environ.get("OPENBLAS_NUM_THREADS")
