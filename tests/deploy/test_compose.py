@@ -14,10 +14,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import typer
 import yaml
 from pydantic import BaseModel
 
 from engine import Settings
+from engine.cli import app as marquee_app
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "compose.yaml"
@@ -231,6 +233,32 @@ def test_variables_can_be_overridden() -> None:
     scaled = interpolate(raw, {"MARQUEE_API_REPLICAS": "5", "MARQUEE_PORT": "9000"})["services"]
     assert replicas(scaled[marquee_services(scaled, "serve")[0]]) == 5
     assert any(str(p).startswith("9000:") for s in scaled.values() for p in s.get("ports", []))
+
+
+def marquee_command_lines(services: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Every `marquee ...` invocation in the file, also those inside `sh -c` scripts joined with &&."""
+    lines = []
+    for service in services.values():
+        cmd = command(service)
+        scripts = [cmd[2]] if cmd[:2] == ["sh", "-c"] else [shlex.join(cmd)]
+        for script in scripts:
+            for part in script.split("&&"):
+                words = [w.replace("$MARQUEE_API__DATASET", "ml-latest-small") for w in shlex.split(part)]
+                if words and words[0] == "marquee":
+                    lines.append(words[1:])
+    return lines
+
+
+def test_every_marquee_command_parses_against_the_real_cli(services: dict[str, dict[str, Any]]) -> None:
+    lines = marquee_command_lines(services)
+    assert {line[0] for line in lines} >= {"serve", "ui", "build", "data"}
+    root = typer.main.get_command(marquee_app)
+    for line in lines:
+        group, args = root, list(line)
+        while hasattr(group, "get_command"):  # a group (typer ships its own copy of click's classes)
+            group = group.get_command(typer.Context(root), args.pop(0))
+            assert group is not None, f"no such command: marquee {' '.join(line)}"
+        group.make_context("marquee", args)  # raises a UsageError on an unknown option or a bad value
 
 
 def _instructions() -> list[str]:
