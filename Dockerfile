@@ -1,7 +1,8 @@
 # The one image of Marquee's API, UI and build job (compose.yaml runs it three ways).
 # CPU only: torch comes from the CPU wheel index under constraints/linux-cpu.txt, as `make install` does, so
 # the image carries no CUDA libraries (several GB). For a GPU build job, swap the torch line for a CUDA wheel.
-FROM python:3.12.8-slim-bookworm
+# The interpreter line the test suite runs on (3.11).
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
