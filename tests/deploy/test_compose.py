@@ -37,8 +37,8 @@ SERVICE_KEYS = {
 HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTART = {"no", "always", "on-failure", "unless-stopped"}
-# Set by compose.yaml for the stores issue 14 adds; no setting reads them yet (the comment there says so).
-NOT_WIRED_YET = {"MARQUEE_DATABASE_URL", "MARQUEE_REDIS_URL"}
+# Set by compose.yaml for a store issue 14 adds; no setting reads it yet (the comment there says so).
+NOT_WIRED_YET = {"MARQUEE_REDIS_URL"}
 STORE_VARIABLES = ("QDRANT_URL", "MARQUEE_DATABASE_URL", "MARQUEE_REDIS_URL")
 _VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
