@@ -7,9 +7,10 @@ facade and must not see the test period. Nothing else constructs an engine's par
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,7 +39,7 @@ from engine.ranking import (
     stage_two,
     train_ranker,
 )
-from engine.scratch import sweep
+from engine.scratch import ScratchFolder, sweep
 from engine.title_edits import TitleEdits, WithoutRemoved
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, RowOrderBandit, TitleStats, load_ranker
@@ -47,6 +48,7 @@ from retrieval import (
     ALSModel,
     CandidateSource,
     EASEModel,
+    IndexHeldError,
     ItemSimilarity,
     TextEmbedder,
     TitleIndex,
@@ -58,6 +60,8 @@ BANDITS_FILE = "bandits.sqlite"
 EVENTS_FILE = "events.sqlite"
 LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
 PERIOD = "training-period"
+REPLICAS_DIR = "replicas"  # under the data set's state folder: shard copies of second servers
+log = logging.getLogger("marquee.engine")
 
 
 def assemble(
@@ -150,7 +154,10 @@ def _served_engine(
         )
     als = ALSModel.load(folder / ALS_FILE)
     ease = EASEModel.load(folder / EASE_FILE)
-    base_index = index or open_index(settings, dataset_name)
+    on_close: list[Callable[[], None]] = []
+    if index is None:
+        index = _own_index(settings, dataset_name, on_close)
+    base_index = index
     added, removed = edits.read()
     served = WithoutRemoved(base_index, removed) if removed else base_index
     # Loads its model on the first free-text query only. One thread: a request embeds a phrase or two,
@@ -183,7 +190,20 @@ def _served_engine(
     )
     workers = settings.page_workers
     drafts = PageWorkers(settings, dataset_name, workers, loader=worker_engine) if workers else None
-    return Engine(parts, _state(settings, dataset_name), drafts=drafts)
+    return Engine(parts, _state(settings, dataset_name), drafts=drafts, on_close=on_close)
+
+
+def _own_index(settings: Settings, dataset_name: str, on_close: list[Callable[[], None]]) -> TitleIndex:
+    """The configured index; for an embedded shard that another server on this machine holds (a second
+    replica), a copy of it in a scratch folder of this server's, removed when the engine closes (or, if
+    the server is killed, by the next server to start)."""
+    try:
+        return open_index(settings, dataset_name)
+    except IndexHeldError:
+        scratch = ScratchFolder(settings.dataset_state(dataset_name) / REPLICAS_DIR)
+        on_close.append(scratch.close)
+        log.info("title index held by another server: this replica serves a copy in %s", scratch.path)
+        return open_replica(settings, dataset_name, scratch.path)
 
 
 def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter: Reporter | None) -> Engine:

@@ -8,7 +8,16 @@ from retrieval.edge_index import EdgeIndex
 from retrieval.embedder import TextEmbedder, embed_titles
 from retrieval.fallback import PopularityFallback
 from retrieval.filters import title_filter
-from retrieval.index import CF, CONTENT, Hit, IndexUnavailableError, TitleFilter, TitleIndex, TitlePoint
+from retrieval.index import (
+    CF,
+    CONTENT,
+    Hit,
+    IndexHeldError,
+    IndexUnavailableError,
+    TitleFilter,
+    TitleIndex,
+    TitlePoint,
+)
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.lexical import LEXICAL, LexicalIndex, words
@@ -70,6 +79,7 @@ __all__ = [
     "GenreSource",
     "HistorySource",
     "Hit",
+    "IndexHeldError",
     "IndexUnavailableError",
     "ItemSimilarity",
     "LEXICAL",

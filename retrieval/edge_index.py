@@ -44,6 +44,7 @@ from retrieval.index import (
     CheckedIndex,
     FilterModel,
     Hit,
+    IndexHeldError,
     IndexUnavailableError,
     PlainPoint,
     TitleFilter,
@@ -138,7 +139,7 @@ class EdgeIndex(CheckedIndex):
             shard = EdgeShard.load(str(path))
         except Exception as exc:  # the binding raises a bare Exception; a held lock is the usual cause
             if "WouldBlock" in str(exc):
-                raise IndexUnavailableError(
+                raise IndexHeldError(
                     f"the title index at {path} is open in another process (a running `marquee serve`?); "
                     "Qdrant Edge serves one process at a time: stop it, or use a Qdrant server via QDRANT_URL"
                 ) from None

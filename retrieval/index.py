@@ -50,6 +50,10 @@ class IndexUnavailableError(RuntimeError):
     """The index cannot be served: its server is unreachable or refuses us, or its collection is missing."""
 
 
+class IndexHeldError(IndexUnavailableError):
+    """An embedded index that another process holds open (Qdrant Edge serves one process at a time)."""
+
+
 # The three condition kinds a TitleFilter is made of; `holds` is each one's meaning in memory.
 
 

@@ -166,3 +166,23 @@ def test_workers_leave_when_their_serving_process_dies(api_settings: Settings, t
     while any(Path(f"/proc/{pid}").exists() for pid in pids):
         assert time.monotonic() < deadline, f"page workers {pids} outlived their server"
         time.sleep(0.1)
+
+
+def test_a_second_server_on_one_machine_serves_a_copy_of_the_held_shard(
+    engine: Engine, api_settings: Settings, tmp_path: Path
+) -> None:
+    """The session engine holds the Edge shard; a second one (a replica) serves from its own copy, which
+    it removes when it closes."""
+    replica_settings = api_settings.model_copy(update={"state_dir": tmp_path / "state"})
+    replicas = replica_settings.dataset_state(DATASET) / "replicas"
+    second = assemble(replica_settings, DATASET)
+    try:
+        copies = [p for p in replicas.iterdir() if p.is_dir()]
+        assert len(copies) == 1 and (copies[0] / "qdrant").is_dir()
+        context = engine.context_for(1)
+        assert [r.title.id for r in second.recommend(context, k=5)] == [
+            r.title.id for r in engine.recommend(context, k=5)
+        ]
+    finally:
+        second.close()
+    assert not [p for p in replicas.iterdir() if p.is_dir()]
