@@ -3,17 +3,11 @@ with requests in flight. Slow: run with `make test-faults` (pytest -m faults).""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -23,75 +17,11 @@ from catalog import EventStore
 from catalog.pg_events import PostgresStore
 from engine import Settings
 from engine.pages import SCRATCH_DIR
-from tests.conftest import DATASET, REPO_ROOT
+from tests.conftest import DATASET
+from tests.faults.servers import Server, serve, signup
 
 # Each test starts servers: minutes each on a busy machine.
 pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow, pytest.mark.timeout(2400)]
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen[bytes]
-    url: str
-    livez_s: float  # from process start to the first /livez answer
-    loading_when_live: bool  # /readyz said "loading" when /livez first answered
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve(
-    settings: Settings, state: Path, *, page_workers: int = 0, extra_env: Mapping[str, str] | None = None
-) -> Iterator[Server]:
-    port = _free_port()
-    env = os.environ | {
-        "PYTHONPATH": str(REPO_ROOT),
-        "MARQUEE_DATA_DIR": str(settings.data_dir),
-        "MARQUEE_ARTIFACTS_DIR": str(settings.artifacts_dir),
-        "MARQUEE_STATE_DIR": str(state),
-        "MARQUEE_API__ANONYMOUS_PER_MINUTE": "100000",
-        **(extra_env or {}),
-    }
-    command = [sys.executable, "-m", "engine.cli", "serve", "--port", str(port)]
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [*command, "--page-workers", str(page_workers)],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        livez = None
-        while livez is None:
-            assert proc.poll() is None and time.monotonic() - started < 120, "server did not start"
-            try:
-                if httpx.get(f"{url}/livez", timeout=1).status_code == 200:
-                    livez = time.monotonic() - started
-            except httpx.TransportError:
-                time.sleep(0.05)
-        # Generous timeouts: the load competes for the CPU with the answers (and, in CI, with other jobs).
-        loading = "loading" in (httpx.get(f"{url}/readyz", timeout=60).json().get("reason") or "")
-        while httpx.get(f"{url}/readyz", timeout=60).status_code != 200:
-            assert proc.poll() is None and time.monotonic() - started < 900, "server never ready"
-            time.sleep(0.2)
-        yield Server(proc, url, livez, loading)
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(300)
-
-
-def _signup(url: str) -> tuple[dict[str, str], str]:
-    key = httpx.post(f"{url}/v1/accounts", json={}).json()["api_key"]
-    headers = {"X-API-Key": key}
-    profile = httpx.post(f"{url}/v1/profiles", json={"name": "p"}, headers=headers).json()["id"]
-    return headers, profile
 
 
 def _stored(state: Path, profile: str) -> list[str]:
@@ -139,7 +69,7 @@ def test_kill9_during_writes_loses_nothing_acknowledged_and_leaves_no_shard_copi
     state = tmp_path / "state"
     with serve(api_settings, state, page_workers=1) as server:
         assert server.loading_when_live  # /livez answered while the engine was still loading
-        headers, profile = _signup(server.url)
+        headers, profile = signup(server.url)
         acked = _write_until_killed(server, headers, profile)
     scratch = state / DATASET / SCRATCH_DIR
     left_by_dead = {p.name for p in scratch.iterdir()}
@@ -157,7 +87,7 @@ def test_kill9_during_writes_on_postgresql_loses_nothing_acknowledged(
 ) -> None:
     state = tmp_path / "state"
     with serve(api_settings, state, extra_env={"MARQUEE_DATABASE_URL": postgres_url}) as server:
-        headers, profile = _signup(server.url)
+        headers, profile = signup(server.url)
         acked = _write_until_killed(server, headers, profile)
     with PostgresStore(postgres_url) as store:
         stored = [e.event_id for e in store.events(profile)]
@@ -172,7 +102,7 @@ def test_sigterm_with_requests_in_flight_answers_every_accepted_request(
     state = tmp_path / "state"
     outcomes: list[str] = []
     with serve(api_settings, state) as server:
-        headers, profile = _signup(server.url)
+        headers, profile = signup(server.url)
         start = threading.Barrier(21)
 
         def request(n: int) -> None:
