@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from api.cache import Outcome, ProfileCache
+from api.cache import Outcome, PageStore, ProfileCache
 from api.contexts import context
 from api.experiments import assign
 from api.metrics import Metrics
 from api.models import RowsOut
 from api.rebuilds import Rebuilds
+from api.redis_pages import RedisPageStore
 from api.views import row_out
 from engine import Engine, Settings
 
@@ -27,12 +28,21 @@ log = logging.getLogger("marquee.api")
 PageKey = tuple[str | None, str | None, int | None]  # device, region, hour: what a cached page varies by
 
 
+def page_store(settings: Settings) -> PageStore:
+    """This process's cache, or with MARQUEE_REDIS_URL the one in Redis that every replica shares."""
+    if settings.redis_url is None:
+        return ProfileCache()
+    return RedisPageStore(settings.redis_url.get_secret_value())
+
+
 class PageService:
-    def __init__(self, settings: Settings, metrics: Metrics, engine: Callable[[], Engine]) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, engine: Callable[[], Engine], store: PageStore
+    ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._engine = engine  # the engine serving now (an operator's reload swaps it)
-        self._cache = ProfileCache()
+        self._cache = store
         # As many rebuilds at a time as there are page workers, plus this process.
         self._rebuilds = Rebuilds(settings.page_workers + 1)
 
@@ -79,7 +89,7 @@ class PageService:
 
     def forget_all(self) -> None:
         """Drop every page: the catalog changed, so any page may show it (New Releases, search, rows)."""
-        self._cache = ProfileCache()
+        self._cache.forget_all()
 
     def _compute(
         self, profile_id: str, key: PageKey, *, ahead: bool = False
