@@ -74,7 +74,7 @@ end
 if #ARGV >= 6 then redis.call('PEXPIRE', KEYS[3], ARGV[4]) end
 return 1
 """
-# KEYS: counters, key set. ARGV: counters ttl ms. A write begun and ended at once: no page of before is served.
+# KEYS: counters, key set. ARGV: counters ttl ms. A write begun and ended at once: no older page is served.
 _INVALIDATE = """
 local w = redis.call('HINCRBY', KEYS[1], 'w', 1)
 redis.call('HSET', KEYS[1], 'l', w)

@@ -1,5 +1,5 @@
 """A real Redis server for the tests: `redis-server` in a temp folder on a free loopback port, without
-persistence, stopped when the session ends. It asks for a password so the tests can check it is never shown."""
+persistence, stopped when the session ends. It asks for a password, so tests can check it is never shown."""
 
 from __future__ import annotations
 
