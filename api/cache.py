@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 Outcome = Literal["hit", "miss", "shared"]  # shared: waited for a concurrent request's computation
 PAGE_TTL_S = 60.0  # how long a page is kept though nothing about its profile changed
@@ -26,6 +26,9 @@ class PageStore(Protocol):
     """What the page service needs of a page cache (this process's ProfileCache, or Redis shared by every
     replica, api/redis_pages.py). The guarantee both keep: a page computed before a write began is never
     served once that write has ended (is acknowledged)."""
+
+    # True: `get` is a memory read, cheap enough for the event loop; False: it is a network call.
+    in_process: ClassVar[bool]
 
     def get(self, profile_id: str, key: Hashable) -> Any | None: ...
 
@@ -76,6 +79,7 @@ class _Latest:
 
 @dataclass
 class ProfileCache:
+    in_process: ClassVar[bool] = True
     ttl_seconds: float = PAGE_TTL_S
     max_entries: int = 10_000
     clock: Callable[[], float] = time.monotonic

@@ -48,11 +48,13 @@ class PageService:
 
     async def get(self, profile_id: str, key: PageKey) -> tuple[bytes, Outcome]:
         """The page's JSON body, and whether it was cached (hit), computed for this request (miss) or by
-        a concurrent one (shared). A hit is answered on the event loop, never waiting for a thread."""
-        cached = self._cache.get(profile_id, key)
-        if cached is not None:
-            self._metrics.cache.labels("hit").inc()
-            return cached, "hit"
+        a concurrent one (shared). A hit in this process's cache is answered on the event loop, never
+        waiting for a thread; a read from Redis is a network call, made on a thread."""
+        if self._cache.in_process:
+            cached = self._cache.get(profile_id, key)
+            if cached is not None:
+                self._metrics.cache.labels("hit").inc()
+                return cached, "hit"
         body, outcome = await run_in_threadpool(
             self._cache.get_or_compute, profile_id, key, self._compute(profile_id, key)
         )

@@ -106,6 +106,8 @@ class _Flight:
 class RedisPageStore:
     """A `PageStore` (api/cache.py) in Redis; page bodies are bytes."""
 
+    in_process = False
+
     def __init__(
         self, url: str, *, ttl_seconds: float = PAGE_TTL_S, prefix: str = "marquee:", timeout_s: float = 1.0
     ) -> None:
