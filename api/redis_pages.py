@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 
@@ -106,7 +106,7 @@ class _Flight:
 class RedisPageStore:
     """A `PageStore` (api/cache.py) in Redis; page bodies are bytes."""
 
-    in_process = False
+    in_process: ClassVar[bool] = False
 
     def __init__(
         self, url: str, *, ttl_seconds: float = PAGE_TTL_S, prefix: str = "marquee:", timeout_s: float = 1.0
