@@ -16,9 +16,33 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 Outcome = Literal["hit", "miss", "shared"]  # shared: waited for a concurrent request's computation
+PAGE_TTL_S = 60.0  # how long a page is kept though nothing about its profile changed
+
+
+class PageStore(Protocol):
+    """What the page service needs of a page cache (this process's ProfileCache, or Redis shared by every
+    replica, api/redis_pages.py). The guarantee both keep: a page computed before a write began is never
+    served once that write has ended (is acknowledged)."""
+
+    # True: `get` is a memory read, cheap enough for the event loop; False: it is a network call.
+    in_process: ClassVar[bool]
+
+    def get(self, profile_id: str, key: Hashable) -> Any | None: ...
+
+    def get_or_compute(
+        self, profile_id: str, key: Hashable, compute: Callable[[], tuple[Any, bool]]
+    ) -> tuple[Any, Outcome]: ...
+
+    def begin_write(self, profile_id: str) -> tuple[Any, set[Hashable]]: ...
+
+    def end_write(self, profile_id: str, pages: Mapping[Hashable, Any], token: Any) -> None: ...
+
+    def invalidate(self, profile_id: str) -> None: ...
+
+    def forget_all(self) -> None: ...
 
 
 @dataclass
@@ -47,10 +71,16 @@ class _Latest:
     def get(self, profile_id: str) -> int:
         return self._tokens.get(profile_id, self._horizon)
 
+    def reset(self, token: int) -> None:
+        """Every profile at `token` at least: as if each had just been set to it."""
+        self._tokens.clear()
+        self._horizon = token
+
 
 @dataclass
 class ProfileCache:
-    ttl_seconds: float = 60.0
+    in_process: ClassVar[bool] = True
+    ttl_seconds: float = PAGE_TTL_S
     max_entries: int = 10_000
     clock: Callable[[], float] = time.monotonic
     _entries: OrderedDict[tuple[str, Hashable], tuple[float, Any]] = field(default_factory=OrderedDict)
@@ -89,6 +119,15 @@ class ProfileCache:
             # Also a write that ended: pages of a write begun before it must not come back after it.
             self._ended.set(profile_id, self._mark_write(profile_id))
             self._drop_profile(profile_id)
+
+    def forget_all(self) -> None:
+        """Drop every page; like a write for every profile, so no page begun before comes back after."""
+        with self._lock:
+            self._writes += 1
+            self._written.reset(self._writes)
+            self._ended.reset(self._writes)
+            self._entries.clear()
+            self._keys.clear()
 
     def begin_write(self, profile_id: str) -> tuple[int, set[Hashable]]:
         """A write for the profile starts: pages computed before it can no longer be kept, but the cached

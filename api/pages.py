@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 from starlette.concurrency import run_in_threadpool
 
-from api.cache import Outcome, ProfileCache
+from api.cache import Outcome, PageStore, ProfileCache
 from api.contexts import context
 from api.experiments import assign
 from api.metrics import Metrics
 from api.models import RowsOut
 from api.rebuilds import Rebuilds
+from api.redis_pages import RedisPageStore
 from api.views import row_out
 from engine import Engine, Settings
 
@@ -27,22 +28,33 @@ log = logging.getLogger("marquee.api")
 PageKey = tuple[str | None, str | None, int | None]  # device, region, hour: what a cached page varies by
 
 
+def page_store(settings: Settings) -> PageStore:
+    """This process's cache, or with MARQUEE_REDIS_URL the one in Redis that every replica shares."""
+    if settings.redis_url is None:
+        return ProfileCache()
+    return RedisPageStore(settings.redis_url.get_secret_value())
+
+
 class PageService:
-    def __init__(self, settings: Settings, metrics: Metrics, engine: Callable[[], Engine]) -> None:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, engine: Callable[[], Engine], store: PageStore
+    ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._engine = engine  # the engine serving now (an operator's reload swaps it)
-        self._cache = ProfileCache()
+        self._cache = store
         # As many rebuilds at a time as there are page workers, plus this process.
         self._rebuilds = Rebuilds(settings.page_workers + 1)
 
     async def get(self, profile_id: str, key: PageKey) -> tuple[bytes, Outcome]:
         """The page's JSON body, and whether it was cached (hit), computed for this request (miss) or by
-        a concurrent one (shared). A hit is answered on the event loop, never waiting for a thread."""
-        cached = self._cache.get(profile_id, key)
-        if cached is not None:
-            self._metrics.cache.labels("hit").inc()
-            return cached, "hit"
+        a concurrent one (shared). A hit in this process's cache is answered on the event loop, never
+        waiting for a thread; a read from Redis is a network call, made on a thread."""
+        if self._cache.in_process:
+            cached = self._cache.get(profile_id, key)
+            if cached is not None:
+                self._metrics.cache.labels("hit").inc()
+                return cached, "hit"
         body, outcome = await run_in_threadpool(
             self._cache.get_or_compute, profile_id, key, self._compute(profile_id, key)
         )
@@ -79,7 +91,7 @@ class PageService:
 
     def forget_all(self) -> None:
         """Drop every page: the catalog changed, so any page may show it (New Releases, search, rows)."""
-        self._cache = ProfileCache()
+        self._cache.forget_all()
 
     def _compute(
         self, profile_id: str, key: PageKey, *, ahead: bool = False

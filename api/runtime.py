@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.metrics import Metrics
-from api.pages import PageService
+from api.pages import PageService, page_store
 from api.ratelimit import RateLimiter
 from engine import Engine, Settings
 
@@ -26,7 +26,7 @@ class Runtime:
     pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
 
     def __post_init__(self) -> None:
-        self.pages = PageService(self.settings, self.metrics, self.ready_engine)
+        self.pages = PageService(self.settings, self.metrics, self.ready_engine, page_store(self.settings))
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     # postgresql://user:password@host/db): in PostgreSQL, shared by every replica. Secret: it holds a
     # password, so it is checked where it is opened (catalog/pg_events.py), never echoed by a validator.
     database_url: SecretStr | None = None
+    # Unset: each process keeps its homepage cache in memory. Set (MARQUEE_REDIS_URL, redis://[:password@]host:
+    # port/db): the cache is in Redis, shared by every replica (api/redis_pages.py). Secret, as above.
+    redis_url: SecretStr | None = None
     als: ALSConfig = ALSConfig()
     retrieval: RetrievalSettings = RetrievalSettings()
     ranker: RankerSettings = RankerSettings()

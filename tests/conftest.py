@@ -13,10 +13,11 @@ from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+import redis  # noqa: E402
 
 from engine import Engine, Settings, assemble, build  # noqa: E402
 from engine.config import ApiSettings, RankerSettings, default_data_dir  # noqa: E402
-from tests import postgres  # noqa: E402
+from tests import postgres, redis_server  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
@@ -85,3 +86,22 @@ def postgres_server() -> Iterator[str]:
 def postgres_url(postgres_server: str) -> str:
     """A new empty database on the session's server, with a password in its URL."""
     return postgres.fresh_database(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A Redis server for the session (tests/redis_server.py), or a skip saying why there is none."""
+    path = redis_server.binary()
+    if path is None:
+        pytest.skip("redis-server not found (apt-get install redis-server, or set MARQUEE_REDIS_SERVER)")
+    with redis_server.server(path) as url:
+        yield url
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The session's Redis, emptied, with a password in its URL."""
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    return redis_server_url

@@ -37,8 +37,6 @@ SERVICE_KEYS = {
 HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval", "disable"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 RESTART = {"no", "always", "on-failure", "unless-stopped"}
-# Set by compose.yaml for a store issue 14 adds; no setting reads it yet (the comment there says so).
-NOT_WIRED_YET = {"MARQUEE_REDIS_URL"}
 STORE_VARIABLES = ("QDRANT_URL", "MARQUEE_DATABASE_URL", "MARQUEE_REDIS_URL")
 _VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?::?-([^}]*))?\}|\$(\w+)")
 
@@ -179,7 +177,7 @@ def test_every_marquee_variable_is_a_real_setting(services: dict[str, dict[str, 
     }
     for name, service in services.items():
         for variable in environment(service):
-            if variable in NOT_WIRED_YET or variable in aliases:
+            if variable in aliases:
                 continue
             if variable.startswith("MARQUEE_UI__"):
                 assert command(service)[:2] == ["marquee", "ui"], f"{name} sets {variable}"
