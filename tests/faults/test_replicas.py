@@ -1,0 +1,81 @@
+"""Two `marquee serve` replicas on one machine over one PostgreSQL and one Redis act as one service: what
+one acknowledges, the other serves on its next request. The second replica serves a copy of the Edge shard
+the first holds. Slow (two engines load): run with `make test-faults`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from engine import Settings
+from tests.faults.servers import serve, signup
+
+pytestmark = [pytest.mark.faults, pytest.mark.realdata, pytest.mark.slow, pytest.mark.timeout(2400)]
+
+
+def _rows(url: str, headers: dict[str, str], profile: str) -> list[dict[str, object]]:
+    r = httpx.get(f"{url}/v1/profiles/{profile}/rows", headers=headers, timeout=60)
+    assert r.status_code == 200, r.text
+    rows: list[dict[str, object]] = r.json()["rows"]
+    return rows
+
+
+def _post(url: str, headers: dict[str, str], profile: str, event: dict[str, object]) -> None:
+    r = httpx.post(f"{url}/v1/profiles/{profile}/events", json={"events": [event]}, headers=headers)
+    assert r.status_code == 200, r.text
+
+
+def _shown(rows: list[dict[str, object]], kind: str | None = None) -> list[int]:
+    return [
+        int(i["title_id"])  # type: ignore[index]
+        for r in rows
+        if kind is None or r["kind"] == kind
+        for i in r["items"]  # type: ignore[attr-defined]
+    ]
+
+
+def test_two_replicas_on_one_postgresql_and_redis_act_as_one_service(
+    api_settings: Settings, postgres_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    env = {"MARQUEE_DATABASE_URL": postgres_url, "MARQUEE_REDIS_URL": redis_url}
+    state = tmp_path / "state"  # one machine: the replicas share the state folder (conversations, bandits)
+    with serve(api_settings, state, extra_env=env) as a, serve(api_settings, state, extra_env=env) as b:
+        # An account and profile made on A work on B.
+        headers, profile = signup(a.url)
+        assert httpx.get(f"{b.url}/v1/profiles", headers=headers).json()["profiles"][0]["id"] == profile
+
+        # A play acknowledged by A is in B's Continue Watching on B's very next page (B had cached one).
+        title = _shown(_rows(b.url, headers, profile), "top_picks")[0]
+        _post(a.url, headers, profile, {"event_id": "a-play", "title_id": title, "kind": "play"})
+        assert title in _shown(_rows(b.url, headers, profile), "continue_watching")
+
+        # A thumbs-down acknowledged by B is gone from A's very next page.
+        disliked = _shown(_rows(a.url, headers, profile), "top_picks")[0]
+        _post(b.url, headers, profile, {"event_id": "b-down", "title_id": disliked, "kind": "thumb_down"})
+        assert disliked not in _shown(_rows(a.url, headers, profile))
+
+        # A conversation started on A goes on on B without repeating the titles A showed.
+        chat = {"model": "marquee-offline", "profile_id": profile}
+        first = httpx.post(
+            f"{a.url}/v1/chat/completions",
+            json={**chat, "messages": [{"role": "user", "content": "a funny movie"}]},
+            headers=headers,
+            timeout=120,
+        ).json()
+        conversation = first["marquee"]["conversation_id"]
+        shown_on_a = {t["title_id"] for t in first["marquee"]["titles"]}
+        more = httpx.post(
+            f"{b.url}/v1/chat/completions",
+            json={
+                **chat,
+                "conversation_id": conversation,
+                "messages": [{"role": "user", "content": "more like those"}],
+            },
+            headers=headers,
+            timeout=120,
+        ).json()
+        shown_on_b = {t["title_id"] for t in more["marquee"]["titles"]}
+        assert more["marquee"]["conversation_id"] == conversation
+        assert shown_on_a and shown_on_b and not shown_on_a & shown_on_b
