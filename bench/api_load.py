@@ -2,7 +2,13 @@
 event posts, against `marquee serve` on 127.0.0.1 (started and stopped here). Prints figures only.
 
     .venv/bin/python bench/api_load.py [--requests 2000] [--profiles 200] [--event-share 0.1]
-        [--impression-share 0.5] [--history 5] [--zipf 1.1]
+        [--impression-share 0.5] [--history 5] [--zipf 1.1] [--replicas 2]
+
+With `--replicas N` every level is measured twice in the same run: against one server, then against N
+servers on the same stores (the clients' connections spread round-robin over them), and the throughput
+ratio is printed. Replicas share stores through MARQUEE_DATABASE_URL and MARQUEE_REDIS_URL (required);
+the second and later servers serve copies of the Edge shard the first holds. On one machine the ratio is
+bounded by its cores: read it with the CPU figures printed beside it.
 
 Each client is a closed loop (the next request goes out when the last one is answered). A request is an
 event post with probability --event-share (one event: an impression with probability --impression-share,
@@ -135,15 +141,19 @@ def cpu_seconds(pid: int) -> float:
 
 async def run(
     host: str,
-    port: int,
-    server: int,
+    ports: list[int],
+    servers: list[int],
     key: str,
     concurrency: int,
     args: argparse.Namespace,
     ids: list[str],
     titles: list[int],
-) -> None:
-    rng = random.Random(concurrency)
+    phase: str = "",
+) -> float:
+    """One concurrency level; prints its figures and returns its throughput (requests per second). Each
+    `phase` draws its own requests and event ids, so a later phase replays nothing (a replayed event
+    would be a duplicate, which changes no page)."""
+    rng = random.Random(f"{phase}-{concurrency}")
     weights = [1.0 / (rank + 1) ** args.zipf for rank in range(len(ids))]
     latencies: list[float] = []
     by_cache: dict[str, list[float]] = {}
@@ -151,7 +161,7 @@ async def run(
     errors = posts = 0
     remaining = args.requests
 
-    async def worker() -> None:
+    async def worker(port: int) -> None:
         nonlocal errors, posts, remaining
         async with Connection(host, port, key) as connection:
             while remaining > 0:
@@ -161,7 +171,7 @@ async def run(
                     played = rng.choice(["play", "thumb_up"])
                     kind = "impression" if rng.random() < args.impression_share else played
                     event = {
-                        "event_id": f"c{concurrency}-{remaining}",
+                        "event_id": f"{phase}c{concurrency}-{remaining}",
                         "title_id": rng.choice(titles),
                         "kind": kind,
                     }
@@ -181,16 +191,20 @@ async def run(
                 by_cache.setdefault(headers.get("x-cache", "?"), []).append(elapsed)
                 errors += status >= 400
 
-    started, server_cpu, client_cpu = time.perf_counter(), cpu_seconds(server), time.process_time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    def server_cpu_seconds() -> float:
+        return sum(cpu_seconds(pid) for pid in servers)
+
+    started, server_cpu, client_cpu = time.perf_counter(), server_cpu_seconds(), time.process_time()
+    await asyncio.gather(*(worker(ports[n % len(ports)]) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
-    server_share = (cpu_seconds(server) - server_cpu) / elapsed
+    server_share = (server_cpu_seconds() - server_cpu) / elapsed
     client_share = (time.process_time() - client_cpu) / elapsed
     print(
         f"  {concurrency:>2} clients: rows {percentiles(latencies)}  {args.requests / elapsed:6.1f} req/s  "
-        f"({len(latencies)} rows, {posts} event posts, errors {errors}; CPU: server {server_share:.0%}, "
+        f"({len(latencies)} rows, {posts} event posts, errors {errors}; CPU: servers {server_share:.0%}, "
         f"client {client_share:.0%} of a core)"
     )
+    throughput = args.requests / elapsed
     for outcome in ("hit", "miss", "shared"):
         found = by_cache.get(outcome, [])
         if found:
@@ -202,6 +216,12 @@ async def run(
     ):
         if posted.get(impression):
             print(f"      events: {label}: {percentiles(posted[impression])}")
+    return throughput
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 async def main() -> None:
@@ -215,29 +235,32 @@ async def main() -> None:
     )
     parser.add_argument("--zipf", type=float, default=1.1, help="profile popularity skew; 0 = uniform")
     parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
+    parser.add_argument("--replicas", type=int, default=1, help="also measure this many servers on one store")
     parser.add_argument(
         "--server",
         default="{marquee} serve --port {port}",
         help="the command that serves the API ({marquee} and {port} filled in), e.g. another checkout's",
     )
     args = parser.parse_args()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    shared = [name for name in ("MARQUEE_DATABASE_URL", "MARQUEE_REDIS_URL") if not os.environ.get(name)]
+    if args.replicas > 1 and shared:
+        raise SystemExit(f"--replicas {args.replicas} needs shared stores: set {' and '.join(shared)}")
+    ports = [free_port() for _ in range(args.replicas)]
     marquee = Path(sys.executable).with_name("marquee")
-    command = shlex.split(args.server.format(marquee=marquee, port=port))
     with tempfile.TemporaryDirectory(prefix="marquee-load-") as state:
         env = {
             **os.environ,
             "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1"),
             "MARQUEE_API__RATE_LIMIT_PER_MINUTE": "1000000",
-            "MARQUEE_STATE_DIR": state,  # a fresh event store and bandits, removed afterwards
+            "MARQUEE_STATE_DIR": state,  # a fresh state folder (bandits, conversations), removed afterwards
         }
-        log = Path(state) / "server.log"
-        with log.open("wb") as out:
-            server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+        servers: list[subprocess.Popen[bytes]] = []
         try:
-            await wait_ready(base, server, log)
-            async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            for n, port in enumerate(ports[:1]):
+                command = shlex.split(args.server.format(marquee=marquee, port=port))
+                servers.append(start(command, env, Path(state) / f"server-{n}.log"))
+                await wait_ready(f"http://127.0.0.1:{port}", servers[-1], Path(state) / f"server-{n}.log")
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=60) as client:
                 key, ids, titles = await setup(client, args.profiles, args.history)
             print(
                 f"API load: {args.requests} requests per level, {args.profiles} profiles (Zipf {args.zipf}, "
@@ -246,11 +269,37 @@ async def main() -> None:
                 f"(page workers: {os.environ.get('MARQUEE_PAGE_WORKERS', 'the serve default')}), "
                 f"{os.cpu_count()} CPUs"
             )
-            for concurrency in args.levels:
-                await run("127.0.0.1", port, server.pid, key, concurrency, args, ids, titles)
+            print("1 server:")
+            one = [
+                await run("127.0.0.1", ports[:1], [servers[0].pid], key, c, args, ids, titles)
+                for c in args.levels
+            ]
+            if args.replicas > 1:
+                # The first pass warmed the caches; the comparison is between two warm passes.
+                print("1 server again (warm, new requests):")
+                one = [
+                    await run("127.0.0.1", ports[:1], [servers[0].pid], key, c, args, ids, titles, "again")
+                    for c in args.levels
+                ]
+                for n, port in enumerate(ports[1:], start=1):
+                    command = shlex.split(args.server.format(marquee=marquee, port=port))
+                    servers.append(start(command, env, Path(state) / f"server-{n}.log"))
+                    await wait_ready(f"http://127.0.0.1:{port}", servers[-1], Path(state) / f"server-{n}.log")
+                print(f"{args.replicas} servers on the same PostgreSQL and Redis:")
+                pids = [s.pid for s in servers]
+                many = [
+                    await run("127.0.0.1", ports, pids, key, c, args, ids, titles, "replicas")
+                    for c in args.levels
+                ]
+                ratios = ", ".join(
+                    f"{c} clients {m / o:.2f}x" for c, o, m in zip(args.levels, one, many, strict=True)
+                )
+                print(f"throughput, {args.replicas} servers / 1: {ratios}")
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(timeout=30)
 
 
 if __name__ == "__main__":
