@@ -12,7 +12,7 @@ from catalog.errors import (
     UnknownDatasetError,
     UnknownProfileError,
 )
-from catalog.events import Account, Event, EventKind, EventStore, Profile, Store, new_id
+from catalog.events import Account, Accounts, Event, EventKind, EventStore, Profile, Store, new_id
 from catalog.history import HISTORY_KINDS, history_from_events
 from catalog.imported import BadRow, ImportFailed, ImportReport, import_dataset
 from catalog.interactions import POSITIVE_RATING, Interactions
@@ -37,6 +37,7 @@ __all__ = [
     "REGIONS",
     "SPLIT_KINDS",
     "Account",
+    "Accounts",
     "BadRow",
     "Business",
     "CatalogError",

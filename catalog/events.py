@@ -94,11 +94,8 @@ class Event:
         object.__setattr__(self, "context", MappingProxyType(context))
 
 
-class Store(Protocol):
-    """Accounts, profiles and their events: EventStore (SQLite, one process) or PostgresStore
-    (catalog/pg_events.py, shared by replicas). Both keep the same rules: a batch is stored whole or not at
-    all, a repeated event id per profile is stored once, and a repeat with other fields is refused naming
-    the field (tests/catalog/test_events.py runs one suite against both)."""
+class Accounts(Protocol):
+    """Accounts, their API key hashes and their profiles: what the API's account routes use."""
 
     def create_account(self, name: str, *, key_hash: str | None = None) -> Account: ...
 
@@ -117,6 +114,13 @@ class Store(Protocol):
     def update_profile(self, profile_id: str, **fields: Any) -> Profile: ...
 
     def delete_profile(self, profile_id: str) -> None: ...
+
+
+class Store(Accounts, Protocol):
+    """Accounts, profiles and their events: EventStore (SQLite, one process) or PostgresStore
+    (catalog/pg_events.py, shared by replicas). Both keep the same rules: a batch is stored whole or not at
+    all, a repeated event id per profile is stored once, and a repeat with other fields is refused naming
+    the field (tests/catalog/test_events.py runs one suite against both)."""
 
     def append(self, events: Sequence[Event]) -> list[bool]: ...
 

@@ -10,6 +10,7 @@ and answered through `Engine`'s methods, whose results are typed (`Picks`, `Page
 from catalog import (
     MATURITY_RATINGS,
     REGIONS,
+    Accounts,
     CatalogError,
     Constraints,
     Context,
@@ -26,7 +27,6 @@ from catalog import (
 )
 from catalog.redial import Dialogue, ReDial, load_redial
 from catalog.redial import available as redial_available
-from engine.accounts import Accounts
 from engine.artifacts import Manifest, package_version
 from engine.assembly import assemble, over_state, reloaded
 from engine.breaker import CircuitBreaker

@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from catalog import (
+    Accounts,
     Constraints,
     Context,
     Dataset,
@@ -26,7 +27,6 @@ from catalog import (
     Store,
     Title,
 )
-from engine.accounts import Accounts
 from engine.arms import PageLog
 from engine.artifacts import Manifest
 from engine.config import ExperimentSettings, Settings
