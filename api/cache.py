@@ -52,6 +52,61 @@ class _Flight:
     failed: bool = False
 
 
+class Flights:
+    """Requests that miss on the same page at the same time compute it once: the first (the leader)
+    computes, the others wait for its value, or try again if it failed. A ticket is (profile, key, the
+    write the page is computed after), so a page computed before a write is never shared after it."""
+
+    def __init__(self) -> None:
+        self._flights: dict[tuple[str, Hashable, Hashable], _Flight] = {}
+        self._lock = threading.Lock()
+
+    def join(self, ticket: tuple[str, Hashable, Hashable]) -> tuple[_Flight, bool]:
+        """The ticket's flight, and whether this caller leads it (computes the page)."""
+        with self._lock:
+            flight = self._flights.get(ticket)
+            if flight is not None:
+                return flight, False
+            flight = self._flights[ticket] = _Flight()
+            return flight, True
+
+    @staticmethod
+    def shared(flight: _Flight) -> bool:
+        """Wait for a flight another request leads: True when its value (`flight.value`) is there."""
+        flight.done.wait()
+        return not flight.failed
+
+    def lead(
+        self,
+        ticket: tuple[str, Hashable, Hashable],
+        flight: _Flight,
+        compute: Callable[[], tuple[Any, bool]],
+        keep: Callable[[Any], None],
+    ) -> Any:
+        """`compute()`'s value for this request and every one waiting on the flight; `keep(value)` runs
+        (when compute says to) while the page still counts as being computed, so a write that begins
+        meanwhile rebuilds it."""
+        try:
+            value, kept = compute()
+        except BaseException:
+            flight.failed = True
+            raise
+        else:
+            flight.value = value
+            if kept:
+                keep(value)
+            return value
+        finally:
+            with self._lock:
+                self._flights.pop(ticket, None)
+            flight.done.set()
+
+    def keys(self, profile_id: str) -> set[Hashable]:
+        """The keys of the profile's pages being computed."""
+        with self._lock:
+            return {key for (profile, key, _) in self._flights if profile == profile_id}
+
+
 @dataclass
 class _Latest:
     """The latest token per profile for the `limit` most recently set profiles; a forgotten profile
@@ -89,7 +144,7 @@ class ProfileCache:
     _writes: int = 0  # a clock of writes: every write advances it
     _written: _Latest = field(init=False)  # per profile, its latest write begun
     _ended: _Latest = field(init=False)  # per profile, its latest write ended
-    _flights: dict[tuple[str, Hashable, int], _Flight] = field(default_factory=dict)
+    _flights: Flights = field(default_factory=Flights)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -135,8 +190,7 @@ class ProfileCache:
         and the keys of the profile's pages, cached or being computed: the ones to rebuild."""
         with self._lock:
             token = self._mark_write(profile_id)
-            being_computed = {key for (profile, key, _) in self._flights if profile == profile_id}
-            return token, set(self._keys.get(profile_id, ())) | being_computed
+            return token, set(self._keys.get(profile_id, ())) | self._flights.keys(profile_id)
 
     def end_write(self, profile_id: str, pages: Mapping[Hashable, Any], token: int) -> None:
         """The write of `token` is done: the profile's pages become `pages` (built after it began), any
@@ -163,30 +217,17 @@ class ProfileCache:
                     return found, "hit"
                 generation = self._writes
                 ticket = (profile_id, key, self._last_write(profile_id))
-                flight = self._flights.get(ticket)
-                leader = flight is None
-                if flight is None:
-                    flight = self._flights[ticket] = _Flight()
+                flight, leader = self._flights.join(ticket)  # under the lock: atomic with the lookup
             if leader:
                 break
-            flight.done.wait()
-            if not flight.failed:
+            if self._flights.shared(flight):
                 return flight.value, "shared"
             # The computation we waited for failed: try again (and likely compute, and fail, ourselves).
-        try:
-            value, keep = compute()
-        except BaseException:
-            flight.failed = True
-            raise
-        else:
-            flight.value = value
-            if keep:
-                self.put(profile_id, key, value, generation=generation)
-            return value, "miss"
-        finally:
-            with self._lock:
-                self._flights.pop(ticket, None)
-            flight.done.set()
+
+        def keep(value: Any) -> None:
+            self.put(profile_id, key, value, generation=generation)
+
+        return self._flights.lead(ticket, flight, compute, keep), "miss"
 
     def _mark_write(self, profile_id: str) -> int:
         self._writes += 1

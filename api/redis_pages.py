@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import redis
 
-from api.cache import PAGE_TTL_S, Outcome
+from api.cache import PAGE_TTL_S, Flights, Outcome
 from engine import redact
 
 log = logging.getLogger("marquee.api")
@@ -96,13 +94,6 @@ def _decode(raw: bytes) -> Hashable:
     return found
 
 
-@dataclass
-class _Flight:
-    done: threading.Event = field(default_factory=threading.Event)
-    value: Any = None
-    failed: bool = False
-
-
 class RedisPageStore:
     """A `PageStore` (api/cache.py) in Redis; page bodies are bytes."""
 
@@ -121,8 +112,7 @@ class RedisPageStore:
                 ("invalidate", _INVALIDATE),
             )
         }  # fmt: skip
-        self._flights: dict[tuple[str, Hashable, str], _Flight] = {}
-        self._lock = threading.Lock()
+        self._flights = Flights()
         self._down = False  # logged once per outage
 
     def get(self, profile_id: str, key: Hashable) -> bytes | None:
@@ -142,38 +132,24 @@ class RedisPageStore:
             if found is not None:
                 return found, "hit"
             ticket = (profile_id, key, written)
-            with self._lock:
-                flight = self._flights.get(ticket)
-                leader = flight is None
-                if flight is None:
-                    flight = self._flights[ticket] = _Flight()
+            flight, leader = self._flights.join(ticket)
             if leader:
                 break
-            flight.done.wait()
-            if not flight.failed:
+            if self._flights.shared(flight):
                 return flight.value, "shared"
-        try:
-            value, keep = compute()
-        except BaseException:
-            flight.failed = True
-            raise
-        else:
-            flight.value = value
-            if keep and live == written:  # while a write is under way, pages wait for its rebuild
+
+        def keep(value: bytes) -> None:
+            if live == written:  # while a write is under way, pages wait for its rebuild
                 self._call("store", profile_id, [self._page_stem(profile_id), _encode(key), written, value,
                                                  self._ttl_ms])  # fmt: skip
-            return value, "miss"
-        finally:
-            with self._lock:
-                self._flights.pop(ticket, None)
-            flight.done.set()
+
+        return self._flights.lead(ticket, flight, compute, keep), "miss"
 
     def begin_write(self, profile_id: str) -> tuple[tuple[bytes, int] | None, set[Hashable]]:
         """Pages computed from now on may be stored again only by `end_write`; the pages cached are served
         until then. Returns the write's token and the profile's page keys, cached or being computed here.
         Redis unreachable: no token, and `end_write` stores nothing."""
-        with self._lock:
-            keys = {key for (profile, key, _) in self._flights if profile == profile_id}
+        keys = self._flights.keys(profile_id)
         began = self._call("begin", profile_id, [COUNTERS_TTL_MS])
         if began is None:
             return None, keys
