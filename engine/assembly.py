@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog import Dataset, EventStore, Store, Title, derive_business, load_dataset
+from catalog import Dataset, EventStore, Store, Title, load_dataset
 from catalog.pg_events import PostgresStore
 from catalog.splitting import Split
 from engine.artifacts import Manifest
@@ -183,7 +183,7 @@ def _served_engine(
         dataset=dataset,
         index=served,
         base_index=base_index,
-        sources=_sources(settings, served, one, dataset, embedder),
+        sources=_sources(settings, served, one, dataset, embedder, stage2),
         stage2=stage2,
         manifest=manifest,
         embedder=embedder,
@@ -220,9 +220,9 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
     folder = Path(tempfile.mkdtemp(prefix="marquee-period-engine-"))
     local = settings.model_copy(update={"state_dir": folder / "state", "artifacts_dir": folder})
     local.dataset_state(dataset.name).mkdir(parents=True, exist_ok=True)
-    business = derive_business(dataset.titles, now=now)
+    stage2 = stage_two(local, period, one, content, ranker)
     points = catalog_points(
-        settings, dataset, split.train, content, als, trending_now=now or None, business=business
+        settings, dataset, split.train, content, als, trending_now=now or None, business=stage2.business
     )
     index = period_index(folder, points, dims(content, als), reporter=reporter)
     parts = Parts(
@@ -230,8 +230,8 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
         dataset=period,
         index=index,
         base_index=index,
-        sources=_sources(local, index, one, dataset, embedder),
-        stage2=stage_two(local, period, one, content, ranker),
+        sources=_sources(local, index, one, dataset, embedder, stage2),
+        stage2=stage2,
         manifest=Manifest(
             dataset=dataset.name, data_checksum=dataset.checksum, parameters={"period": PERIOD}
         ),
@@ -246,8 +246,14 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
 
 
 def _sources(
-    settings: Settings, index: TitleIndex, one: StageOne, dataset: Dataset, embedder: TextEmbedder
+    settings: Settings,
+    index: TitleIndex,
+    one: StageOne,
+    dataset: Dataset,
+    embedder: TextEmbedder,
+    stage2: Stage2,
 ) -> list[CandidateSource]:
+    """Every candidate source; their region filters read the business facts stage 2 derived."""
     return make_sources(
         settings,
         index,
@@ -255,7 +261,7 @@ def _sources(
         dataset.titles,
         embed=lambda text: embedder.encode([text])[0],
         ease=one.ease,
-        business=derive_business(dataset.titles, now=one.now),
+        business=stage2.business,
     )
 
 
