@@ -66,9 +66,17 @@ class ChatClient:
         # Retries are ours (below): the client's own would retry timeouts too.
         self._client = openai.OpenAI(base_url=settings.base_url, api_key=key, max_retries=0)
 
-    def complete(self, messages: list[dict[str, Any]], deadline: Deadline, **options: Any) -> Any:
-        """One chat completion (the `choices[0].message`), retried only on refusals and 5xx."""
-        for attempt in range(self.settings.retries + 1):
+    def complete(
+        self, messages: list[dict[str, Any]], deadline: Deadline, *, optional: bool = False, **options: Any
+    ) -> Any:
+        """One chat completion (the `choices[0].message`), retried only on refusals and 5xx.
+
+        `optional` marks a request the server may not support (a feature probe): it is tried once, and
+        an HTTP answer, whatever its status, is the server refusing the feature, not an outage. Counted
+        as outages, llama-cpp-python's 500 to `json_schema` and its retry opened the breaker before the
+        supported form was ever sent."""
+        attempts = 1 if optional else self.settings.retries + 1
+        for attempt in range(attempts):
             try:
                 with self.guarded(deadline):
                     try:
@@ -79,10 +87,13 @@ class ChatClient:
                             **options,
                         )
                     except openai.APIError as exc:
-                        raise _unavailable(exc) from exc
+                        failure = _unavailable(exc)
+                        if optional and failure.status is not None:
+                            failure = LLMUnavailable(str(failure), status=failure.status)
+                        raise failure from exc
                     return response.choices[0].message
             except LLMUnavailable as exc:
-                if not exc.retryable or attempt == self.settings.retries:
+                if not exc.retryable or attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
 

@@ -188,7 +188,9 @@ class PlanDriver:
         if not self._schema_refused:
             try:
                 format_ = {"type": "json_schema", "json_schema": {"name": PLAN_TOOL, "schema": schema}}
-                message = self.client.complete(messages, deadline, response_format=format_, temperature=0)
+                message = self.client.complete(
+                    messages, deadline, optional=True, response_format=format_, temperature=0
+                )
                 return read_plan(message)
             except LLMUnavailable as exc:
                 # An HTTP answer is the server refusing the schema (400 as older servers do, a 500 from

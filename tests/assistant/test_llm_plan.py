@@ -128,9 +128,10 @@ def test_one_structured_call_reads_the_turn_and_the_streamed_reply_is_grounded(
 def test_a_server_that_refuses_response_format_gets_one_forced_function_call(
     status: int, chat: Chat, engine: Engine, openai_stub: OpenAIStub
 ) -> None:
-    """Older servers refuse a schema with a 400; llama-cpp-python's server fails it with a 500."""
+    """Older servers refuse a schema with a 400; llama-cpp-python's server fails it with a 500. With the
+    default retries and breaker, the refusal is neither retried nor counted as an outage."""
     openai_stub.run(planner({"action": "recommend", "genres": ["Drama"]}), refuse_response_format=status)
-    assistant = chat(reply="template")
+    assistant = chat(reply="template", retries=1, breaker_failures=2)
     viewer = Viewer.stored(engine, stored_profile(engine, f"no-schema-{status}"))
     first = assistant.respond(viewer, "a drama please")
     refused, forced = openai_stub.requests
