@@ -17,6 +17,7 @@ from sqlalchemy import Column, Double, MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
 
 from catalog.database import Database
+from catalog.sqlite_schema import migrate
 
 
 class Conversations(Protocol):
@@ -37,19 +38,7 @@ class SQLiteConversations:
     def __init__(self, path: Path | str) -> None:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS profile_conversations (profile_id TEXT NOT NULL, id TEXT NOT NULL,"
-            " state TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (profile_id, id))"
-        )
-        # Conversations stored when ids were global move over once.
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'conversations'").fetchone():
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT OR IGNORE INTO profile_conversations SELECT profile_id, id, state, updated"
-                " FROM conversations"
-            )
-            self._db.execute("DROP TABLE conversations")
-            self._db.execute("COMMIT")
+        migrate(self._db, "conversations")  # the schema: catalog/sqlite_migrations
         self._lock = threading.Lock()
 
     def get(self, profile_id: str, conversation_id: str) -> str | None:

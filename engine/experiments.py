@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Column, Double, Identity, MetaData, Table, Te
 from catalog import Event, EventKind, EventStore
 from catalog.database import Database
 from catalog.pg_events import PostgresStore
+from catalog.sqlite_schema import migrate
 from engine.config import ExperimentSettings
 from ranker.rows import Row, RowKind
 
@@ -133,19 +134,6 @@ def credit(teams_by_item: Mapping[int, str], played: Sequence[int]) -> dict[str,
 
 # -- served pages: the guardrails' raw data -----------------------------------------------------------
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS served_pages (
-    profile_id TEXT NOT NULL,
-    experiment TEXT,
-    arm TEXT NOT NULL,
-    ts REAL NOT NULL,
-    latency_ms REAL NOT NULL,
-    ild REAL NOT NULL,
-    teams TEXT
-);
-CREATE INDEX IF NOT EXISTS served_by_arm ON served_pages(arm);
-"""
-
 
 @dataclass(frozen=True)
 class ServedPage:
@@ -178,7 +166,7 @@ class ServedPages:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # one row per page served: no fsync per page
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "pages")  # the schema: catalog/sqlite_migrations
 
     def add(self, page: ServedPage) -> None:
         with self._lock, self._db:

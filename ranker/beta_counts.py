@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, Column, MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
 
 from catalog.database import Database
+from catalog.sqlite_schema import migrate
 
 Cell = tuple[str, str]  # (scope, arm)
 Increment = tuple[str, str, int, int]  # (scope, arm, successes, failures)
@@ -35,16 +36,6 @@ class BetaCounts(Protocol):
     def close(self) -> None: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS beta_counts (
-    policy TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    arm TEXT NOT NULL,
-    successes INTEGER NOT NULL DEFAULT 0,
-    failures INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (policy, scope, arm)
-) WITHOUT ROWID
-"""
 _UPSERT = """
 INSERT INTO beta_counts (policy, scope, arm, successes, failures) VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (policy, scope, arm) DO UPDATE SET
@@ -60,7 +51,7 @@ class SQLiteBetaCounts:
         self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; ignored for :memory:
         self._db.execute("PRAGMA synchronous=NORMAL")  # consistent in WAL; a crash may drop the last updates
-        self._db.execute(_SCHEMA)
+        migrate(self._db, "bandits")  # the schema: catalog/sqlite_migrations
         self._lock = threading.Lock()
 
     def add(self, policy: str, increments: Sequence[Increment]) -> None:
