@@ -20,7 +20,7 @@ from typing import Protocol, Self
 import numpy as np
 
 from catalog import StoreUnavailableError
-from ranker.beta_counts import BetaCounts, SQLiteBetaCounts
+from ranker.beta_counts import BetaCounts, Increment, SQLiteBetaCounts
 
 SEGMENTS: tuple[str, ...] = ("action", "comedy", "dark", "drama", "family", "scifi")
 NEW_SEGMENT = "new"  # a profile with no history yet
@@ -88,16 +88,15 @@ class BetaStore:
             self._refresh_quietly()
         return self._counts.get((scope, arm), (0, 0))
 
-    def add(self, cells: Iterable[tuple[str, str]], *, success: bool) -> None:
-        """Count one success (or failure) in every cell, in one transaction."""
-        ds, df = (1, 0) if success else (0, 1)
-        cells = list(cells)
+    def add(self, increments: Sequence[Increment]) -> None:
+        """Add (scope, arm, successes, failures) counts in one transaction: a whole batch of events costs
+        one round trip to a shared database, not one per event."""
         with self._lock:
             # Stored first: if that fails, the copy stays as it was.
-            self._backend.add(self._policy, [(scope, arm, ds, df) for scope, arm in cells])
-            for cell in cells:
-                s, f = self._counts.get(cell, (0, 0))
-                self._counts[cell] = (s + ds, f + df)
+            self._backend.add(self._policy, increments)
+            for scope, arm, ds, df in increments:
+                s, f = self._counts.get((scope, arm), (0, 0))
+                self._counts[(scope, arm)] = (s + ds, f + df)
 
     def refresh(self) -> None:
         """Reload every count, including what other processes added."""
@@ -227,8 +226,11 @@ class ArtworkBandit(_Persisted):
         self, *, title_id: int, segment: str, variant: str, reward: bool, cluster: int | None = None
     ) -> None:
         """Record one impression: a click or play is a success, an impression without one a failure."""
-        cells = [(_title_scope(title_id, segment, cluster), variant), (_pool_scope(segment), variant)]
-        self._store.add(cells, success=reward)
+        self._store.add(_artwork_counts(title_id, segment, variant, reward, cluster))
+
+    def update_many(self, trials: Iterable[tuple[int, str, str, bool]]) -> None:
+        """`update` for (title id, segment, variant, reward) trials, stored in one transaction."""
+        self._store.add([c for trial in trials for c in _artwork_counts(*trial, None)])
 
     def posterior(
         self, title_id: int, segment: str, variant: str, *, cluster: int | None = None
@@ -271,11 +273,26 @@ class RowOrderBandit(_Persisted):
 
     def update(self, segment: str, row_kind: str, engaged: bool) -> None:
         """Record one row view: engaged (a play or click in the row) or not."""
-        self._store.add([(segment, row_kind)], success=engaged)
+        self.update_many([(segment, row_kind, engaged)])
+
+    def update_many(self, views: Iterable[tuple[str, str, bool]]) -> None:
+        """`update` for (segment, row kind, engaged) views, stored in one transaction."""
+        self._store.add([(segment, kind, int(engaged), int(not engaged)) for segment, kind, engaged in views])
 
     def posterior(self, segment: str, row_kind: str) -> tuple[float, float]:
         s, f = self._store.counts(segment, row_kind)
         return 1.0 + s, 1.0 + f
+
+
+def _artwork_counts(
+    title_id: int, segment: str, variant: str, reward: bool, cluster: int | None
+) -> list[Increment]:
+    """One impression's counts: in its title's (or cluster's) cell and in its segment's pool."""
+    ds, df = int(reward), int(not reward)
+    return [
+        (_title_scope(title_id, segment, cluster), variant, ds, df),
+        (_pool_scope(segment), variant, ds, df),
+    ]
 
 
 def _title_scope(title_id: int, segment: str, cluster: int | None) -> str:

@@ -49,6 +49,22 @@ def test_a_periodic_refresh_folds_in_the_other_replicas_counts_without_a_call(
     assert lazy.posterior(7, "dark", "cast") == (1.0, 1.0)  # within its staleness bound: not yet
 
 
+def test_a_batch_of_trials_counts_as_their_updates_one_by_one(open_counts: Callable[[], BetaCounts]) -> None:
+    one_by_one, batched = ArtworkBandit.over(open_counts()), ArtworkBandit.over(open_counts())
+    trials = [(1, "dark", "cast", True), (1, "dark", "cast", False), (2, "dark", "mood", False)]
+    for title_id, segment, variant, reward in trials:
+        one_by_one.update(title_id=title_id, segment=segment, variant=variant, reward=reward)
+    batched.update_many(trials)
+    batched.refresh()  # both batches are in the one store now: counts doubled
+    assert [batched.posterior(t, s, v) for t, s, v, _ in trials[::2]] == [
+        (1.0 + 2 + 2, 1.0 + 2 + 2),  # own (2, 2) and its pool's (2, 2) below POOL_STRENGTH
+        (1.0, 1.0 + 2 + 2),
+    ]
+    rows = RowOrderBandit.over(open_counts())
+    rows.update_many([("comedy", "new", True), ("comedy", "new", False), ("family", "new", False)])
+    assert (rows.posterior("comedy", "new"), rows.posterior("family", "new")) == ((2.0, 2.0), (1.0, 2.0))
+
+
 def test_policies_keep_their_own_counts_in_one_store(open_counts: Callable[[], BetaCounts]) -> None:
     counts = open_counts()
     counts.add("rows", [("comedy", "new", 1, 0)])
@@ -102,5 +118,5 @@ def test_a_failed_periodic_refresh_keeps_sampling_the_last_counts() -> None:
     away.down = True
     assert store.counts("comedy", "new") == (5, 1)  # the refresh failed quietly; the copy stands
     with pytest.raises(StoreUnavailableError):
-        store.add([("comedy", "new")], success=True)
+        store.add([("comedy", "new", 1, 0)])
     assert store.counts("comedy", "new") == (5, 1)  # a failed write leaves the copy as it was
