@@ -15,7 +15,6 @@ import logging
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from assistant.agent import LLMAgent
 from assistant.comentions import CoMentions
@@ -32,7 +31,6 @@ from assistant.tools import Toolbox, Viewer
 from assistant.understanding import Understanding
 from engine import Engine, LLMSettings
 
-CONVERSATIONS_FILE = "conversations.sqlite"
 OFFLINE_MODEL = "marquee-offline"
 CONVERSATION_LOCKS = 64
 OFFLINE_RESERVE_S = 2.0  # of the turn budget, kept for the offline policy when the LLM fails
@@ -73,10 +71,9 @@ class Assistant:
 
     @classmethod
     def open(cls, engine: Engine) -> Assistant:
-        """The assistant for a loaded engine, its conversations beside the engine's other state."""
-        folder = engine.settings().dataset_state(engine.dataset_name())
-        folder.mkdir(parents=True, exist_ok=True)
-        return cls(engine, ConversationStore(Path(folder) / CONVERSATIONS_FILE), llm=engine.settings().llm)
+        """The assistant for a loaded engine, its conversations beside the engine's other state (in
+        PostgreSQL, where every replica continues them, when the engine's state is there)."""
+        return cls(engine, ConversationStore(engine.conversations()), llm=engine.settings().llm)
 
     def connect(self, llm: LLMSettings | None) -> None:
         """Answer with this LLM from now on (None: the offline policy only); one breaker per endpoint."""

@@ -1,16 +1,14 @@
-"""Dialogue state per conversation, persisted in SQLite so a conversation survives a restart."""
+"""Dialogue state per conversation, persisted so a conversation survives a restart and continues on any
+replica (SQLite beside the process, or PostgreSQL: catalog/conversations.py through the engine)."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from assistant.preferences import Preferences
-from engine import new_id
+from engine import Conversations, SQLiteConversations, new_id
 
 TRANSCRIPT_TURNS = 20  # messages kept for the LLM's context; older ones add cost, not meaning
 
@@ -50,43 +48,22 @@ class DialogueState(BaseModel):
 
 class ConversationStore:
     """Conversations by (profile, id): an id names a conversation within one profile only, so a client's
-    chosen id can neither squat another profile's nor tell whether another profile uses it."""
+    chosen id can neither squat another profile's nor tell whether another profile uses it.
 
-    def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS profile_conversations (profile_id TEXT NOT NULL, id TEXT NOT NULL,"
-            " state TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (profile_id, id))"
-        )
-        # Conversations stored when ids were global move over once.
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'conversations'").fetchone():
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute(
-                "INSERT OR IGNORE INTO profile_conversations SELECT profile_id, id, state, updated"
-                " FROM conversations"
-            )
-            self._db.execute("DROP TABLE conversations")
-            self._db.execute("COMMIT")
-        self._lock = threading.Lock()
+    Kept in `where`: a SQLite file's path, or the engine's conversation store (`Engine.conversations()`:
+    PostgreSQL, shared by replicas, when a database URL is set)."""
+
+    def __init__(self, where: Conversations | Path | str) -> None:
+        self._owned = isinstance(where, Path | str)  # the engine's store is the engine's to close
+        self._rows = SQLiteConversations(where) if isinstance(where, Path | str) else where
 
     def get(self, conversation_id: str, profile_id: str) -> DialogueState | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT state FROM profile_conversations WHERE profile_id = ? AND id = ?",
-                (profile_id, conversation_id),
-            ).fetchone()
-        return DialogueState.model_validate_json(row[0]) if row else None
+        found = self._rows.get(profile_id, conversation_id)
+        return DialogueState.model_validate_json(found) if found is not None else None
 
     def save(self, state: DialogueState) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO profile_conversations (profile_id, id, state, updated) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(profile_id, id)"
-                " DO UPDATE SET state = excluded.state, updated = excluded.updated",
-                (state.profile_id, state.id, state.model_dump_json(), time.time()),
-            )
+        self._rows.save(state.profile_id, state.id, state.model_dump_json())
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        if self._owned:
+            self._rows.close()

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from catalog.errors import EventConflictError, UnknownAccountError, UnknownProfileError
 from catalog.metadata import MATURITY_RATINGS, normalize_maturity
+from catalog.sqlite_schema import migrate
 
 ContextValue = str | int | float
 PROFILE_FIELDS = ("name", "maturity_limit", "language", "region")
@@ -137,37 +138,6 @@ class Store(Accounts, Protocol):
     def close(self) -> None: ...
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS accounts (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created REAL NOT NULL,
-    key_hash TEXT UNIQUE
-);
-CREATE TABLE IF NOT EXISTS profiles (
-    id TEXT PRIMARY KEY,
-    account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    maturity_limit TEXT,
-    language TEXT NOT NULL,
-    region TEXT NOT NULL,
-    created REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS profiles_by_account ON profiles(account_id);
-CREATE TABLE IF NOT EXISTS events (
-    profile_id TEXT NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
-    event_id TEXT NOT NULL,
-    title_id INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    value REAL,
-    ts REAL NOT NULL,
-    context TEXT NOT NULL,
-    ui_row TEXT,
-    variant TEXT,
-    PRIMARY KEY (profile_id, event_id)
-);
-CREATE INDEX IF NOT EXISTS events_by_time ON events(profile_id, ts);
-"""
 _EVENT_COLUMNS = "event_id, profile_id, title_id, kind, value, ts, context, ui_row, variant"
 _PROFILE_COLUMNS = "id, account_id, name, maturity_limit, language, region"
 
@@ -190,7 +160,7 @@ class EventStore:
             self._db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
-            self._db.executescript(_SCHEMA)
+            migrate(self._db, "events")  # the schema: catalog/sqlite_migrations
 
     # --- accounts ---------------------------------------------------------------------------------
 

@@ -1,21 +1,17 @@
 """Accounts, profiles and their viewing events in PostgreSQL: the store that replicas share.
 
 The same rules as the SQLite EventStore (catalog/events.py), over SQLAlchemy Core and psycopg 3. The
-schema is Alembic's (catalog/migrations), brought to head when a store opens; an advisory lock keeps
-replicas that start together from migrating at once.
+schema is Alembic's (catalog/migrations), brought to head when its `Database` (catalog/database.py) opens.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -27,7 +23,6 @@ from sqlalchemy import (
     Table,
     Text,
     TextClause,
-    create_engine,
     delete,
     func,
     select,
@@ -35,10 +30,10 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import Connection, Dialect
 
-from catalog.errors import StoreUnavailableError, UnknownAccountError, UnknownProfileError
+from catalog.database import Database
+from catalog.errors import UnknownAccountError, UnknownProfileError
 from catalog.events import (
     PROFILE_FIELDS,
     Account,
@@ -53,9 +48,6 @@ from catalog.events import (
     new_id,
     profile_row,
 )
-
-MIGRATIONS = Path(__file__).parent / "migrations"
-_MIGRATION_LOCK = 0x6D617271  # "marq": one advisory lock id for every replica's migration
 
 # What the queries below see; the tables themselves are made by the migrations, never from this.
 _metadata = MetaData()
@@ -111,45 +103,15 @@ def _insert_events(dialect: Dialect) -> TextClause:
     )
 
 
-@contextmanager
-def _reachable() -> Iterator[None]:
-    try:
-        yield
-    except OperationalError as error:  # the connection failed or was lost, not a bad statement
-        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else type(error).__name__
-        raise StoreUnavailableError(reason) from error
-
-
-def migrate(connection: Connection) -> None:
-    """Bring the schema to the newest migration, inside the caller's transaction."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
-
-
-def _psycopg_url(url: str) -> URL:
-    """`url` with psycopg 3 as its driver; errors name the URL with its password hidden."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError("the database URL is not one: expected postgresql://user:password@host/db") from None
-    if parsed.get_backend_name() not in ("postgresql", "postgres"):
-        shown = parsed.render_as_string(hide_password=True)
-        raise ValueError(f"the database URL must be postgresql://user:password@host/db; got {shown}")
-    return parsed.set(drivername="postgresql+psycopg")
-
-
 class PostgresStore:
-    """A pool of connections; each call is its own transaction, so threads and replicas may share it."""
+    """Each call is its own transaction, so threads and replicas may share it."""
 
-    def __init__(self, url: str) -> None:
-        """`url`: postgresql://user:password@host:port/database (psycopg 3 is the driver)."""
-        self._engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=8)
-        self._insert_events = _insert_events(self._engine.dialect)
-        with self._begin() as db:
-            db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
-            migrate(db)
+    def __init__(self, database: str | Database) -> None:
+        """`database`: a URL, postgresql://user:password@host:port/database (the store then owns its own
+        pool), or a `Database` that other stores share (its opener closes it)."""
+        self._owns = isinstance(database, str)
+        self._db = Database(database) if isinstance(database, str) else database
+        self._insert_events = _insert_events(self._db.dialect)
 
     # --- accounts ---------------------------------------------------------------------------------
 
@@ -284,7 +246,8 @@ class PostgresStore:
             return int(db.execute(query).scalar_one())
 
     def close(self) -> None:
-        self._engine.dispose()
+        if self._owns:
+            self._db.close()
 
     def __enter__(self) -> PostgresStore:
         return self
@@ -294,17 +257,12 @@ class PostgresStore:
 
     # --- internals --------------------------------------------------------------------------------
 
-    @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        """A transaction, committed when the block ends; an unreachable database raises
-        StoreUnavailableError (the API's 503) instead of the driver's error."""
-        with _reachable(), self._engine.begin() as db:
-            yield db
+    def _begin(self) -> AbstractContextManager[Connection]:
+        """A transaction; an unreachable database raises StoreUnavailableError (the API's 503)."""
+        return self._db.begin()
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        with _reachable(), self._engine.connect() as db:
-            yield db
+    def _connect(self) -> AbstractContextManager[Connection]:
+        return self._db.connect()
 
     def _select(self, query: Select[Any], kinds: Iterable[EventKind | str] | None) -> list[Event]:
         if kinds is not None:

@@ -25,6 +25,7 @@ from catalog import (
     new_id,
     normalize_maturity,
 )
+from catalog.conversations import Conversations, SQLiteConversations
 from catalog.redial import Dialogue, ReDial, load_redial
 from catalog.redial import available as redial_available
 from engine.artifacts import Manifest, package_version
@@ -62,6 +63,7 @@ __all__ = [
     "Advance",
     "Bars",
     "CircuitBreaker",
+    "Conversations",
     "ExperimentSettings",
     "Health",
     "LLMSettings",
@@ -107,6 +109,7 @@ __all__ = [
     "Recommendation",
     "Row",
     "RowItem",
+    "SQLiteConversations",
     "SearchIntent",
     "Settings",
     "StaleArtifactsError",

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
 from catalog import Context
 from engine.config import parse_arm
-from engine.experiments import ServedPage, ServedPages
+from engine.experiments import PageStore, ServedPage
 from ranker import SourceOrderRanker, intra_list_diversity
 from ranker.pipeline import Stage2
 from ranker.rows import Row, RowBuilder, RowKind
@@ -51,13 +51,13 @@ def _arm_parts(stage2: Stage2, builder: RowBuilder, arm: str) -> tuple[Stage2, R
 class PageLog:
     """Pages served under an experiment arm, for the report's guardrails (latency, Top Picks diversity).
 
-    The file is opened on the first page logged, so serving without an experiment writes nothing.
+    The store is opened on the first page logged, so serving without an experiment writes nothing.
     """
 
-    def __init__(self, path: Path, stage2: Stage2) -> None:
-        self._path = path
+    def __init__(self, opener: Callable[[], PageStore], stage2: Stage2) -> None:
+        self._opener = opener
         self._stage2 = stage2
-        self._pages: ServedPages | None = None
+        self._pages: PageStore | None = None
         self._lock = threading.Lock()
 
     def add(
@@ -89,9 +89,8 @@ class PageLog:
                 self._pages.close()
                 self._pages = None
 
-    def _open(self) -> ServedPages:
+    def _open(self) -> PageStore:
         with self._lock:
             if self._pages is None:
-                self._path.parent.mkdir(parents=True, exist_ok=True)
-                self._pages = ServedPages(self._path)
+                self._pages = self._opener()
             return self._pages

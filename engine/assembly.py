@@ -16,13 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from catalog import Dataset, EventStore, Store, Title, load_dataset
+from catalog import Dataset, EventStore, Title, load_dataset
+from catalog.conversations import PostgresConversations, SQLiteConversations
+from catalog.database import Database
 from catalog.pg_events import PostgresStore
 from catalog.splitting import Split
 from engine.artifacts import Manifest
 from engine.build import ALS_FILE, content_vectors
 from engine.config import Settings
 from engine.errors import ArtifactsMissingError, StaleArtifactsError
+from engine.experiments import EXPERIMENTS_FILE, PostgresServedPages, ServedPages
 from engine.facade import Engine, Parts, State
 from engine.indexes import catalog_points, dims, open_index, open_replica, period_index
 from engine.pages import SCRATCH_DIR, PageWorkers
@@ -43,6 +46,7 @@ from engine.scratch import ScratchFolder, sweep
 from engine.title_edits import TitleEdits, WithoutRemoved
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, RowOrderBandit, TitleStats, load_ranker
+from ranker.beta_counts import PostgresBetaCounts
 from ranker.pipeline import Stage2
 from retrieval import (
     ALSModel,
@@ -57,6 +61,10 @@ from retrieval import (
 )
 
 BANDITS_FILE = "bandits.sqlite"
+# How stale a server's bandit counts may be: every this many seconds it folds in what other processes
+# (replicas, on a shared database) counted. One query per policy; sampling never waits for it.
+BANDIT_REFRESH_S = 5.0
+CONVERSATIONS_FILE = "conversations.sqlite"
 EVENTS_FILE = "events.sqlite"
 LAUNCH_QUANTILE = 0.9  # an added title is indexed as popular as this share of the catalog, until its data
 PERIOD = "training-period"
@@ -237,12 +245,7 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
         ),
         embedder=embedder,
     )
-    state = State(
-        store=EventStore(folder / EVENTS_FILE),
-        artwork=ArtworkBandit.open(),
-        row_order=RowOrderBandit.open(),
-    )
-    return Engine(parts, state, on_close=[lambda: shutil.rmtree(folder, ignore_errors=True)])
+    return Engine(parts, _sqlite_state(folder), on_close=[lambda: shutil.rmtree(folder, ignore_errors=True)])
 
 
 def _sources(
@@ -266,14 +269,32 @@ def _sources(
 
 
 def _state(settings: Settings, dataset_name: str) -> State:
-    """Accounts, profiles and events in PostgreSQL when a database URL is set, else in SQLite in the
-    state folder. The bandits' counts stay in the state folder's SQLite either way (not shared yet)."""
+    """Accounts, profiles, events, the bandits' counts, conversations and the experiment page log: all in
+    PostgreSQL when a database URL is set (one pool for them all), else in SQLite in the state folder."""
     folder = settings.dataset_state(dataset_name)
     folder.mkdir(parents=True, exist_ok=True)
     url = settings.database_url
-    store: Store = PostgresStore(url.get_secret_value()) if url else EventStore(folder / EVENTS_FILE)
+    if url is None:
+        return _sqlite_state(folder)
+    database = Database(url.get_secret_value())
+    counts = PostgresBetaCounts(database)
     return State(
-        store=store,
-        artwork=ArtworkBandit.open(folder / BANDITS_FILE),
-        row_order=RowOrderBandit.open(folder / BANDITS_FILE),
+        store=PostgresStore(database),
+        artwork=ArtworkBandit.over(counts, refresh_s=BANDIT_REFRESH_S),
+        row_order=RowOrderBandit.over(counts, refresh_s=BANDIT_REFRESH_S),
+        conversations=PostgresConversations(database),
+        pages=lambda: PostgresServedPages(database),
+        database=database,
+    )
+
+
+def _sqlite_state(folder: Path) -> State:
+    """The embedded state: a SQLite file each, in `folder`."""
+    return State(
+        store=EventStore(folder / EVENTS_FILE),
+        # Refreshed too: other processes on this machine may share the file.
+        artwork=ArtworkBandit.open(folder / BANDITS_FILE, refresh_s=BANDIT_REFRESH_S),
+        row_order=RowOrderBandit.open(folder / BANDITS_FILE, refresh_s=BANDIT_REFRESH_S),
+        conversations=SQLiteConversations(folder / CONVERSATIONS_FILE),
+        pages=lambda: ServedPages(folder / EXPERIMENTS_FILE),
     )

@@ -16,12 +16,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from sqlalchemy import BigInteger, Column, Double, Identity, MetaData, Table, Text, select
 
-from catalog import Event, EventKind, EventStore, Store
+from catalog import Event, EventKind, EventStore
+from catalog.database import Database
 from catalog.pg_events import PostgresStore
+from catalog.sqlite_schema import migrate
 from engine.config import ExperimentSettings
 from ranker.rows import Row, RowKind
 
@@ -131,19 +134,6 @@ def credit(teams_by_item: Mapping[int, str], played: Sequence[int]) -> dict[str,
 
 # -- served pages: the guardrails' raw data -----------------------------------------------------------
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS served_pages (
-    profile_id TEXT NOT NULL,
-    experiment TEXT,
-    arm TEXT NOT NULL,
-    ts REAL NOT NULL,
-    latency_ms REAL NOT NULL,
-    ild REAL NOT NULL,
-    teams TEXT
-);
-CREATE INDEX IF NOT EXISTS served_by_arm ON served_pages(arm);
-"""
-
 
 @dataclass(frozen=True)
 class ServedPage:
@@ -156,6 +146,18 @@ class ServedPage:
     teams: Mapping[int, str] | None = None  # interleaving: which arm contributed each Top Picks title
 
 
+class PageStore(Protocol):
+    """Where served pages are logged: a SQLite file, or PostgreSQL shared by replicas."""
+
+    def add(self, page: ServedPage) -> None: ...
+
+    def pages(self) -> list[ServedPage]:
+        """Every logged page, oldest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class ServedPages:
     """Pages served under an experiment, one row each, in their own SQLite file (WAL mode)."""
 
@@ -164,37 +166,77 @@ class ServedPages:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # one row per page served: no fsync per page
-        self._db.executescript(_SCHEMA)
+        migrate(self._db, "pages")  # the schema: catalog/sqlite_migrations
 
     def add(self, page: ServedPage) -> None:
-        teams = None if page.teams is None else json.dumps({str(t): a for t, a in page.teams.items()})
         with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO served_pages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (page.profile_id, page.experiment, page.arm, page.ts, page.latency_ms, page.ild, teams),
-            )
+            self._db.execute("INSERT INTO served_pages VALUES (?, ?, ?, ?, ?, ?, ?)", _page_row(page))
 
     def pages(self) -> list[ServedPage]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT profile_id, experiment, arm, ts, latency_ms, ild, teams FROM served_pages ORDER BY ts"
             ).fetchall()
-        return [
-            ServedPage(
-                profile_id=p,
-                experiment=e,
-                arm=a,
-                ts=ts,
-                latency_ms=ms,
-                ild=ild,
-                teams=None if teams is None else {int(t): v for t, v in json.loads(teams).items()},
-            )
-            for p, e, a, ts, ms, ild, teams in rows
-        ]
+        return [_served_page(tuple(row)) for row in rows]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+_served = Table(
+    "served_pages",
+    MetaData(),
+    Column("profile_id", Text, nullable=False),
+    Column("experiment", Text),
+    Column("arm", Text, nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    Column("ild", Double, nullable=False),
+    Column("teams", Text),
+    Column("seq", BigInteger, Identity(), nullable=False),  # ties in `ts` keep insert order
+)  # made by the migrations (catalog/migrations), never from this
+_PAGE_COLUMNS = [
+    _served.c[n] for n in ("profile_id", "experiment", "arm", "ts", "latency_ms", "ild", "teams")
+]
+
+
+class PostgresServedPages:
+    """Served pages in PostgreSQL, over a `Database` that its opener shares and closes."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def add(self, page: ServedPage) -> None:
+        values = dict(zip((c.name for c in _PAGE_COLUMNS), _page_row(page), strict=True))
+        with self._db.begin() as db:
+            db.execute(_served.insert().values(**values))
+
+    def pages(self) -> list[ServedPage]:
+        with self._db.connect() as db:
+            rows = db.execute(select(*_PAGE_COLUMNS).order_by(_served.c.ts, _served.c.seq)).all()
+        return [_served_page(tuple(row)) for row in rows]
+
+    def close(self) -> None:
+        """Nothing of its own to close: the database belongs to whoever opened it."""
+
+
+def _page_row(page: ServedPage) -> tuple[Any, ...]:
+    teams = None if page.teams is None else json.dumps({str(t): a for t, a in page.teams.items()})
+    return (page.profile_id, page.experiment, page.arm, page.ts, page.latency_ms, page.ild, teams)
+
+
+def _served_page(row: tuple[Any, ...]) -> ServedPage:
+    profile_id, experiment, arm, ts, latency_ms, ild, teams = row
+    return ServedPage(
+        profile_id=profile_id,
+        experiment=experiment,
+        arm=arm,
+        ts=ts,
+        latency_ms=latency_ms,
+        ild=ild,
+        teams=None if teams is None else {int(t): v for t, v in json.loads(teams).items()},
+    )
 
 
 # -- statistics -----------------------------------------------------------------------------------------
@@ -223,16 +265,25 @@ def difference(x1: int, n1: int, x2: int, n2: int, z: float = Z95) -> dict[str, 
 # -- the report -------------------------------------------------------------------------------------------
 
 
-def _events(path: Path, database_url: str | None) -> list[Event]:
-    """Impressions and plays sent under an experiment arm: from PostgreSQL when the events are kept
-    there, else from the state folder's SQLite file (read-only)."""
-    if database_url is None and not path.is_file():
-        return []
-    store: Store = PostgresStore(database_url) if database_url else EventStore(path, readonly=True)
-    try:
-        return store.all_events(kinds=(EventKind.IMPRESSION, EventKind.PLAY), with_variant=True)
-    finally:
-        store.close()
+def _logged(state: Path, events_file: str, database_url: str | None) -> tuple[list[Event], list[ServedPage]]:
+    """Impressions and plays sent under an experiment arm, and the pages served: from PostgreSQL when the
+    state is kept there, else from the state folder's SQLite files (the events read-only)."""
+    kinds = (EventKind.IMPRESSION, EventKind.PLAY)
+    if database_url:
+        with Database(database_url) as database:
+            events = PostgresStore(database).all_events(kinds=kinds, with_variant=True)
+            return events, PostgresServedPages(database).pages()
+    events, pages = [], []
+    if (state / events_file).is_file():
+        with EventStore(state / events_file, readonly=True) as store:
+            events = store.all_events(kinds=kinds, with_variant=True)
+    if (state / EXPERIMENTS_FILE).is_file():
+        log = ServedPages(state / EXPERIMENTS_FILE)
+        try:
+            pages = log.pages()
+        finally:
+            log.close()
+    return events, pages
 
 
 def report(
@@ -244,17 +295,10 @@ def report(
 ) -> dict[str, Any]:
     """Per arm engagement (take rate = plays / impressions, Wilson 95%), each arm's difference from the
     first with a 95% interval, guardrails (served-page latency and Top Picks diversity), and for
-    interleaving the wins, losses and ties per profile. The events come from `database_url` when set
-    (PostgreSQL); the served pages from the state folder."""
-    events = _events(state / events_file, database_url)
-    pages_path = state / EXPERIMENTS_FILE
-    pages: list[ServedPage] = []
-    if pages_path.is_file():
-        store = ServedPages(pages_path)
-        try:
-            pages = [p for p in store.pages() if experiment.name is None or p.experiment == experiment.name]
-        finally:
-            store.close()
+    interleaving the wins, losses and ties per profile. The events and served pages come from
+    `database_url` when set (PostgreSQL, every replica's), else from the state folder."""
+    events, logged = _logged(state, events_file, database_url)
+    pages = [p for p in logged if experiment.name is None or p.experiment == experiment.name]
     arms = [INTERLEAVED] if experiment.mode == "interleave" else list(experiment.arms)
     seen = {e.variant for e in events if e.variant is not None}
     arms += sorted(seen - set(arms) - {INTERLEAVED, *experiment.arms})

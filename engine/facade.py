@@ -27,10 +27,12 @@ from catalog import (
     Store,
     Title,
 )
+from catalog.conversations import Conversations
+from catalog.database import Database
 from engine.arms import PageLog
 from engine.artifacts import Manifest
 from engine.config import ExperimentSettings, Settings
-from engine.experiments import EXPERIMENTS_FILE
+from engine.experiments import PageStore
 from engine.feedback import Feedback
 from engine.homepage import Draft, Homepage, my_list_row
 from engine.lists import Lists
@@ -73,11 +75,15 @@ class Parts:
 
 @dataclass(frozen=True)
 class State:
-    """What an engine writes: events, profiles and accounts, the bandits' counts."""
+    """What an engine writes: events, profiles and accounts, the bandits' counts, conversations, the
+    experiment page log. Each in SQLite beside the process, or all in PostgreSQL shared by replicas."""
 
-    store: Store  # SQLite beside the process, or PostgreSQL shared by replicas
+    store: Store
     artwork: ArtworkBandit
     row_order: RowOrderBandit
+    conversations: Conversations
+    pages: Callable[[], PageStore]  # opens the page log: called on the first page served under an arm
+    database: Database | None = None  # the pool the PostgreSQL stores share, closed after them
 
 
 class Engine:
@@ -111,7 +117,7 @@ class Engine:
             history=self._profiles.stored_history,
             segment=self._profiles.segment,
         )
-        self._page_log = PageLog(settings.dataset_state(dataset.name) / EXPERIMENTS_FILE, stage2)
+        self._page_log = PageLog(state.pages, stage2)
         self._homepage = Homepage(
             titles=dataset.titles,
             stage2=stage2,
@@ -155,6 +161,11 @@ class Engine:
     def accounts(self) -> Accounts:
         """Accounts and their profiles."""
         return self._state.store
+
+    def conversations(self) -> Conversations:
+        """Where the assistant keeps conversations: beside the other state, so replicas on one database
+        continue each other's conversations. The engine closes it."""
+        return self._state.conversations
 
     def events(self, profile_id: str, kinds: Sequence[EventKind | str] | None = None) -> list[Event]:
         """A profile's stored events, oldest first; only `kinds` when given."""
@@ -304,8 +315,11 @@ class Engine:
             self._drafts.close()
         if self._owns_index:
             self._parts.index.close()
-        for part in (self._state.artwork, self._state.row_order, self._state.store, self._page_log):
+        state = self._state
+        for part in (state.artwork, state.row_order, state.store, state.conversations, self._page_log):
             part.close()
+        if state.database is not None:
+            state.database.close()
         for step in self._on_close:
             step()
 

@@ -37,6 +37,8 @@ class Feedback:
         """Store events (all or none; a repeated event id is stored once) and learn from the new ones:
         an impression is a trial of its artwork and row, a play from one a success."""
         stored = self._store.append(events)
+        artwork: list[tuple[int, str, str, bool]] = []
+        rows: list[tuple[str, str, bool]] = []
         segments: dict[str, str] = {}
         for event, new in zip(events, stored, strict=True):
             if not new or event.kind not in (EventKind.IMPRESSION, EventKind.PLAY):
@@ -47,9 +49,14 @@ class Feedback:
                     Context(profile_id=event.profile_id, history=history)
                 )
             segment, taken = segments[event.profile_id], event.kind == EventKind.PLAY
-            artwork = event.context.get("artwork")
-            if isinstance(artwork, str) and artwork in VARIANTS:
-                self._artwork.update(title_id=event.title_id, segment=segment, variant=artwork, reward=taken)
+            variant = event.context.get("artwork")
+            if isinstance(variant, str) and variant in VARIANTS:
+                artwork.append((event.title_id, segment, variant, taken))
             if event.row:
-                self._row_order.update(segment, event.row.split(":")[0], taken)
+                rows.append((segment, event.row.split(":")[0], taken))
+        # A transaction per bandit for the whole batch: on a shared database, one round trip each.
+        if artwork:
+            self._artwork.update_many(artwork)
+        if rows:
+            self._row_order.update_many(rows)
         return stored

@@ -1,23 +1,30 @@
-"""Thompson-sampling bandits for artwork and row order, with their counts persisted in SQLite.
+"""Thompson-sampling bandits for artwork and row order, with their counts persisted.
 
 Both policies keep Beta/Bernoulli posteriors: a Beta(1, 1) prior plus success and failure counts.
-Counts live in a sparse dict for sampling and are mirrored to SQLite as increments
-(`successes = successes + ?`), so several processes that share a file never lose each other's updates;
-`refresh()` folds in what the others wrote.
+Counts live in a sparse dict for sampling and are mirrored to a count store (SQLite, or PostgreSQL for
+replicas: ranker/beta_counts.py) as increments, so processes that share one never lose each other's
+updates; `refresh()`, and every `refresh_s` seconds a read, folds in what the others wrote.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, Self
 
 import numpy as np
 
+from catalog import StoreUnavailableError
+from ranker.beta_counts import BetaCounts, Increment, SQLiteBetaCounts
+
 SEGMENTS: tuple[str, ...] = ("action", "comedy", "dark", "drama", "family", "scifi")
 NEW_SEGMENT = "new"  # a profile with no history yet
+log = logging.getLogger("marquee.ranker")
 
 _SEGMENT_OF: dict[str, str] = {
     "action": "action", "adventure": "action", "war": "action", "western": "action",
@@ -41,22 +48,6 @@ _BACKGROUND: dict[str, float] = {
 # (The pool also holds the title's own counts; over a segment of many titles that double count is slight.)
 POOL_STRENGTH = 100
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS beta_counts (
-    policy TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    arm TEXT NOT NULL,
-    successes INTEGER NOT NULL DEFAULT 0,
-    failures INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (policy, scope, arm)
-) WITHOUT ROWID
-"""
-_UPSERT = """
-INSERT INTO beta_counts (policy, scope, arm, successes, failures) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (policy, scope, arm) DO UPDATE SET
-    successes = successes + excluded.successes, failures = failures + excluded.failures
-"""
-
 
 def taste_segment(genre_counts: Mapping[str, float]) -> str:
     """The profile's dominant genre group, relative to how common each group is; "new" without history."""
@@ -71,52 +62,65 @@ def taste_segment(genre_counts: Mapping[str, float]) -> str:
 
 
 class BetaStore:
-    """Success and failure counts per (scope, arm) for one policy, shared by the bandits below."""
+    """Success and failure counts per (scope, arm) for one policy, shared by the bandits below.
 
-    def __init__(self, db: sqlite3.Connection, policy: str) -> None:
-        self._db = db
+    Sampling reads an in-memory copy; every update goes to `counts` (a file or a database other processes
+    write too) and to the copy. With `refresh_s`, the first read after that many seconds reloads the copy
+    from `counts`, so a bandit learns from every replica's events within about `refresh_s`.
+    """
+
+    def __init__(self, counts: BetaCounts, policy: str, *, refresh_s: float | None = None) -> None:
+        self._backend = counts
         self._policy = policy
+        self._refresh_s = refresh_s
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str], tuple[int, int]] = {}
-        db.execute(_SCHEMA)
+        self._due = math.inf
         self.refresh()
 
     @classmethod
-    def open(cls, path: Path | str, policy: str) -> BetaStore:
+    def open(cls, path: Path | str, policy: str, *, refresh_s: float | None = None) -> BetaStore:
         """Open (or create) a store file; ":memory:" keeps it in this process only."""
-        # Autocommit mode: each update opens its own short transaction (see `add`).
-        db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; ignored for :memory:
-        db.execute(
-            "PRAGMA synchronous=NORMAL"
-        )  # still consistent in WAL; a crash may drop the last few updates
-        return cls(db, policy)
+        return cls(SQLiteBetaCounts(path), policy, refresh_s=refresh_s)
 
     def counts(self, scope: str, arm: str) -> tuple[int, int]:
+        if time.monotonic() >= self._due:
+            self._refresh_quietly()
         return self._counts.get((scope, arm), (0, 0))
 
-    def add(self, cells: Iterable[tuple[str, str]], *, success: bool) -> None:
-        """Count one success (or failure) in every cell, in one transaction."""
-        ds, df = (1, 0) if success else (0, 1)
-        cells = list(cells)
+    def add(self, increments: Sequence[Increment]) -> None:
+        """Add (scope, arm, successes, failures) counts in one transaction: a whole batch of events costs
+        one round trip to a shared database, not one per event."""
         with self._lock:
-            with self._db:  # commits, or rolls back on error (and then the dict stays as it was)
-                self._db.execute("BEGIN IMMEDIATE")  # take the write lock now, so busy waits apply
-                self._db.executemany(_UPSERT, [(self._policy, scope, arm, ds, df) for scope, arm in cells])
-            for cell in cells:
-                s, f = self._counts.get(cell, (0, 0))
-                self._counts[cell] = (s + ds, f + df)
+            # Stored first: if that fails, the copy stays as it was.
+            self._backend.add(self._policy, increments)
+            for scope, arm, ds, df in increments:
+                s, f = self._counts.get((scope, arm), (0, 0))
+                self._counts[(scope, arm)] = (s + ds, f + df)
 
     def refresh(self) -> None:
-        """Reload every count from the file, including what other processes added."""
-        query = "SELECT scope, arm, successes, failures FROM beta_counts WHERE policy = ?"
+        """Reload every count, including what other processes added."""
         with self._lock:
-            rows = self._db.execute(query, (self._policy,)).fetchall()
-            self._counts = {(scope, arm): (s, f) for scope, arm, s, f in rows}
+            self._counts = self._backend.load(self._policy)
+            if self._refresh_s is not None:
+                self._due = time.monotonic() + self._refresh_s
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._backend.close()
+
+    def _refresh_quietly(self) -> None:
+        """A periodic refresh: one reader does it while the others sample the copy they have. A failure
+        (the database away) keeps the copy and tries again a period later: a page never waits on it."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._due = time.monotonic() + (self._refresh_s or 0.0)
+            self._counts = self._backend.load(self._policy)
+        except (StoreUnavailableError, sqlite3.Error) as error:
+            log.warning("bandit counts (%s) not refreshed, sampling the last ones: %s", self._policy, error)
+        finally:
+            self._lock.release()
 
 
 class _Persisted:
@@ -128,8 +132,13 @@ class _Persisted:
         self._store = store
 
     @classmethod
-    def open(cls, path: Path | str = ":memory:") -> Self:
-        return cls(BetaStore.open(path, cls.POLICY))
+    def open(cls, path: Path | str = ":memory:", *, refresh_s: float | None = None) -> Self:
+        return cls(BetaStore.open(path, cls.POLICY, refresh_s=refresh_s))
+
+    @classmethod
+    def over(cls, counts: BetaCounts, *, refresh_s: float | None = None) -> Self:
+        """The policy over a shared count store (PostgreSQL for replicas: ranker/beta_counts.py)."""
+        return cls(BetaStore(counts, cls.POLICY, refresh_s=refresh_s))
 
     def refresh(self) -> None:
         self._store.refresh()
@@ -217,8 +226,11 @@ class ArtworkBandit(_Persisted):
         self, *, title_id: int, segment: str, variant: str, reward: bool, cluster: int | None = None
     ) -> None:
         """Record one impression: a click or play is a success, an impression without one a failure."""
-        cells = [(_title_scope(title_id, segment, cluster), variant), (_pool_scope(segment), variant)]
-        self._store.add(cells, success=reward)
+        self._store.add(_artwork_counts(title_id, segment, variant, reward, cluster))
+
+    def update_many(self, trials: Iterable[tuple[int, str, str, bool]]) -> None:
+        """`update` for (title id, segment, variant, reward) trials, stored in one transaction."""
+        self._store.add([c for trial in trials for c in _artwork_counts(*trial, None)])
 
     def posterior(
         self, title_id: int, segment: str, variant: str, *, cluster: int | None = None
@@ -261,11 +273,26 @@ class RowOrderBandit(_Persisted):
 
     def update(self, segment: str, row_kind: str, engaged: bool) -> None:
         """Record one row view: engaged (a play or click in the row) or not."""
-        self._store.add([(segment, row_kind)], success=engaged)
+        self.update_many([(segment, row_kind, engaged)])
+
+    def update_many(self, views: Iterable[tuple[str, str, bool]]) -> None:
+        """`update` for (segment, row kind, engaged) views, stored in one transaction."""
+        self._store.add([(segment, kind, int(engaged), int(not engaged)) for segment, kind, engaged in views])
 
     def posterior(self, segment: str, row_kind: str) -> tuple[float, float]:
         s, f = self._store.counts(segment, row_kind)
         return 1.0 + s, 1.0 + f
+
+
+def _artwork_counts(
+    title_id: int, segment: str, variant: str, reward: bool, cluster: int | None
+) -> list[Increment]:
+    """One impression's counts: in its title's (or cluster's) cell and in its segment's pool."""
+    ds, df = int(reward), int(not reward)
+    return [
+        (_title_scope(title_id, segment, cluster), variant, ds, df),
+        (_pool_scope(segment), variant, ds, df),
+    ]
 
 
 def _title_scope(title_id: int, segment: str, cluster: int | None) -> str:

@@ -8,16 +8,19 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
+from catalog.conversations import Conversations, PostgresConversations, SQLiteConversations  # noqa: E402
+from catalog.database import Database  # noqa: E402
 from engine import Engine, Settings, assemble, build  # noqa: E402
 from engine.config import ApiSettings, RankerSettings, default_data_dir  # noqa: E402
 from tests import postgres, redis_server  # noqa: E402
+from tests.backends import BACKENDS, opener  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET = "ml-latest-small"  # what the session's engine is built from (a slice of it)
@@ -86,6 +89,33 @@ def postgres_server() -> Iterator[str]:
 def postgres_url(postgres_server: str) -> str:
     """A new empty database on the session's server, with a password in its URL."""
     return postgres.fresh_database(postgres_server)
+
+
+@pytest.fixture
+def open_database(postgres_url: str) -> Iterator[Callable[[], Database]]:
+    """Opens pools on one new database, as replicas each open their own; all closed after the test."""
+    opened: list[Database] = []
+
+    def open_one() -> Database:
+        opened.append(Database(postgres_url))
+        return opened[-1]
+
+    yield open_one
+    for database in opened:
+        database.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def open_conversations(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], Conversations]]:
+    """Opens another conversation store over one SQLite file or one PostgreSQL database each call."""
+
+    def sqlite() -> Conversations:
+        return SQLiteConversations(tmp_path / "conversations.sqlite")
+
+    with opener(request, sqlite=sqlite, postgresql=PostgresConversations) as open_one:
+        yield open_one
 
 
 @pytest.fixture(scope="session")

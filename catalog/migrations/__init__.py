@@ -1,1 +1,1 @@
-"""Alembic migrations of the PostgreSQL store (catalog/pg_events.py), run by the store as it opens."""
+"""Alembic migrations of the PostgreSQL stores, run as their `Database` opens (catalog/database.py)."""

@@ -1,4 +1,4 @@
-"""Alembic's environment: migrations run on the connection that catalog.pg_events.migrate passes in."""
+"""Alembic's environment: migrations run on the connection that catalog.database.migrate passes in."""
 
 from __future__ import annotations
 

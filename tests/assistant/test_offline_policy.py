@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
@@ -12,7 +12,7 @@ from assistant.service import ENGINE_NOTICE, OFFLINE_MODEL
 from assistant.state import ConversationStore
 from assistant.tools import TitleCard, Toolbox
 from assistant.understanding import SHORT_RUNTIME
-from engine import Engine, Event, EventKind
+from engine import Conversations, Engine, Event, EventKind
 from tests.assistant.conftest import picked_titles
 
 pytestmark = pytest.mark.slow
@@ -136,13 +136,15 @@ def test_explain_similar_and_relaxing_a_constraint(
     assert relaxed.titles or "drop the era" in relaxed.text  # still nothing? the next constraint is offered
 
 
-def test_a_conversation_survives_a_restart(engine: Engine, viewer: Viewer, tmp_path: Path) -> None:
-    first = Assistant(engine, ConversationStore(tmp_path / "c.sqlite"))
+def test_a_conversation_survives_a_restart_and_goes_on_on_another_replica(
+    engine: Engine, viewer: Viewer, open_conversations: Callable[[], Conversations]
+) -> None:
+    """Each assistant over its own store on one SQLite file (a restart) or one PostgreSQL database (a
+    second replica, which has its own pool)."""
+    first = Assistant(engine, ConversationStore(open_conversations()))
     opened = first.respond(viewer, "a comedy from the 80s")
-    first.close()
-    again = Assistant(engine, ConversationStore(tmp_path / "c.sqlite"))
+    again = Assistant(engine, ConversationStore(open_conversations()))
     more = again.respond(viewer, "something else", conversation_id=opened.conversation_id)
-    again.close()
     assert more.titles and not {c.title_id for c in opened.titles} & {c.title_id for c in more.titles}
     assert all(1980 <= (t.year or 0) <= 1989 and "Comedy" in t.genres for t in picked_titles(engine, more))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from engine import Settings
@@ -40,8 +41,9 @@ def test_two_replicas_on_one_postgresql_and_redis_act_as_one_service(
     api_settings: Settings, postgres_url: str, redis_url: str, tmp_path: Path
 ) -> None:
     env = {"MARQUEE_DATABASE_URL": postgres_url, "MARQUEE_REDIS_URL": redis_url}
-    state = tmp_path / "state"  # one machine: the replicas share the state folder (conversations, bandits)
-    with serve(api_settings, state, extra_env=env) as a, serve(api_settings, state, extra_env=env) as b:
+    # A state folder each, as on two machines: nothing they share may go through a local file.
+    state_a, state_b = tmp_path / "state-a", tmp_path / "state-b"
+    with serve(api_settings, state_a, extra_env=env) as a, serve(api_settings, state_b, extra_env=env) as b:
         # An account and profile made on A work on B.
         headers, profile = signup(a.url)
         assert httpx.get(f"{b.url}/v1/profiles", headers=headers).json()["profiles"][0]["id"] == profile
@@ -79,3 +81,17 @@ def test_two_replicas_on_one_postgresql_and_redis_act_as_one_service(
         shown_on_b = {t["title_id"] for t in more["marquee"]["titles"]}
         assert more["marquee"]["conversation_id"] == conversation
         assert shown_on_a and shown_on_b and not shown_on_a & shown_on_b
+
+        # Both replicas count their impressions in the one database the bandits refresh from.
+        for server, name in ((a, "a"), (b, "b")):
+            impression = {"event_id": f"{name}-seen", "title_id": title, "kind": "impression"}
+            _post(server.url, headers, profile, {**impression, "row": "trending", "artwork": "cast"})
+    with psycopg.connect(postgres_url) as db:
+        counted = db.execute(
+            "SELECT policy, sum(failures) FROM beta_counts WHERE arm IN ('trending', 'cast') GROUP BY policy"
+        ).fetchall()
+    assert dict(counted) == {"rows": 2, "artwork": 4}  # artwork: the title's cell and its segment's pool
+    local = {"events.sqlite", "bandits.sqlite", "conversations.sqlite", "experiments.sqlite"}
+    assert not [
+        path for state in (state_a, state_b) for path in state.rglob("*.sqlite") if path.name in local
+    ]
