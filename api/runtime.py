@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from api.errors import ApiError
 from api.metrics import Metrics
 from api.pages import PageService, page_store
-from api.ratelimit import RateLimiter
+from api.ratelimit import Limiter
 from engine import Engine, Settings
 
 
@@ -18,8 +18,8 @@ from engine import Engine, Settings
 class Runtime:
     settings: Settings
     metrics: Metrics
-    limiter: RateLimiter  # per API key
-    anonymous: RateLimiter  # per client address, for what needs no key
+    limiter: Limiter  # per API key
+    anonymous: Limiter  # per client address, for what needs no key
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
     loading: str | None = None  # what the background load is at, for /readyz
