@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import errors
 from api.body import BodyGate
+from api.catalog_sync import CatalogSync
 from api.metrics import LatencyMiddleware, Metrics
 from api.ratelimit import limiters
 from api.routes import accounts, chat, events, feed, health, operator, titles
@@ -71,9 +72,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if rt.engine is None:
             loader = threading.Thread(target=_load, args=(app, rt), name="engine-load", daemon=True)
             loader.start()
+        sync = CatalogSync(app)  # other replicas' title edits, into this one's engine
+        sync.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(sync.stop)
             if loader is not None:
                 # A load in flight gets a little while to finish and be closed; past that the process
                 # leaves without it (the thread is a daemon; the stores are durable at every commit).

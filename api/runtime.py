@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from api.errors import ApiError
+from api.locks import Lock, catalog_lock
 from api.metrics import Metrics
 from api.pages import PageService, page_store
 from api.ratelimit import Limiter
@@ -24,9 +26,12 @@ class Runtime:
     load_error: str | None = None  # why the engine did not load, for /readyz
     loading: str | None = None  # what the background load is at, for /readyz
     pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
+    swaps: threading.Lock = field(default_factory=threading.Lock)  # one engine swap at a time here
+    catalog_writes: Lock = field(init=False)  # one operator's catalog write at a time, across replicas
 
     def __post_init__(self) -> None:
         self.pages = PageService(self.settings, self.metrics, self.ready_engine, page_store(self.settings))
+        self.catalog_writes = catalog_lock(self.settings)
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

@@ -35,7 +35,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from catalog.errors import StoreUnavailableError, UnknownAccountError, UnknownProfileError
@@ -140,16 +140,23 @@ def _psycopg_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
+def open_database(url: str, *, pool_size: int) -> Engine:
+    """A pool of connections to `url`, its schema brought to head first (once, whoever else opens it
+    at the same time); an unreachable database raises StoreUnavailableError."""
+    engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=pool_size)
+    with _reachable(), engine.begin() as db:
+        db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
+        migrate(db)
+    return engine
+
+
 class PostgresStore:
     """A pool of connections; each call is its own transaction, so threads and replicas may share it."""
 
     def __init__(self, url: str) -> None:
         """`url`: postgresql://user:password@host:port/database (psycopg 3 is the driver)."""
-        self._engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=8)
+        self._engine = open_database(url, pool_size=8)
         self._insert_events = _insert_events(self._engine.dialect)
-        with self._begin() as db:
-            db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
-            migrate(db)
 
     # --- accounts ---------------------------------------------------------------------------------
 

@@ -1,0 +1,85 @@
+"""The operator's title edits in PostgreSQL (MARQUEE_DATABASE_URL), shared by every replica: the same
+edits as the JSON file in the state folder (engine/title_edits.py), plus a version per data set that
+each edit raises in its own transaction, so replicas that poll it know when to reload their catalog.
+
+Writers are serialized by the version row's lock (taken first in each edit's transaction), so versions
+are committed in order: a replica that read version v has seen every edit up to v.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text, select
+from sqlalchemy.dialects.postgresql import insert
+
+from catalog.pg_events import _reachable, open_database
+from catalog.titles import Title
+
+_metadata = MetaData()  # what the queries see; the tables come from migration 0003
+title_edits = Table(
+    "title_edits",
+    _metadata,
+    Column("dataset", Text, primary_key=True),
+    Column("title_id", BigInteger, primary_key=True),
+    Column("title", Text),
+)
+versions = Table(
+    "title_edit_versions",
+    _metadata,
+    Column("dataset", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+
+class PostgresTitleEdits:
+    """One data set's edits; safe across threads and replicas. An unreachable database raises
+    StoreUnavailableError."""
+
+    def __init__(self, url: str, dataset: str) -> None:
+        self._engine = open_database(url, pool_size=2)  # a poll a second and the operator's rare writes
+        self._dataset = dataset
+
+    def read(self) -> tuple[dict[int, Title], frozenset[int]]:
+        query = select(title_edits.c.title_id, title_edits.c.title).where(
+            title_edits.c.dataset == self._dataset
+        )
+        with _reachable(), self._engine.connect() as db:
+            rows = db.execute(query).all()
+        put = {int(t): Title.from_json(json.loads(body)) for t, body in rows if body is not None}
+        return put, frozenset(int(t) for t, body in rows if body is None)
+
+    def put(self, title: Title) -> None:
+        self._edit(title.id, json.dumps(title.to_json()))
+
+    def remove(self, title_id: int) -> None:
+        self._edit(title_id, None)
+
+    def version(self) -> int:
+        query = select(versions.c.version).where(versions.c.dataset == self._dataset)
+        with _reachable(), self._engine.connect() as db:
+            found = db.execute(query).scalar()
+        return int(found or 0)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def _edit(self, title_id: int, body: str | None) -> None:
+        with self._begin() as db:
+            bump = insert(versions).values(dataset=self._dataset, version=1)
+            db.execute(
+                bump.on_conflict_do_update(
+                    index_elements=["dataset"], set_={"version": versions.c.version + 1}
+                )
+            )
+            row = insert(title_edits).values(dataset=self._dataset, title_id=title_id, title=body)
+            db.execute(
+                row.on_conflict_do_update(index_elements=["dataset", "title_id"], set_={"title": body})
+            )
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with _reachable(), self._engine.begin() as db:
+            yield db
