@@ -91,16 +91,21 @@ def assemble(
 def reloaded(engine: Engine) -> Engine:
     """A new engine over the same index with the operator's title edits read anew (a title added,
     changed or removed while serving). The caller swaps it in and drops the old one without closing it:
-    requests in flight still use it, and the index is shared. What the old one would have done at its
-    close (close the edits' store, remove a replica's shard copy) the new one does. Pages are drafted
-    in-process from now on: page workers hold the old catalog."""
+    requests in flight still use it, and the index and the state (stores, bandits) are shared. What the
+    old one would have done at its close (close the edits' store and the state, remove a replica's shard
+    copy) the new one does. Pages are drafted in-process from now on: page workers hold the old catalog."""
     parts = engine._parts
     if engine._drafts is not None:
         engine._drafts.close()
     settings = parts.settings.model_copy(update={"page_workers": 0})
     on_close, engine._on_close = engine._on_close, []
     return _served_engine(
-        settings, parts.dataset.name, index=parts.base_index, edits=parts.edits, on_close=on_close
+        settings,
+        parts.dataset.name,
+        index=parts.base_index,
+        edits=parts.edits,
+        state=engine._state,
+        on_close=on_close,
     )
 
 
@@ -137,6 +142,7 @@ def _served_engine(
     dataset: Dataset | None = None,
     index: TitleIndex | None = None,
     edits: TitleEditStore | None = None,
+    state: State | None = None,
     on_close: list[Callable[[], None]] | None = None,
 ) -> Engine:
     folder = settings.dataset_artifacts(dataset_name)
@@ -188,10 +194,10 @@ def _served_engine(
     stage2 = stage_two(settings, dataset, one, content, ranker)
     if added:  # embedded above with the rest; indexed now, so every source can find them at once
         base_index.upsert(operator_points(dataset, [added[t] for t in sorted(added)], content, stage2, als))
-    state = settings.dataset_state(dataset_name)
-    state.mkdir(parents=True, exist_ok=True)
+    state_folder = settings.dataset_state(dataset_name)
+    state_folder.mkdir(parents=True, exist_ok=True)
     if not settings.page_workers:
-        sweep(state / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
+        sweep(state_folder / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
     parts = Parts(
         settings=settings,
         dataset=dataset,
@@ -206,7 +212,8 @@ def _served_engine(
     )
     workers = settings.page_workers
     drafts = PageWorkers(settings, dataset_name, workers, loader=worker_engine) if workers else None
-    return Engine(parts, _state(settings, dataset_name), drafts=drafts, on_close=on_close)
+    state = state or _state(settings, dataset_name)
+    return Engine(parts, state, drafts=drafts, on_close=on_close)
 
 
 def _own_index(settings: Settings, dataset_name: str, on_close: list[Callable[[], None]]) -> TitleIndex:
