@@ -50,10 +50,10 @@ def replicas(
             )
             eng = assemble(settings, DATASET)
             assert any((tmp_path / name / DATASET / "replicas").iterdir())  # its own copy of the shard
-            client = stack.enter_context(TestClient(create_app(settings, eng)))
-            # The engine serving last (catalog changes replace the first), after the app has stopped.
-            stack.callback(lambda c=client: c.app.state.runtime.engine.close())
-            clients.append(client)
+            app = create_app(settings, eng)
+            # The engine serving last (catalog changes replace the first), once the app has stopped.
+            stack.callback(lambda app=app: app.state.runtime.engine.close())
+            clients.append(stack.enter_context(TestClient(app)))
         yield clients[0], clients[1]
 
 
