@@ -54,6 +54,21 @@ class PostgresTitleEdits:
     def put(self, title: Title) -> None:
         self._edit(title.id, json.dumps(title.to_json()))
 
+    def add(self, title: Title) -> bool:
+        body = json.dumps(title.to_json())
+        with self._begin() as db:
+            row = insert(title_edits).values(dataset=self._dataset, title_id=title.id, title=body)
+            # A concurrent add of the same id waits here for the first to commit, then finds its title.
+            fresh = row.on_conflict_do_update(
+                index_elements=["dataset", "title_id"],
+                set_={"title": body},
+                where=title_edits.c.title.is_(None),
+            )
+            if db.execute(fresh.returning(title_edits.c.title_id)).first() is None:
+                return False
+            self._bump(db)
+        return True
+
     def remove(self, title_id: int) -> None:
         self._edit(title_id, None)
 
@@ -68,16 +83,19 @@ class PostgresTitleEdits:
 
     def _edit(self, title_id: int, body: str | None) -> None:
         with self._begin() as db:
-            bump = insert(versions).values(dataset=self._dataset, version=1)
-            db.execute(
-                bump.on_conflict_do_update(
-                    index_elements=["dataset"], set_={"version": versions.c.version + 1}
-                )
-            )
+            self._bump(db)
             row = insert(title_edits).values(dataset=self._dataset, title_id=title_id, title=body)
             db.execute(
                 row.on_conflict_do_update(index_elements=["dataset", "title_id"], set_={"title": body})
             )
+
+    def _bump(self, db: Connection) -> None:
+        """Raise the version in `db`'s transaction; its row stays locked until commit, so edits commit in
+        the order of their versions."""
+        bump = insert(versions).values(dataset=self._dataset, version=1)
+        db.execute(
+            bump.on_conflict_do_update(index_elements=["dataset"], set_={"version": versions.c.version + 1})
+        )
 
     @contextmanager
     def _begin(self) -> Iterator[Connection]:

@@ -35,6 +35,11 @@ class TitleEditStore(Protocol):
 
     def put(self, title: Title) -> None: ...
 
+    def add(self, title: Title) -> bool:
+        """`put` a title under an id no edit holds a title under (a removed one may be reused); False,
+        storing nothing, when one does: a replica that picked the same new id first."""
+        ...
+
     def remove(self, title_id: int) -> None: ...
 
     def version(self) -> int:
@@ -85,6 +90,15 @@ class TitleEdits:
             put, removed, version = self._read()
             put[title.id] = title
             self._write(put, removed - {title.id}, version + 1)
+
+    def add(self, title: Title) -> bool:
+        with self._lock:
+            put, removed, version = self._read()
+            if title.id in put:
+                return False
+            put[title.id] = title
+            self._write(put, removed - {title.id}, version + 1)
+            return True
 
     def remove(self, title_id: int) -> None:
         with self._lock:

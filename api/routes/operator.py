@@ -88,7 +88,8 @@ def add_title(body: TitleIn, request: Request, _: Operator) -> TitleOut:
                 409, f"title {title_id} exists; PATCH /v1/titles/{title_id} changes it", field="id"
             )
         title = Title(id=title_id, **{"year": None, "genres": (), **body.fields()})
-        eng.title_edits().put(title)
+        if not eng.title_edits().add(title):  # another replica added it since (no lock across replicas)
+            raise ApiError(409, f"title {title_id} was just added on another server; try again", field="id")
     return title_out(title, variants_for(title))
 
 

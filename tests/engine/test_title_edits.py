@@ -52,6 +52,19 @@ def test_an_edit_on_one_replica_is_read_on_another_and_moves_the_version(
     assert b.read() == ({NEW.id: NEW}, frozenset({7})) and b.version() > again
 
 
+def test_an_id_is_added_once_and_a_removed_one_may_be_added_again(
+    opener: Callable[[], TitleEditStore],
+) -> None:
+    a, b = opener(), opener()
+    assert a.add(NEW)
+    version = b.version()
+    renamed = Title(id=NEW.id, name="Lanternfish Cove", year=None, genres=())
+    assert not b.add(renamed)  # a second replica that picked the same new id
+    assert a.read() == ({NEW.id: NEW}, frozenset()) and a.version() == version  # nothing stored
+    b.remove(NEW.id)
+    assert b.add(renamed) and a.read() == ({NEW.id: renamed}, frozenset())
+
+
 def test_concurrent_edits_on_postgresql_are_all_kept_and_each_moves_the_version(postgres_url: str) -> None:
     """(One JSON file is rewritten whole: its writers across processes take the catalog lock.)"""
     stores = [PostgresTitleEdits(postgres_url, "ml-latest-small") for _ in range(4)]
