@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from api import create_app
 from api.locks import Lock, LockBusy, LockUnavailable, ProcessLock, RedisLock, catalog_lock
-from engine import Settings
+from engine import Engine, Settings, over_state
 from tests import redis_server
 from tests.postgres import free_port
 
@@ -78,3 +81,27 @@ def test_a_redis_lock_that_cannot_be_reached_refuses_the_work() -> None:
 def test_the_catalog_lock_is_in_redis_when_configured(redis_url: str) -> None:
     assert isinstance(catalog_lock(Settings()), ProcessLock)
     assert isinstance(catalog_lock(Settings(redis_url=SecretStr(redis_url))), RedisLock)
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_an_operator_write_without_its_lock_is_a_503_and_nothing_is_stored(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis unreachable: the catalog lock refuses (a write must not run unlocked), while rows and the
+    rate limits carry on without Redis."""
+    url = f"redis://:{redis_server.PASSWORD}@127.0.0.1:{free_port()}/0"
+    settings = engine.settings().model_copy(
+        update={"state_dir": tmp_path, "redis_url": SecretStr(url), "admin_key": SecretStr("operator-secret")}
+    )
+    with over_state(engine, settings) as eng, TestClient(create_app(settings, eng)) as client:
+        version = eng.title_edits().version()
+        added = client.post(
+            "/v1/titles", json={"name": "Lanternfish Harbor"}, headers={"X-API-Key": "operator-secret"}
+        )
+        assert added.status_code == 503 and added.headers["Retry-After"] == "5", added.text
+        assert "locked" in added.json()["error"]["message"] and eng.title_edits().version() == version
+        headers = {"X-API-Key": client.post("/v1/accounts", json={"name": "home"}).json()["api_key"]}
+        profile = client.post("/v1/profiles", json={"name": "Ada"}, headers=headers).json()["id"]
+        assert client.get(f"/v1/profiles/{profile}/rows", headers=headers).status_code == 200
+    assert redis_server.PASSWORD not in caplog.text
