@@ -2,8 +2,8 @@
 edits as the JSON file in the state folder (engine/title_edits.py), plus a version per data set that
 each edit raises in its own transaction, so replicas that poll it know when to reload their catalog.
 
-Writers are serialized by the version row's lock (taken first in each edit's transaction), so versions
-are committed in order: a replica that read version v has seen every edit up to v.
+Each edit raises the version in its own transaction, and the version row stays locked until that
+commits, so versions commit in order: a replica that read version v can read every edit up to v.
 """
 
 from __future__ import annotations
