@@ -12,8 +12,9 @@ from fastapi import FastAPI
 
 from api import errors
 from api.body import BodyGate
+from api.catalog_sync import CatalogSync
 from api.metrics import LatencyMiddleware, Metrics
-from api.ratelimit import RateLimiter
+from api.ratelimit import limiters
 from api.routes import accounts, chat, events, feed, health, operator, titles
 from api.runtime import Runtime
 from assistant import Assistant
@@ -62,13 +63,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """
     settings = settings or (engine.settings() if engine is not None else Settings())
     redact_logs()  # a configured URL's credentials never reach a log line
-    rt = Runtime(
-        settings=settings,
-        metrics=Metrics(),
-        limiter=RateLimiter(settings.api.rate_limit_per_minute),
-        anonymous=RateLimiter(settings.api.anonymous_per_minute),
-        engine=engine,
-    )
+    limiter, anonymous = limiters(settings)
+    rt = Runtime(settings=settings, metrics=Metrics(), limiter=limiter, anonymous=anonymous, engine=engine)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,9 +72,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if rt.engine is None:
             loader = threading.Thread(target=_load, args=(app, rt), name="engine-load", daemon=True)
             loader.start()
+        sync = CatalogSync(app)  # other replicas' title edits, into this one's engine
+        sync.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(sync.stop)
             if loader is not None:
                 # A load in flight gets a little while to finish and be closed; past that the process
                 # leaves without it (the thread is a daemon; the stores are durable at every commit).

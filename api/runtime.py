@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from api.errors import ApiError
+from api.locks import Lock, catalog_lock
 from api.metrics import Metrics
 from api.pages import PageService, page_store
-from api.ratelimit import RateLimiter
+from api.ratelimit import Limiter
 from engine import Engine, Settings
 
 
@@ -18,15 +20,18 @@ from engine import Engine, Settings
 class Runtime:
     settings: Settings
     metrics: Metrics
-    limiter: RateLimiter  # per API key
-    anonymous: RateLimiter  # per client address, for what needs no key
+    limiter: Limiter  # per API key
+    anonymous: Limiter  # per client address, for what needs no key
     engine: Engine | None = None
     load_error: str | None = None  # why the engine did not load, for /readyz
     loading: str | None = None  # what the background load is at, for /readyz
     pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
+    swaps: threading.Lock = field(default_factory=threading.Lock)  # one engine swap at a time here
+    catalog_writes: Lock = field(init=False)  # one operator's catalog write at a time, across replicas
 
     def __post_init__(self) -> None:
         self.pages = PageService(self.settings, self.metrics, self.ready_engine, page_store(self.settings))
+        self.catalog_writes = catalog_lock(self.settings)
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+_LISTS = ("genres", "keywords", "tags", "directors", "cast")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,16 @@ class Title:
     runtime: int | None = None
     maturity: str | None = None
     poster_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Its fields by name, as the stores of operator edits keep a title."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Title:
+        """A title from `to_json`'s fields (lists back to tuples)."""
+        fields: dict[str, Any] = {k: tuple(v) if k in _LISTS else v for k, v in raw.items()}
+        return cls(**fields)
 
     @property
     def display_name(self) -> str:

@@ -52,7 +52,7 @@ from engine.ranking import candidate_pool, fit_stage_one, period_sources, source
 from engine.ranking import histories as period_histories
 from engine.results import Health, Page, Picks, Recommendation
 from engine.search import SearchIntent
-from engine.title_edits import TitleEdits
+from engine.title_edits import TitleEditStore, apply_edits, title_edits
 from ranker import VARIANTS, variants_for
 from ranker.artwork import render as render_artwork
 from ranker.rows import Row, RowItem
@@ -87,6 +87,7 @@ __all__ = [
     "settings_from_env",
     "source_k",
     "stage_two",
+    "title_edits",
     "train_ranker",
     "MATURITY_RATINGS",
     "REGIONS",
@@ -115,11 +116,12 @@ __all__ = [
     "StaleArtifactsError",
     "TextEmbedder",
     "Title",
-    "TitleEdits",
+    "TitleEditStore",
     "UnknownProfileError",
     "UnknownTitleError",
     "UnknownUserError",
     "allowed_maturity",
+    "apply_edits",
     "build",
     "new_id",
     "load_redial",

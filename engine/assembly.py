@@ -43,7 +43,7 @@ from engine.ranking import (
     train_ranker,
 )
 from engine.scratch import ScratchFolder, sweep
-from engine.title_edits import TitleEdits, WithoutRemoved
+from engine.title_edits import TitleEdits, TitleEditStore, WithoutRemoved, apply_edits, title_edits
 from engine.wiring import make_sources
 from ranker import ArtworkBandit, RowOrderBandit, TitleStats, load_ranker
 from ranker.beta_counts import PostgresBetaCounts
@@ -99,13 +99,22 @@ def assemble(
 def reloaded(engine: Engine) -> Engine:
     """A new engine over the same index with the operator's title edits read anew (a title added,
     changed or removed while serving). The caller swaps it in and drops the old one without closing it:
-    requests in flight still use it, and the index is shared. Pages are drafted in-process from now
-    on: page workers hold the old catalog."""
+    requests in flight still use it, and the index and the state (stores, bandits) are shared. What the
+    old one would have done at its close (close the edits' store and the state, remove a replica's shard
+    copy) the new one does. Pages are drafted in-process from now on: page workers hold the old catalog."""
     parts = engine._parts
     if engine._drafts is not None:
         engine._drafts.close()
     settings = parts.settings.model_copy(update={"page_workers": 0})
-    return _served_engine(settings, parts.dataset.name, index=parts.base_index)
+    on_close, engine._on_close = engine._on_close, []
+    return _served_engine(
+        settings,
+        parts.dataset.name,
+        index=parts.base_index,
+        edits=parts.edits,
+        state=engine._state,
+        on_close=on_close,
+    )
 
 
 def over_state(engine: Engine, settings: Settings) -> Engine:
@@ -135,7 +144,14 @@ def operator_points(
 
 
 def _served_engine(
-    settings: Settings, dataset_name: str, *, dataset: Dataset | None = None, index: TitleIndex | None = None
+    settings: Settings,
+    dataset_name: str,
+    *,
+    dataset: Dataset | None = None,
+    index: TitleIndex | None = None,
+    edits: TitleEditStore | None = None,
+    state: State | None = None,
+    on_close: list[Callable[[], None]] | None = None,
 ) -> Engine:
     folder = settings.dataset_artifacts(dataset_name)
     try:
@@ -149,8 +165,14 @@ def _served_engine(
         raise StaleArtifactsError(
             f"artifacts in {folder} were built from other data; run `marquee build --dataset {dataset_name}`"
         )
-    edits = TitleEdits.of(settings, dataset_name)
-    dataset = edits.apply(dataset)  # the operator's titles, added or removed while serving
+    on_close = on_close if on_close is not None else []
+    if edits is None:
+        edits = title_edits(settings, dataset_name)
+        on_close.append(edits.close)
+    # The version first: an edit made while reading is then read again by the replica's next poll.
+    catalog_version = edits.version()
+    added, removed = edits.read()
+    dataset = apply_edits(dataset, added, removed)  # the operator's titles, added or removed while serving
     # The ranker may be missing (degraded mode); stage 1 and the features may not.
     lacking = [
         name for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE) if not (folder / name).is_file()
@@ -162,11 +184,9 @@ def _served_engine(
         )
     als = ALSModel.load(folder / ALS_FILE)
     ease = EASEModel.load(folder / EASE_FILE)
-    on_close: list[Callable[[], None]] = []
     if index is None:
         index = _own_index(settings, dataset_name, on_close)
     base_index = index
-    added, removed = edits.read()
     served = WithoutRemoved(base_index, removed) if removed else base_index
     # Loads its model on the first free-text query only. One thread: a request embeds a phrase or two,
     # which a second thread does not speed up, and on a busy machine torch's pool of two waits on itself
@@ -182,10 +202,10 @@ def _served_engine(
     stage2 = stage_two(settings, dataset, one, content, ranker)
     if added:  # embedded above with the rest; indexed now, so every source can find them at once
         base_index.upsert(operator_points(dataset, [added[t] for t in sorted(added)], content, stage2, als))
-    state = settings.dataset_state(dataset_name)
-    state.mkdir(parents=True, exist_ok=True)
+    state_folder = settings.dataset_state(dataset_name)
+    state_folder.mkdir(parents=True, exist_ok=True)
     if not settings.page_workers:
-        sweep(state / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
+        sweep(state_folder / SCRATCH_DIR)  # shard copies a killed server left (workers sweep as they start)
     parts = Parts(
         settings=settings,
         dataset=dataset,
@@ -195,10 +215,13 @@ def _served_engine(
         stage2=stage2,
         manifest=manifest,
         embedder=embedder,
+        edits=edits,
+        catalog_version=catalog_version,
     )
     workers = settings.page_workers
     drafts = PageWorkers(settings, dataset_name, workers, loader=worker_engine) if workers else None
-    return Engine(parts, _state(settings, dataset_name), drafts=drafts, on_close=on_close)
+    state = state or _state(settings, dataset_name)
+    return Engine(parts, state, drafts=drafts, on_close=on_close)
 
 
 def _own_index(settings: Settings, dataset_name: str, on_close: list[Callable[[], None]]) -> TitleIndex:
@@ -244,6 +267,8 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
             dataset=dataset.name, data_checksum=dataset.checksum, parameters={"period": PERIOD}
         ),
         embedder=embedder,
+        edits=TitleEdits.of(local, dataset.name),  # never written: an evaluation serves no operator
+        catalog_version=0,
     )
     return Engine(parts, _sqlite_state(folder), on_close=[lambda: shutil.rmtree(folder, ignore_errors=True)])
 

@@ -18,7 +18,7 @@ from engine.indexes import catalog_points, create_index, dims, publish
 from engine.periods import catalog_titles, data_now
 from engine.progress import Reporter, Silent
 from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
-from engine.title_edits import TitleEdits
+from engine.title_edits import apply_edits, title_edits
 from ranker import TitleStats
 from retrieval import (
     ALSModel,
@@ -51,7 +51,11 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     with reporter.stage(f"Loading {dataset_name}"):
         dataset = load_dataset(dataset_name, settings.data_dir)
         # Titles an operator added or removed while serving (POST/DELETE /v1/titles) are part of the catalog.
-        dataset = TitleEdits.of(settings, dataset_name).apply(dataset)
+        edits = title_edits(settings, dataset_name)
+        try:
+            dataset = apply_edits(dataset, *edits.read())
+        finally:
+            edits.close()
     titles = catalog_titles(dataset)
     content = content_vectors(settings, dataset, reporter)
 

@@ -39,6 +39,7 @@ from engine.lists import Lists
 from engine.profiles import Profiles
 from engine.results import Health, Page, Picks, Recommendation
 from engine.search import Search, SearchIntent
+from engine.title_edits import TitleEditStore
 from engine.trace import Trace
 from ranker import ArtworkBandit, RowOrderBandit
 from ranker.pipeline import Stage2
@@ -71,6 +72,8 @@ class Parts:
     stage2: Stage2
     manifest: Manifest
     embedder: TextEmbedder  # the one copy of the text model in the process
+    edits: TitleEditStore  # the operator's title edits, which `dataset` and `index` include
+    catalog_version: int  # the edits' version when they were read
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,16 @@ class Engine:
 
     def dataset_name(self) -> str:
         return self._parts.dataset.name
+
+    def title_edits(self) -> TitleEditStore:
+        """Where the operator's title edits are kept: write one, then serve `reloaded(engine)`."""
+        return self._parts.edits
+
+    def catalog_changed(self) -> bool:
+        """Whether the title edits moved on since this engine read them (another replica's operator
+        wrote one): `reloaded(engine)` serves them. Raises StoreUnavailableError when their store is
+        unreachable."""
+        return self._parts.edits.version() != self._parts.catalog_version
 
     def titles(self) -> Mapping[int, Title]:
         """The catalog served, by id (titles an operator added while serving included)."""

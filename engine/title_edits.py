@@ -1,32 +1,73 @@
 """Titles an operator adds, changes or removes while serving (`POST/PATCH/DELETE /v1/titles`).
 
-They are kept in the data set's serving state (one JSON file, replaced atomically) and laid over the data
-set wherever it is loaded: the serving engine (at once, by reloading over the same index) and the next
-`marquee build`. A removed title also leaves the index's answers at once: `WithoutRemoved` excludes it
-from every query, so no source proposes it before the next build drops its point.
+They are kept in one `TitleEditStore`, chosen by config (`title_edits`): by default a JSON file in the
+data set's serving state (replaced atomically); with MARQUEE_DATABASE_URL, PostgreSQL
+(catalog/pg_title_edits.py), shared by every replica. They are laid over the data set wherever it is
+loaded: the serving engine (at once, by reloading over the same index), every other replica (which polls
+the store's version and reloads when it moved: api/catalog_sync.py) and the next `marquee build`. A
+removed title also leaves the index's answers at once: `WithoutRemoved` excludes it from every query, so
+no source proposes it before the next build drops its point.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from catalog import Dataset, Title
+from catalog.pg_title_edits import PostgresTitleEdits
 from engine.config import Settings
 from retrieval import Hit, TitleFilter, TitleIndex, TitlePoint
 
 TITLES_FILE = "titles.json"
-_LISTS = ("genres", "keywords", "tags", "directors", "cast")
+
+
+class TitleEditStore(Protocol):
+    """The operator's titles (added or changed) and removed ids of one data set; safe across threads."""
+
+    def read(self) -> tuple[dict[int, Title], frozenset[int]]: ...
+
+    def put(self, title: Title) -> None: ...
+
+    def add(self, title: Title) -> bool:
+        """`put` a title under an id no edit holds a title under (a removed one may be reused); False,
+        storing nothing, when one does: a replica that picked the same new id first."""
+        ...
+
+    def remove(self, title_id: int) -> None: ...
+
+    def version(self) -> int:
+        """Raised by every edit: an engine loaded at an older version lacks some edits."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def title_edits(settings: Settings, dataset: str) -> TitleEditStore:
+    """The edits of one data set: in PostgreSQL with MARQUEE_DATABASE_URL, else in its serving state."""
+    if settings.database_url is not None:
+        return PostgresTitleEdits(settings.database_url.get_secret_value(), dataset)
+    return TitleEdits.of(settings, dataset)
+
+
+def apply_edits(dataset: Dataset, put: Mapping[int, Title], removed: frozenset[int]) -> Dataset:
+    """The data set with the operator's titles (`put`, as a store reads them) in it and the removed ones
+    out of it."""
+    if not put and not removed:
+        return dataset
+    titles = {t: title for t, title in {**dataset.titles, **put}.items() if t not in removed}
+    return replace(dataset, titles=titles, stats={**dataset.stats, "titles": len(titles)})
 
 
 class TitleEdits:
-    """The operator's titles (added or changed) and removed ids of one data set; safe across threads."""
+    """The edits in one JSON file (a `TitleEditStore`); shared only by processes with the same state
+    folder."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -38,43 +79,53 @@ class TitleEdits:
         return cls(settings.dataset_state(dataset) / TITLES_FILE)
 
     def read(self) -> tuple[dict[int, Title], frozenset[int]]:
-        if not self.path.is_file():
-            return {}, frozenset()
-        raw = json.loads(self.path.read_text())
-        put = {int(k): _title(v) for k, v in raw.get("put", {}).items()}
-        return put, frozenset(int(t) for t in raw.get("removed", []))
+        put, removed, _ = self._read()
+        return put, removed
+
+    def version(self) -> int:
+        return self._read()[2]
 
     def put(self, title: Title) -> None:
         with self._lock:
-            put, removed = self.read()
+            put, removed, version = self._read()
             put[title.id] = title
-            self._write(put, removed - {title.id})
+            self._write(put, removed - {title.id}, version + 1)
+
+    def add(self, title: Title) -> bool:
+        with self._lock:
+            put, removed, version = self._read()
+            if title.id in put:
+                return False
+            put[title.id] = title
+            self._write(put, removed - {title.id}, version + 1)
+            return True
 
     def remove(self, title_id: int) -> None:
         with self._lock:
-            put, removed = self.read()
+            put, removed, version = self._read()
             put.pop(title_id, None)
-            self._write(put, removed | {title_id})
+            self._write(put, removed | {title_id}, version + 1)
 
-    def apply(self, dataset: Dataset) -> Dataset:
-        """The data set with the operator's titles in it and the removed ones out of it."""
-        put, removed = self.read()
-        if not put and not removed:
-            return dataset
-        titles = {t: title for t, title in {**dataset.titles, **put}.items() if t not in removed}
-        return replace(dataset, titles=titles, stats={**dataset.stats, "titles": len(titles)})
+    def close(self) -> None:
+        """Nothing held open."""
 
-    def _write(self, put: Mapping[int, Title], removed: frozenset[int]) -> None:
+    def _read(self) -> tuple[dict[int, Title], frozenset[int], int]:
+        if not self.path.is_file():
+            return {}, frozenset(), 0
+        raw = json.loads(self.path.read_text())
+        put = {int(k): Title.from_json(v) for k, v in raw.get("put", {}).items()}
+        return put, frozenset(int(t) for t in raw.get("removed", [])), int(raw.get("version", 0))
+
+    def _write(self, put: Mapping[int, Title], removed: frozenset[int], version: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"put": {str(t): dataclasses.asdict(v) for t, v in put.items()}, "removed": sorted(removed)}
+        body = {
+            "version": version,
+            "put": {str(t): v.to_json() for t, v in put.items()},
+            "removed": sorted(removed),
+        }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(body, indent=1))
         tmp.replace(self.path)
-
-
-def _title(raw: Mapping[str, object]) -> Title:
-    # JSON that `_write` made from a Title: its fields by name, lists back to tuples.
-    return Title(**{k: tuple(v) if k in _LISTS else v for k, v in raw.items()})  # type: ignore[arg-type]
 
 
 class WithoutRemoved:

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from api import create_app
 from catalog import load_dataset
-from engine import Settings, TitleEdits, assemble
+from engine import Settings, apply_edits, assemble, title_edits
 from tests.conftest import DATASET
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
@@ -111,5 +111,6 @@ def test_the_next_build_reads_the_operators_titles(operated: tuple[TestClient, S
     some = next(iter(load_dataset(DATASET, settings.data_dir).titles))
     assert client.delete(f"/v1/titles/{some}", headers=OPERATOR).status_code == 204
     # What `marquee build` loads (engine/build.py applies the same edits to the data set it builds).
-    titles = TitleEdits.of(settings, DATASET).apply(load_dataset(DATASET, settings.data_dir)).titles
+    edits = title_edits(settings, DATASET)
+    titles = apply_edits(load_dataset(DATASET, settings.data_dir), *edits.read()).titles
     assert titles[added].name == NEW["name"] and some not in titles
