@@ -62,7 +62,7 @@ from retrieval import (
 
 BANDITS_FILE = "bandits.sqlite"
 # How stale a server's bandit counts may be: every this many seconds it folds in what other processes
-# (replicas, on a shared database) counted. One query per policy; sampling never waits for it.
+# (replicas, on a shared database) counted: one query per policy, made by the first page past due.
 BANDIT_REFRESH_S = 5.0
 CONVERSATIONS_FILE = "conversations.sqlite"
 EVENTS_FILE = "events.sqlite"

@@ -110,8 +110,9 @@ class BetaStore:
             self._backend.close()
 
     def _refresh_quietly(self) -> None:
-        """A periodic refresh: one reader does it while the others sample the copy they have. A failure
-        (the database away) keeps the copy and tries again a period later: a page never waits on it."""
+        """A periodic refresh: the first reader past due makes the one query while the others sample the
+        copy they have. A failure (the database away) keeps the copy and tries again a period later,
+        rather than failing the page."""
         if not self._lock.acquire(blocking=False):
             return
         try:

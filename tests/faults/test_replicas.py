@@ -1,6 +1,7 @@
 """Two `marquee serve` replicas on one machine over one PostgreSQL and one Redis act as one service: what
-one acknowledges, the other serves on its next request. The second replica serves a copy of the Edge shard
-the first holds. Slow (two engines load): run with `make test-faults`."""
+one acknowledges, the other serves on its next request. Each has a state folder of its own, as on two
+machines, so nothing they share goes through a local file. The second replica serves a copy of the Edge
+shard the first holds. Slow (two engines load): run with `make test-faults`."""
 
 from __future__ import annotations
 
