@@ -39,6 +39,7 @@ MOODS = (
     "zombies", "vampires", "serial killer", "courtroom", "sports", "music", "friendship", "road trip",
 )  # fmt: skip
 VOCABULARY_TAGS = 400
+TAG_TITLES = 3  # a phrase that is the catalog's own tag or keyword on this many titles is a mood as written
 MOOD_SIMILARITY = 0.55  # cosine to the nearest vocabulary entry: below it, a short phrase is chit-chat
 DESCRIPTIVE_WORDS = 3  # a phrase this long describes a story ("a shark attacking a beach town"): kept
 MAX_READ_CHARS = 1200  # a longer message is read up to here: one turn's work stays bounded
@@ -236,6 +237,9 @@ class Understanding:
         self._latest_year = max((t.year for t in titles.values() if t.year), default=2020)
         tags = Counter(k.lower() for t in titles.values() for k in (*t.keywords, *t.tags))
         self._vocabulary = list(dict.fromkeys([*MOODS, *(k for k, _ in tags.most_common(VOCABULARY_TAGS))]))
+        # Beyond the vocabulary's head ("bittersweet", "whimsical"), a word the catalog tags titles with
+        # is evidence in itself: the embedder's nearest word for it would be a guess.
+        self._tags = frozenset(k for k, n in tags.items() if n >= TAG_TITLES)
         self._vectors: np.ndarray | None = None
         self.people = PeopleIndex(titles, lexicon.popularity)
         self.polarity = PolarityReader.load()
@@ -470,14 +474,14 @@ class Understanding:
         best, nearest = similarity.max(axis=1), similarity.argmax(axis=1)
         moods = []
         for i, (phrase, topical) in enumerate(wanted):
-            if topical or len(phrase.split()) >= DESCRIPTIVE_WORDS:
-                moods.append(phrase)  # a story described: searched as written, not named in headings
+            if topical or len(phrase.split()) >= DESCRIPTIVE_WORDS or phrase in self._tags:
+                moods.append(phrase)  # a story described, or the catalog's own tag: searched as written
             elif best[i] >= MOOD_SIMILARITY:
                 # The vocabulary's word, not the viewer's: "feel sad" is "sad", and an odd word never
                 # reaches a heading or the query by itself.
                 moods.append(phrase if phrase in self._vocabulary else self._vocabulary[nearest[i]])
         offset = len(wanted)
-        avoid = [w for i, w in enumerate(avoided) if best[offset + i] >= MOOD_SIMILARITY]
+        avoid = [w for i, w in enumerate(avoided) if best[offset + i] >= MOOD_SIMILARITY or w in self._tags]
         return list(dict.fromkeys(m for m in moods if m not in avoid)), list(dict.fromkeys(avoid))
 
     def _vocabulary_vectors(self) -> np.ndarray:
