@@ -126,6 +126,15 @@ _DECADE_RELATIVE = re.compile(
     r"\b(before|pre-?|older than|earlier than|after|post-?|newer than|later than|since)\s*(the\s+)?"
     rf"{_DECADE_TOKEN}\b"
 )
+# A preposition that puts an era in a story ("back to the 1950s"), and the words that make it the film's own
+# era instead when they head it ("movies in the 90s", "something in the 70s", "made in the 80s").
+_STORY_TIME = re.compile(
+    r"\b(?:(?:back|forward)\s+)?(?:to|into|in|during|through|throughout)\s+(?:the\s+)?(?:early\s+|late\s+|mid-?\s*)?$"
+)
+_FILM_WORDS = frozenset((
+    "movie", "movies", "film", "films", "flick", "flicks", "one", "ones", "something", "anything", "stuff",
+    "made", "released", "produced", "filmed", "shot", "out", "come", "came", "picks", "titles", "classics",
+))  # fmt: skip
 _DECADE = re.compile(rf"\b{_DECADE_TOKEN}(?=\W|$)")
 _DECADE_WORDS = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980, "nineties": 1990}
 _BEFORE = re.compile(r"\b(before|pre-?|older than|earlier than|until|up to)\s*((?:18|19|20)\d\d)\b")
@@ -423,10 +432,13 @@ class Understanding:
             else:
                 low = start if m.group(1) == "since" else start + 10
             text = _blank(text, m.start(), m.end())
-        if m := _DECADE.search(text):
+        for m in _DECADE.finditer(text):
+            if self._story_time(text, m.start()):
+                continue  # "travels back to the 1950s": the story's time, left in the description
             start = _decade(m.group(1))
             low, high = start, start + 9
             text = _blank(text, m.start(), m.end())
+            break
         if m := _BEFORE.search(text):
             high = int(m.group(2)) - (m.group(1) not in ("until", "up to"))
             text = _blank(text, m.start(), m.end())
@@ -450,6 +462,16 @@ class Understanding:
             else:
                 high = CLASSIC_YEAR
         return (low, high), text
+
+    def _story_time(self, text: str, start: int) -> bool:
+        """Whether an era is when a described story happens rather than when the film was made: it follows
+        a preposition of time ("to the", "in the", "during") whose head is not the film itself ("travels
+        back to the 1950s", "set in the 20s"; but "movies in the 90s", "a comedy in the 80s", "made in")."""
+        clause = CLAUSE.split(text[:start])[-1]
+        if (m := _STORY_TIME.search(clause)) is None:
+            return False  # "90s thrillers", "from the 80s", "the 70s?"
+        head = clause[: m.start()].split()
+        return bool(head) and head[-1] not in _FILM_WORDS and self.lexicon.genre(head[-1]) is None
 
     def _moods(self, residual: str, lowered: str) -> tuple[list[str], list[str]]:
         """Phrases left over that say something about taste, judged by closeness to the vocabulary: the
