@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 
 from rapidfuzz import fuzz, process, utils
@@ -10,26 +13,45 @@ from catalog import Title
 from retrieval import Candidate
 
 NAME_MATCH_CUTOFF = 80.0  # below this a name is a different film, not a typo
+_ARTICLE = re.compile(r"^(the|a|an) ")
 
 
 class TitleNames:
     def __init__(self, titles: Mapping[int, Title]) -> None:
-        self._ids = [t.id for t in titles.values()]
-        self._names = [utils.default_process(t.name) for t in titles.values()]
+        # One entry per name a title goes by ("Seven (a.k.a. Se7en)" is also "seven" and "se7en"), each
+        # also without its leading article: typing any of them in full names the title in full.
+        self._ids: list[int] = []
+        self._names: list[str] = []
+        for t in titles.values():
+            plain = [_plain(n) for n in t.names]
+            for name in dict.fromkeys([*plain, *(_ARTICLE.sub("", n) for n in plain)]):
+                if name:
+                    self._ids.append(t.id)
+                    self._names.append(name)
+        self._most_names = max(Counter(self._ids).values(), default=1)
 
     def matches(self, query: str, k: int) -> list[Candidate]:
         """Titles whose name the query names, best first, as `title_match` candidates."""
         found = process.extract(
-            utils.default_process(query),
+            _plain(query),
             self._names,
             scorer=_title_score,
-            limit=k,
+            limit=k * self._most_names,  # a title's several names may all match: room for k titles
             score_cutoff=NAME_MATCH_CUTOFF,
         )
+        best: dict[int, float] = {}
+        for _, score, i in found:  # best first: a title keeps its best-matching name's score
+            best.setdefault(self._ids[i], score)
         return [
-            Candidate(self._ids[i], "title_match", score / 100.0, rank, f"Title matches “{query}”")
-            for rank, (_, score, i) in enumerate(found)
+            Candidate(title_id, "title_match", score / 100.0, rank, f"Title matches “{query}”")
+            for rank, (title_id, score) in enumerate(list(best.items())[:k])
         ]
+
+
+def _plain(text: str) -> str:
+    """Lower case, punctuation as spaces, accents off ("Léon" is typed "leon")."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return utils.default_process(folded)
 
 
 def _title_score(query: str, name: str, **_: object) -> float:
