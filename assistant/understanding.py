@@ -39,7 +39,7 @@ MOODS = (
     "zombies", "vampires", "serial killer", "courtroom", "sports", "music", "friendship", "road trip",
 )  # fmt: skip
 VOCABULARY_TAGS = 400
-TAG_TITLES = 3  # a phrase that is the catalog's own tag or keyword on this many titles is a mood as written
+TAG_TITLES = 3  # a phrase the catalog uses this often as a tag or keyword is a mood as written
 MOOD_SIMILARITY = 0.55  # cosine to the nearest vocabulary entry: below it, a short phrase is chit-chat
 DESCRIPTIVE_WORDS = 3  # a phrase this long describes a story ("a shark attacking a beach town"): kept
 MAX_READ_CHARS = 1200  # a longer message is read up to here: one turn's work stays bounded

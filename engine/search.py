@@ -245,7 +245,7 @@ class Search:
         )
         hits = self._index.search(vector=CONTENT, query=mean / np.linalg.norm(mean), k=MOOD_POOL, where=where)
         known = {c.title_id for c in matches}
-        reason = f"Close to titles that are “{text}”"
+        reason = f"Close to titles matching “{text}”"
         alike = [h for h in hits if h.id not in known]
         return [Candidate(h.id, CONTENT, h.score, rank, reason) for rank, h in enumerate(alike)]
 
