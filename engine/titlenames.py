@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Mapping
 
 from rapidfuzz import fuzz, process, utils
@@ -18,29 +18,27 @@ _ARTICLE = re.compile(r"^(the|a|an) ")
 
 class TitleNames:
     def __init__(self, titles: Mapping[int, Title]) -> None:
-        # One entry per name a title goes by ("Seven (a.k.a. Se7en)" is also "seven" and "se7en"), each
-        # also without its leading article: typing any of them in full names the title in full.
-        self._ids: list[int] = []
-        self._names: list[str] = []
+        self._ids = [t.id for t in titles.values()]
+        self._names = [_plain(t.name) for t in titles.values()]
+        # Every name a title goes by ("Seven (a.k.a. Se7en)" is also "seven" and "se7en"), each also without
+        # its leading article: typing any of them names the title in full. Looked up whole, so the fuzzy
+        # pass stays one name per title.
+        whole: dict[str, list[int]] = defaultdict(list)
         for t in titles.values():
             plain = [_plain(n) for n in t.names]
             for name in dict.fromkeys([*plain, *(_ARTICLE.sub("", n) for n in plain)]):
                 if name:
-                    self._ids.append(t.id)
-                    self._names.append(name)
-        self._most_names = max(Counter(self._ids).values(), default=1)
+                    whole[name].append(t.id)
+        self._whole = dict(whole)
 
     def matches(self, query: str, k: int) -> list[Candidate]:
         """Titles whose name the query names, best first, as `title_match` candidates."""
+        typed = _plain(query)
         found = process.extract(
-            _plain(query),
-            self._names,
-            scorer=_title_score,
-            limit=k * self._most_names,  # a title's several names may all match: room for k titles
-            score_cutoff=NAME_MATCH_CUTOFF,
+            typed, self._names, scorer=_title_score, limit=k, score_cutoff=NAME_MATCH_CUTOFF
         )
-        best: dict[int, float] = {}
-        for _, score, i in found:  # best first: a title keeps its best-matching name's score
+        best = dict.fromkeys(self._whole.get(typed, []), 100.0)  # typed in full: first, whatever the fuzz
+        for _, score, i in found:
             best.setdefault(self._ids[i], score)
         return [
             Candidate(title_id, "title_match", score / 100.0, rank, f"Title matches “{query}”")
