@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ _WORD = re.compile(r"[\w'’&:-]+|[^\w\s]")
 
 
 def normalize(name: str) -> str:
-    """Lower case, no punctuation, no leading article, and no foreign title in brackets."""
+    """Lower case, no accents, no punctuation, no leading article, and no alias in brackets."""
+    name = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     name = re.sub(r"\s*\(.*?\)", "", name.lower())
     name = re.sub(r"[^\w\s&]", " ", name)
     name = re.sub(r"^(the|a|an)\s+", "", name.strip())
@@ -60,9 +62,11 @@ class TitleResolver:
         self._titles = titles
         by_name: dict[str, list[int]] = defaultdict(list)
         for t in titles.values():
-            key = normalize(t.name)
-            if key:
-                by_name[key].append(t.id)
+            # Each name it goes by: "Seven (a.k.a. Se7en)" is named by "Se7en" too, "Hate (La Haine)" by
+            # "La Haine".
+            for key in dict.fromkeys(normalize(n) for n in t.names):
+                if key:
+                    by_name[key].append(t.id)
         # Remakes share a name; the one people watch most is the one they usually mean.
         self._by_name = {k: sorted(ids, key=lambda i: -popularity.get(i, 0.0)) for k, ids in by_name.items()}
         self._names = list(self._by_name)

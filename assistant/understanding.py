@@ -39,6 +39,7 @@ MOODS = (
     "zombies", "vampires", "serial killer", "courtroom", "sports", "music", "friendship", "road trip",
 )  # fmt: skip
 VOCABULARY_TAGS = 400
+TAG_TITLES = 3  # a phrase the catalog uses this often as a tag or keyword is a mood as written
 MOOD_SIMILARITY = 0.55  # cosine to the nearest vocabulary entry: below it, a short phrase is chit-chat
 DESCRIPTIVE_WORDS = 3  # a phrase this long describes a story ("a shark attacking a beach town"): kept
 MAX_READ_CHARS = 1200  # a longer message is read up to here: one turn's work stays bounded
@@ -125,6 +126,15 @@ _DECADE_RELATIVE = re.compile(
     r"\b(before|pre-?|older than|earlier than|after|post-?|newer than|later than|since)\s*(the\s+)?"
     rf"{_DECADE_TOKEN}\b"
 )
+# A preposition that puts an era in a story ("back to the 1950s"), and the words that make it the film's own
+# era instead when they head it ("movies in the 90s", "something in the 70s", "made in the 80s").
+_STORY_TIME = re.compile(
+    r"\b(?:(?:back|forward)\s+)?(?:to|into|in|during|through|throughout)\s+(?:the\s+)?(?:early\s+|late\s+|mid-?\s*)?$"
+)
+_FILM_WORDS = frozenset((
+    "movie", "movies", "film", "films", "flick", "flicks", "one", "ones", "something", "anything", "stuff",
+    "made", "released", "produced", "filmed", "shot", "out", "come", "came", "picks", "titles", "classics",
+))  # fmt: skip
 _DECADE = re.compile(rf"\b{_DECADE_TOKEN}(?=\W|$)")
 _DECADE_WORDS = {"fifties": 1950, "sixties": 1960, "seventies": 1970, "eighties": 1980, "nineties": 1990}
 _BEFORE = re.compile(r"\b(before|pre-?|older than|earlier than|until|up to)\s*((?:18|19|20)\d\d)\b")
@@ -236,6 +246,9 @@ class Understanding:
         self._latest_year = max((t.year for t in titles.values() if t.year), default=2020)
         tags = Counter(k.lower() for t in titles.values() for k in (*t.keywords, *t.tags))
         self._vocabulary = list(dict.fromkeys([*MOODS, *(k for k, _ in tags.most_common(VOCABULARY_TAGS))]))
+        # Beyond the vocabulary's head ("bittersweet", "whimsical"), a word the catalog tags titles with
+        # is evidence in itself: the embedder's nearest word for it would be a guess.
+        self._tags = frozenset(k for k, n in tags.items() if n >= TAG_TITLES)
         self._vectors: np.ndarray | None = None
         self.people = PeopleIndex(titles, lexicon.popularity)
         self.polarity = PolarityReader.load()
@@ -419,10 +432,13 @@ class Understanding:
             else:
                 low = start if m.group(1) == "since" else start + 10
             text = _blank(text, m.start(), m.end())
-        if m := _DECADE.search(text):
+        for m in _DECADE.finditer(text):
+            if self._story_time(text, m.start()):
+                continue  # "travels back to the 1950s": the story's time, left in the description
             start = _decade(m.group(1))
             low, high = start, start + 9
             text = _blank(text, m.start(), m.end())
+            break
         if m := _BEFORE.search(text):
             high = int(m.group(2)) - (m.group(1) not in ("until", "up to"))
             text = _blank(text, m.start(), m.end())
@@ -447,6 +463,16 @@ class Understanding:
                 high = CLASSIC_YEAR
         return (low, high), text
 
+    def _story_time(self, text: str, start: int) -> bool:
+        """Whether an era is when a described story happens rather than when the film was made: it follows
+        a preposition of time ("to the", "in the", "during") whose head is not the film itself ("travels
+        back to the 1950s", "set in the 20s"; but "movies in the 90s", "a comedy in the 80s", "made in")."""
+        clause = CLAUSE.split(text[:start])[-1]
+        if (m := _STORY_TIME.search(clause)) is None:
+            return False  # "90s thrillers", "from the 80s", "the 70s?"
+        head = clause[: m.start()].split()
+        return bool(head) and head[-1] not in _FILM_WORDS and self.lexicon.genre(head[-1]) is None
+
     def _moods(self, residual: str, lowered: str) -> tuple[list[str], list[str]]:
         """Phrases left over that say something about taste, judged by closeness to the vocabulary: the
         wanted ones, and the words of the ones complained about ("too violent", "less gore")."""
@@ -470,14 +496,14 @@ class Understanding:
         best, nearest = similarity.max(axis=1), similarity.argmax(axis=1)
         moods = []
         for i, (phrase, topical) in enumerate(wanted):
-            if topical or len(phrase.split()) >= DESCRIPTIVE_WORDS:
-                moods.append(phrase)  # a story described: searched as written, not named in headings
+            if topical or len(phrase.split()) >= DESCRIPTIVE_WORDS or phrase in self._tags:
+                moods.append(phrase)  # a story described, or the catalog's own tag: searched as written
             elif best[i] >= MOOD_SIMILARITY:
                 # The vocabulary's word, not the viewer's: "feel sad" is "sad", and an odd word never
                 # reaches a heading or the query by itself.
                 moods.append(phrase if phrase in self._vocabulary else self._vocabulary[nearest[i]])
         offset = len(wanted)
-        avoid = [w for i, w in enumerate(avoided) if best[offset + i] >= MOOD_SIMILARITY]
+        avoid = [w for i, w in enumerate(avoided) if best[offset + i] >= MOOD_SIMILARITY or w in self._tags]
         return list(dict.fromkeys(m for m in moods if m not in avoid)), list(dict.fromkeys(avoid))
 
     def _vocabulary_vectors(self) -> np.ndarray:

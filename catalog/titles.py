@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 _LISTS = ("genres", "keywords", "tags", "directors", "cast")
+
+_ALIAS = re.compile(r"\s*\(([^()]*)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,14 @@ class Title:
     @property
     def display_name(self) -> str:
         return f"{self.name} ({self.year})" if self.year else self.name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the title goes by: as written, without its bracketed parts, and each of those
+        ("Seven (a.k.a. Se7en)": also "Seven" and "Se7en"; "Hate (La Haine)": also "La Haine")."""
+        aliases = [a.removeprefix("a.k.a.").strip() for a in _ALIAS.findall(self.name)]
+        main = _ALIAS.sub("", self.name).strip()
+        return tuple(dict.fromkeys(n for n in (self.name, main, *aliases) if n))
 
     @property
     def rich(self) -> bool:

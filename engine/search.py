@@ -40,6 +40,10 @@ from retrieval import (
 TEXT_POOL = 60  # candidates per text matcher (embedder, TF-IDF)
 MIN_STEM = 4  # letters a word needs before a name sharing its stem is suspected
 MOOD_POOL = 120  # a mood fits many titles: room for the profile's taste to choose among them
+# A mood said of fewer titles than three top-8 lists ("heartwarming" tags nine here) leaves taste nothing
+# to choose from: the pool grows with the titles whose text is closest to those matches as a whole.
+MOOD_FEW = 24
+MOOD_PROTOTYPE = 3  # matches needed before they stand for the mood; fewer are anecdotes
 BROWSE_POPULAR = 200  # the most watched titles under a browse filter, beside the profile's own candidates
 DESCRIPTION_WORDS = 3  # this many words describe a film; fewer name a mood or a theme
 SHORT_DESCRIPTION = 6  # up to this many words a description is vague: well-known titles are preferred
@@ -224,7 +228,26 @@ class Search:
             names = self._dataset.titles
             by_meaning = [c for c in by_meaning if not _shares_stem(said, words(names[c.title_id].name))]
         by_words = self.lexical().matches(text, pool, allowed=lambda t: self._popular.passes(t, where))
-        return [by_meaning, by_words]
+        if not mood or not MOOD_PROTOTYPE <= len(by_words) < MOOD_FEW:
+            return [by_meaning, by_words]
+        alike = index_or_none(self._index, lambda: self._like_matches(text, by_words, where), trace)
+        return [by_meaning, by_words, alike or []]
+
+    def _like_matches(self, text: str, matches: list[Candidate], where: TitleFilter) -> list[Candidate]:
+        """Titles near the mood's matches taken together (their content vectors' mean, weighted by how
+        strongly each says the mood): one title's topic ("the ocean") averages out, the shared feel stays."""
+        vectors = self._index.vectors(vector=CONTENT, ids=[c.title_id for c in matches])
+        held = [c for c in matches if c.title_id in vectors]
+        if len(held) < MOOD_PROTOTYPE:
+            return []
+        mean = np.average(
+            np.stack([vectors[c.title_id] for c in held]), axis=0, weights=[c.score for c in held]
+        )
+        hits = self._index.search(vector=CONTENT, query=mean / np.linalg.norm(mean), k=MOOD_POOL, where=where)
+        known = {c.title_id for c in matches}
+        reason = f"Close to titles matching “{text}”"
+        alike = [h for h in hits if h.id not in known]
+        return [Candidate(h.id, CONTENT, h.score, rank, reason) for rank, h in enumerate(alike)]
 
     def lexical(self) -> LexicalIndex:
         """The catalog's word index, built on first use (a server builds it while loading)."""

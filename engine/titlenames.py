@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections import defaultdict
 from collections.abc import Mapping
 
 from rapidfuzz import fuzz, process, utils
@@ -10,26 +13,43 @@ from catalog import Title
 from retrieval import Candidate
 
 NAME_MATCH_CUTOFF = 80.0  # below this a name is a different film, not a typo
+_ARTICLE = re.compile(r"^(the|a|an) ")
 
 
 class TitleNames:
     def __init__(self, titles: Mapping[int, Title]) -> None:
         self._ids = [t.id for t in titles.values()]
-        self._names = [utils.default_process(t.name) for t in titles.values()]
+        self._names = [_plain(t.name) for t in titles.values()]
+        # Every name a title goes by ("Seven (a.k.a. Se7en)" is also "seven" and "se7en"), each also without
+        # its leading article: typing any of them names the title in full. Looked up whole, so the fuzzy
+        # pass stays one name per title.
+        whole: dict[str, list[int]] = defaultdict(list)
+        for t in titles.values():
+            plain = [_plain(n) for n in t.names]
+            for name in dict.fromkeys([*plain, *(_ARTICLE.sub("", n) for n in plain)]):
+                if name:
+                    whole[name].append(t.id)
+        self._whole = dict(whole)
 
     def matches(self, query: str, k: int) -> list[Candidate]:
         """Titles whose name the query names, best first, as `title_match` candidates."""
+        typed = _plain(query)
         found = process.extract(
-            utils.default_process(query),
-            self._names,
-            scorer=_title_score,
-            limit=k,
-            score_cutoff=NAME_MATCH_CUTOFF,
+            typed, self._names, scorer=_title_score, limit=k, score_cutoff=NAME_MATCH_CUTOFF
         )
+        best = dict.fromkeys(self._whole.get(typed, []), 100.0)  # typed in full: first, whatever the fuzz
+        for _, score, i in found:
+            best.setdefault(self._ids[i], score)
         return [
-            Candidate(self._ids[i], "title_match", score / 100.0, rank, f"Title matches “{query}”")
-            for rank, (_, score, i) in enumerate(found)
+            Candidate(title_id, "title_match", score / 100.0, rank, f"Title matches “{query}”")
+            for rank, (title_id, score) in enumerate(list(best.items())[:k])
         ]
+
+
+def _plain(text: str) -> str:
+    """Lower case, punctuation as spaces, accents off ("Léon" is typed "leon")."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return utils.default_process(folded)
 
 
 def _title_score(query: str, name: str, **_: object) -> float:

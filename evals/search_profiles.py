@@ -58,6 +58,18 @@ TITLES_IN_FULL = (
     "toy story", "the matrix", "heat", "up", "fargo", "alien", "jaws", "memento", "speed", "inception",
 )  # fmt: skip
 
+# Titles typed by another name they go by: an alias, the name without its bracketed original, no article.
+ALTERNATE_NAMES = (
+    ("seven", "Seven (a.k.a. Se7en)"), ("se7en", "Seven (a.k.a. Se7en)"),
+    ("12 monkeys", "Twelve Monkeys (a.k.a. 12 Monkeys)"), ("usual suspects", "The Usual Suspects"),
+    ("la haine", "Hate (La Haine)"), ("leon", "Léon: The Professional (a.k.a. The Professional) (Léon)"),
+    ("amelie", "Amelie (Le Fabuleux destin d'Amélie Poulain)"),
+    ("seven samurai", "Seven Samurai (Shichinin no samurai)"),
+    ("spirited away", "Spirited Away (Sen to Chihiro no kamikakushi)"),
+    ("city of god", "City of God (Cidade de Deus)"),
+    ("pans labyrinth", "Pan's Labyrinth (El Laberinto del fauno)"),
+)  # fmt: skip
+
 
 @dataclass
 class QueryFigures:
@@ -82,6 +94,7 @@ class SearchReport:
     fit_sign_p: float = 1.0  # two-sided sign test, read vs unread fitting titles of genre and person queries
     overlap_sign_p: float = 1.0  # two-sided sign test, read vs unread overlap, every query
     titles_first: dict[str, int] = field(default_factory=dict)  # mode -> titles found first of cases
+    alternates_first: dict[str, list[int]] = field(default_factory=dict)  # mode -> [found first, cases]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -94,6 +107,7 @@ class SearchReport:
             "fit_sign_p": self.fit_sign_p,
             "overlap_sign_p": self.overlap_sign_p,
             "titles_first": self.titles_first,
+            "alternates_first": self.alternates_first,
         }
 
 
@@ -161,6 +175,16 @@ def run_search_eval(
             found = engine.search(typed, neutral, k=1, intent=reader(typed))
             first += bool(wanted and found and found[0].title.id == wanted[0])
         report.titles_first[mode] = first
+        alternates = [(typed, title_ids(engine, [name])) for typed, name in ALTERNATE_NAMES]
+        alternates = [(typed, ids[0]) for typed, ids in alternates if ids]
+        found_first = [engine.search(typed, neutral, k=1, intent=reader(typed)) for typed, _ in alternates]
+        report.alternates_first[mode] = [
+            sum(
+                bool(f) and f[0].title.id == wanted
+                for f, (_, wanted) in zip(found_first, alternates, strict=True)
+            ),
+            len(alternates),
+        ]
     report.description_sign_p = sign_test(hits["read"], hits["unread"])
     report.seconds = round(time.perf_counter() - started, 1)
     return report
@@ -227,6 +251,8 @@ def table(report: SearchReport) -> str:
     lines.append(f"descriptions read vs unread, hit@5 sign test: p = {report.description_sign_p:.3f}")
     for mode, first in report.titles_first.items():
         lines.append(f"titles typed in full found first ({mode}): {first}/{len(TITLES_IN_FULL)}")
+    for mode, (first, cases) in report.alternates_first.items():
+        lines.append(f"titles typed by another name found first ({mode}): {first}/{cases}")
     return "\n".join(lines)
 
 

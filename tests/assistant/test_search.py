@@ -67,6 +67,18 @@ def test_a_mood_query_gives_opposite_profiles_different_lists(
     assert shared(family, crime) <= 4, ([r.title.name for r in family], [r.title.name for r in crime])
 
 
+def test_a_mood_said_of_few_titles_also_offers_titles_close_to_them(
+    engine: Engine, profiles: tuple[Context, Context]
+) -> None:
+    """A mood the catalog's text states for a handful of titles: the pool grows with the titles nearest
+    those matches taken together, so taste has something to choose from."""
+    said = [t for t in engine.titles().values() if "heartwarming" in " ".join((*t.tags, *t.keywords)).lower()]
+    found = engine.search("heartwarming", profiles[0], k=60, intent=SearchIntent(text="heartwarming"))
+    alike = [r for r in found if any(reason.startswith("Close to titles") for reason in r.reasons)]
+    assert 3 <= len(said) < 24, len(said)  # the case this covers: a thin mood
+    assert alike and not {r.title.id for r in alike} & {t.id for t in said}
+
+
 def test_a_person_is_a_filter_ordered_by_taste_and_mixes_with_a_genre(
     engine: Engine, assistant: Assistant, profiles: tuple[Context, Context]
 ) -> None:

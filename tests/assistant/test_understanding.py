@@ -54,6 +54,14 @@ def test_names_resolve_with_typos_and_years(resolver: TitleResolver) -> None:
     assert resolver.resolve("Insomnia") is None
 
 
+def test_every_name_a_title_goes_by_resolves_and_is_found_in_a_sentence() -> None:
+    names = {1: "Seven (a.k.a. Se7en)", 2: "Léon: The Professional (a.k.a. The Professional) (Léon)"}
+    titles = {i: Title(id=i, name=n, year=1995, genres=("Drama",)) for i, n in names.items()}
+    resolver = TitleResolver(titles, popularity={})
+    assert [resolver.resolve(n) for n in ("se7en", "Seven", "the professional", "Leon")] == [1, 1, 2, 2]
+    assert [m.title_ids for m in resolver.mentions("I loved Se7en and The Professional")] == [(1,), (2,)]
+
+
 @pytest.fixture(scope="module")
 def understanding(assistant: Assistant) -> Understanding:
     return assistant.understanding
