@@ -11,6 +11,7 @@ The same `Grounder` checks a whole reply (`ground`) and a streamed one, title by
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from assistant.titles import normalize
@@ -19,8 +20,24 @@ from assistant.tools import TitleCard, Toolbox
 # **Name** (1999), **Name (1999)** or **Name**: how the prompts ask models to name titles.
 NAMED = re.compile(r"\*\*(?P<name>[^*\n]{1,120}?)(?:\s*\((?P<inner>\d{4})\))?\*\*(?:\s*\((?P<year>\d{4})\))?")
 LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+# A list item naming its title without bold, as small models write them: "1. Airplane! (1980) - ...".
+# With a year, the name runs up to it (names hold colons); without, up to a dash or a colon.
+_PLAIN_ITEM = r"^\s*(?:[-*•]|\d+[.)])\s+(?P<name>[^*\n(]{1,120}?)(?P<inner>(?!))?\s*"
+PLAIN_ITEMS = (
+    re.compile(_PLAIN_ITEM + r"\((?P<year>\d{4})\)"),
+    re.compile(_PLAIN_ITEM.replace("(]", "(:]") + r"(?P<year>(?!))?(?:(?=[—–-]\s)|(?=:)|$)"),
+)
 CUT = "(a title I can't offer)"
 YEAR_SLACK = 1  # release years differ by a year between sources
+
+
+def plain_item(line: str, check: Callable[[re.Match[str]], bool]) -> str | None:
+    """A list item without a bold title: its title checked and set in bold, or None when it names no
+    title that may stay (unchecked, such an item could carry an invented title to the viewer)."""
+    match = PLAIN_ITEMS[0].match(line) or PLAIN_ITEMS[1].match(line)
+    if match is None or not check(match):
+        return None
+    return f"{line[: match.start('name')]}**{match.group('name')}**{line[match.end('name') :]}"
 
 
 @dataclass
@@ -61,6 +78,8 @@ class Grounder:
 
     def line(self, line: str) -> str | None:
         """The line with its cut titles replaced, or None when it is a list item whose title is cut."""
+        if LIST_ITEM.match(line) and not NAMED.search(line):
+            return plain_item(line, self.check)
         keep = line
         for m in list(NAMED.finditer(line)):
             if self.check(m):

@@ -12,6 +12,7 @@ picks; a template writes it when that call fails or the settings say so.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal, TypeVar
@@ -302,9 +303,16 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
     def wanted_mood(mood: str) -> bool:
         return any(anchored(w) for w in mood.split()) and normalize(mood) not in avoided
 
+    def number(value: int | None) -> int | None:
+        # Numbers are the rules' to read; a model's counts only where the viewer wrote it. A real small
+        # model filled "1984-2005, under 135 minutes" for "I loved Toy Story, anything like that?".
+        return value if value is not None and re.search(rf"(?<!\d){value}(?!\d)", said) else None
+
     lexicon = tools.lexicon
     plan_genres = [g for g in (lexicon.genre(n) for n in plan.genres) if g]
-    plan_excluded = [g for g in (lexicon.genre(n) for n in plan.exclude_genres) if g]
+    # Ruling a genre out narrows every later pick: only a genre the viewer named. The same model
+    # excluded ten genres nobody had mentioned.
+    plan_excluded = [g for g in (lexicon.genre(n) for n in plan.exclude_genres if anchored(n)) if g]
     # Genre words the rules found are explicit: they win; the model's genres count only when there were none.
     genres = update.genres or [g for g in plan_genres if g not in update.exclude_genres]
     excluded = [*update.exclude_genres, *(g for g in plan_excluded if g not in genres)]
@@ -319,10 +327,9 @@ def merge(plan: Plan, reading: Reading, tools: Toolbox, *, said: str) -> Reading
             "disliked_titles": _unique([*update.disliked_titles, *titles(plan.disliked_titles, [])], 10),
             "seen_titles": _unique([*update.seen_titles, *titles(plan.seen_titles, [])], 20),
             "people": _unique([*update.people, *(p for p in plan.people if wanted_person(p))], 10),
-            "year_min": update.year_min if update.year_min is not None else _year(plan.year_min),
-            "year_max": update.year_max if update.year_max is not None else _year(plan.year_max),
-            "max_runtime": update.max_runtime
-            or (plan.max_runtime if (plan.max_runtime or 0) <= 600 else None),
+            "year_min": update.year_min if update.year_min is not None else _year(number(plan.year_min)),
+            "year_max": update.year_max if update.year_max is not None else _year(number(plan.year_max)),
+            "max_runtime": update.max_runtime or _runtime(number(plan.max_runtime)),
         }
     )
     # Everything else the rules read (references, counts, intents) passes through unchanged.
@@ -351,3 +358,7 @@ def _unique(items: list[T], limit: int) -> list[T]:
 
 def _year(value: int | None) -> int | None:
     return value if value is not None and 1870 <= value <= 2100 else None
+
+
+def _runtime(value: int | None) -> int | None:
+    return value if value is not None and value <= 600 else None

@@ -3,7 +3,8 @@
 Prose is released as it arrives. A bold title (`**Name** (year)`) is held until it is complete, then
 checked by the `Grounder`: a real, allowed title goes out, an invented or blocked one is replaced before
 any of it reaches the client. A list item is held until its first title is checked, so an item whose
-title is cut leaves no trace; a line is held until it can be told from code, and a line of code or JSON
+title is cut leaves no trace (an item that names its title without bold is checked by its head, and set in
+bold when it may stay); a line is held until it can be told from code, and a line of code or JSON
 ends the reply there (`code` is set; nothing of it is released).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.grounding import CUT, LIST_ITEM, NAMED, Grounder
+from assistant.grounding import CUT, LIST_ITEM, NAMED, Grounder, plain_item
 from assistant.llm_text import code_line
 
 DECIDE = 12  # characters of a line after which it can be told from code
@@ -77,6 +78,11 @@ class StreamGrounder:
         held = self._item  # a list item shows nothing until its first title is checked
         while True:
             opening = line.find("**", self._done)
+            if opening < 0 and final and held and "**" not in line:
+                item = plain_item(line, self.grounder.check)  # a title written without bold is checked too
+                self._dropped = item is None
+                self._done = len(line)
+                return item or ""
             if opening < 0:
                 end = len(line) if final or not line.endswith("*") else len(line) - 1
                 if final or not held:  # an item without a title goes out when it ends

@@ -158,7 +158,10 @@ def test_tool_calls_written_as_text_are_recovered_and_run(
     openai_stub.run(model)
     emitted = Emitted()
     viewer = Viewer.stored(engine, stored_profile(engine, f"text-{driver}-{form}"))
-    reply = chat(driver=driver, reply="template").respond(viewer, "a thriller please", emit=emitted)
+    # "100" is the viewer's, so the model's runtime counts; the rules do not read "nothing past 100".
+    reply = chat(driver=driver, reply="template").respond(
+        viewer, "a thriller please, nothing past 100", emit=emitted
+    )
 
     assert reply.mode == "llm" and not reply.degraded and reply.titles
     assert all("Thriller" in c.genres and (c.runtime or 0) <= 100 for c in reply.titles)
@@ -194,11 +197,17 @@ def test_json_or_code_where_prose_belongs_never_reaches_the_client(
 def test_a_call_copied_from_an_example_adds_nothing_the_viewer_did_not_say(
     chat: Chat, engine: Engine, openai_stub: OpenAIStub
 ) -> None:
+    """Copied from an example, or imagined as a real small model did: genres ruled out and an era and a
+    runtime the viewer never asked for."""
     copied = {
         "action": "recommend",
         "genres": ["Comedy"],
+        "exclude_genres": ["Drama", "Thriller", "Comedy"],
         "liked_titles": ["Toy Story"],
         "people": ["Tom Hanks"],
+        "year_min": 1984,
+        "year_max": 2005,
+        "max_runtime": 135,
     }
     openai_stub.run(planner(copied))
     viewer = Viewer.stored(engine, stored_profile(engine, "copycat"))
@@ -207,8 +216,10 @@ def test_a_call_copied_from_an_example_adds_nothing_the_viewer_did_not_say(
     assert reply.titles and all("Horror" in c.genres for c in reply.titles)
     state = chat().store.get(reply.conversation_id, viewer.profile_id)
     assert state is not None
-    assert state.preferences.genres == ["Horror"]
+    assert state.preferences.genres == ["Horror"] and state.preferences.exclude_genres == []
     assert state.preferences.liked_titles == [] and state.preferences.people == []
+    preferences = state.preferences
+    assert (preferences.year_min, preferences.year_max, preferences.max_runtime) == (None, None, None)
 
 
 class Clock:

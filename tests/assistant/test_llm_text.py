@@ -111,3 +111,20 @@ def test_code_in_a_streamed_reply_stops_it_before_any_of_the_code_is_sent() -> N
     assert "".join(pieces) == "Sure, here:\n" and grounder.code
     pieces, grounder = stream(json.dumps({"titles": ["Heat"]}), 4)
     assert pieces == [] and grounder.code
+
+
+@pytest.mark.parametrize("size", [1, 5, 1000])
+def test_list_items_without_bold_are_checked_too(size: int) -> None:
+    """Small models list titles without bold: such an item goes out only once its title is checked."""
+    reply = (
+        "Try these:\n"
+        "1. Heat (1995) - a tense crime epic.\n"
+        "2. The Midnight Garden (2031): a moonlit fable.\n"
+        "- Fargo: darker.\n"
+        "Enjoy!"
+    )
+    pieces, grounder = stream(reply, size)
+    kept = "Try these:\n1. **Heat** (1995) - a tense crime epic.\n- **Fargo**: darker.\nEnjoy!"
+    assert "".join(pieces) == kept
+    assert not any("Midnight" in p for p in pieces)
+    assert grounder.grounder.invented == 1  # type: ignore[attr-defined]
