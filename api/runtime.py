@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from api.errors import ApiError
 from api.metrics import Metrics
+from api.owners import Owners
 from api.pages import PageService, page_store
 from api.ratelimit import RateLimiter
 from engine import Engine, Settings
@@ -24,9 +25,14 @@ class Runtime:
     load_error: str | None = None  # why the engine did not load, for /readyz
     loading: str | None = None  # what the background load is at, for /readyz
     pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
+    owners: Owners = field(init=False)  # who owns a key, a profile: kept a while on shared stores
 
     def __post_init__(self) -> None:
         self.pages = PageService(self.settings, self.metrics, self.ready_engine, page_store(self.settings))
+        shared = self.settings.database_url is not None
+        self.owners = Owners(
+            lambda: self.ready_engine().accounts(), self.settings.api.key_cache_s if shared else None
+        )
 
     def ready_engine(self) -> Engine:
         if self.engine is None:
