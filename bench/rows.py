@@ -16,7 +16,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from engine import Settings, assemble  # noqa: E402
+from engine import Settings, assemble, freeze_loaded  # noqa: E402
 
 
 def main() -> None:
@@ -35,6 +35,7 @@ def main() -> None:
     picks = rng.choice(users, size=args.requests, replace=True)
     for user in picks[:5]:  # warm caches, JIT-free but first calls touch cold pages
         engine.rows(engine.context_for(int(user)))
+    freeze_loaded()  # as the server and its page workers do once loaded
     latencies, stages, sizes, shapes = [], {}, [], []
     for user in picks:
         context = engine.context_for(int(user))
