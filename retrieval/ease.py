@@ -26,6 +26,8 @@ from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
 from retrieval.masks import FilterMasks
 
+RECENT_SCORES = 32  # profiles' scores kept (a few MiB at 10K titles): the requests in flight, and then some
+
 
 class EASEConfig(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -76,6 +78,9 @@ class EASEModel:
         self.B = B
         self.item_ids = np.asarray(item_ids, np.int64)
         self.config = config
+        # A page asks twice for one profile's scores (the source, then the ranker's features), and each
+        # ask is a pass over B's columns for every title seen: the latest few are kept, read-only.
+        self._recent: dict[bytes, np.ndarray] = {}
 
     @classmethod
     def fit(cls, interactions: Interactions, config: EASEConfig | None = None) -> EASEModel:
@@ -94,11 +99,21 @@ class EASEModel:
         return pos, self.item_ids[pos] == ids
 
     def scores(self, history: np.ndarray) -> np.ndarray:
-        """Scores over `item_ids` for a profile that has seen `history` (binary, as B was fitted)."""
+        """Scores over `item_ids` for a profile that has seen `history` (binary, as B was fitted);
+        read-only, as the same array answers the same history again."""
         pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
-        if not known.any():
-            return np.zeros(len(self.item_ids), np.float32)
-        scores: np.ndarray = self.B[pos[known]].sum(axis=0)  # numpy types reductions as Any
+        rows = pos[known]
+        key = rows.tobytes()
+        kept = self._recent.get(key)
+        if kept is not None:
+            return kept
+        scores: np.ndarray = (
+            self.B[rows].sum(axis=0) if len(rows) else np.zeros(len(self.item_ids), np.float32)
+        )  # numpy types reductions as Any
+        scores.flags.writeable = False
+        self._recent[key] = scores
+        if len(self._recent) > RECENT_SCORES:
+            self._recent.pop(next(iter(self._recent)), None)  # the oldest
         return scores
 
     def save(self, path: Path) -> None:
