@@ -18,7 +18,7 @@ from api.ratelimit import limiters
 from api.routes import accounts, chat, events, feed, health, operator, titles
 from api.runtime import Runtime
 from assistant import Assistant
-from engine import Engine, Settings, assemble, redact_logs
+from engine import Engine, Settings, assemble, freeze_loaded, redact_logs
 
 log = logging.getLogger("marquee.api")
 SHUTDOWN_WAIT_S = 10.0  # for a load still in flight at shutdown
@@ -43,6 +43,7 @@ def _load(app: FastAPI, rt: Runtime) -> None:
         rt.loading = "the assistant's text model"
         # A served app chats: load the assistant's text model now, not on the first viewer's turn.
         app.state.assistant = _warm_assistant(engine)
+        freeze_loaded()  # loaded for the process's life: out of the GC's full passes (engine/heap.py)
     except Exception as exc:  # served as 503 with this reason: /readyz tells operators what to fix
         rt.load_error = f"{type(exc).__name__}: {exc}"
         log.error("engine not loaded: %s", rt.load_error)

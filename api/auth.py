@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError, not_found
+from api.owners import ProfileRef
 from api.ratelimit import retry_after
 from api.runtime import runtime
 from engine import Profile
@@ -40,8 +41,8 @@ class _AccountKey(APIKeyHeader):
     CPU), and still refuses a bad key before any path parameter is validated.
     """
 
-    # Async on purpose: one indexed SQLite read (microseconds), cheaper on the event loop than a hop to the
-    # worker-thread pool.
+    # Async on purpose: on SQLite the read is microseconds, cheaper on the event loop than a hop to the
+    # worker-thread pool; on PostgreSQL `Owners` makes it on a thread and keeps the answer (api/owners.py).
     async def __call__(self, request: Request) -> str:  # type: ignore[override]
         bearer = await _bearer(request)
         key = await super().__call__(request) or (bearer.credentials if bearer is not None else None)
@@ -51,8 +52,9 @@ class _AccountKey(APIKeyHeader):
             )
         rt = await runtime(request)
         key_hash = hash_key(key)
-        account = rt.ready_engine().accounts().account_by_key_hash(key_hash)
-        if account is None:
+        rt.ready_engine()
+        account_id = await rt.owners.key_owner(key_hash)
+        if account_id is None:
             raise ApiError(
                 401, "invalid API key; create an account with POST /v1/accounts", field="X-API-Key"
             )
@@ -64,7 +66,7 @@ class _AccountKey(APIKeyHeader):
                 f"rate limit of {limit} requests a minute exceeded",
                 headers={"Retry-After": retry_after(wait)},
             )
-        return account.id
+        return account_id
 
 
 _account_key = _AccountKey(
@@ -91,11 +93,27 @@ async def owned_profile(
     request: Request,
     _: _Bearer = None,
 ) -> Profile:
+    """The profile as stored now: for the routes that answer with it or change it."""
     # The account comes from the scheme directly, not through `current_account`: one dependency pass less.
-    profile = (await runtime(request)).ready_engine().accounts().profile(profile_id)
+    profile = await (await runtime(request)).owners.profile(profile_id)
+    if profile is None or profile.account_id != account_id:
+        raise not_found("profile", profile_id)
+    return profile
+
+
+async def owned_profile_ref(
+    profile_id: Annotated[str, Path(min_length=1, max_length=64)],
+    account_id: Annotated[str, Security(_account_key)],
+    request: Request,
+    _: _Bearer = None,
+) -> ProfileRef:
+    """The profile's id, its owner checked (and on shared stores kept a while, api/owners.py): for the
+    routes whose work reads the profile anyway, and so answer 404 once it is gone."""
+    profile = await (await runtime(request)).owners.profile_ref(profile_id)
     if profile is None or profile.account_id != account_id:
         raise not_found("profile", profile_id)
     return profile
 
 
 OwnedProfile = Annotated[Profile, Depends(owned_profile)]
+OwnedProfileRef = Annotated[ProfileRef, Depends(owned_profile_ref)]

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from api.errors import ApiError
 from api.locks import Lock, catalog_lock
 from api.metrics import Metrics
+from api.owners import Owners
 from api.pages import PageService, page_store
 from api.ratelimit import Limiter
 from engine import Engine, Settings
@@ -28,10 +29,15 @@ class Runtime:
     pages: PageService = field(init=False)  # homepages: cached, and rebuilt before a write is acknowledged
     swaps: threading.Lock = field(default_factory=threading.Lock)  # one engine swap at a time here
     catalog_writes: Lock = field(init=False)  # one operator's catalog write at a time, across replicas
+    owners: Owners = field(init=False)  # who owns a key, a profile: kept a while on shared stores
 
     def __post_init__(self) -> None:
         self.pages = PageService(self.settings, self.metrics, self.ready_engine, page_store(self.settings))
         self.catalog_writes = catalog_lock(self.settings)
+        shared = self.settings.database_url is not None
+        self.owners = Owners(
+            lambda: self.ready_engine().accounts(), self.settings.api.key_cache_s if shared else None
+        )
 
     def ready_engine(self) -> Engine:
         if self.engine is None:

@@ -86,7 +86,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(base: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 180.0) -> None:
+async def wait_ready(base: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 600.0) -> None:
+    # 180 s was too short for a server loading on a 2-core machine at load average 18.
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline and server.poll() is None:

@@ -2,7 +2,9 @@
 
     .venv/bin/python bench/rows.py [--dataset ml-latest-small] [--requests 200] [--candidates 1000]
 
-Needs `marquee build` first. Single process, one request at a time; prints figures, asserts nothing.
+Needs `marquee build` first. Single process, one request at a time; prints figures, asserts nothing. The
+CPU time per request (this process, every thread) is printed beside the wall time: on a shared machine it
+moves far less with other jobs' load.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from engine import Settings, assemble  # noqa: E402
+from engine import Settings, assemble, freeze_loaded  # noqa: E402
 
 
 def main() -> None:
@@ -35,12 +37,14 @@ def main() -> None:
     picks = rng.choice(users, size=args.requests, replace=True)
     for user in picks[:5]:  # warm caches, JIT-free but first calls touch cold pages
         engine.rows(engine.context_for(int(user)))
-    latencies, stages, sizes, shapes = [], {}, [], []
+    freeze_loaded()  # as the server and its page workers do once loaded
+    latencies, cpu_ms, stages, sizes, shapes = [], [], {}, [], []
     for user in picks:
         context = engine.context_for(int(user))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         rows = engine.rows(context)
         latencies.append((time.perf_counter() - started) * 1000)
+        cpu_ms.append((time.process_time() - cpu) * 1000)
         for name, ms in rows.timings.items():
             stages.setdefault(name, []).append(ms)
         sizes.append(len(engine.candidates(context)))
@@ -53,6 +57,7 @@ def main() -> None:
         f"longest row {max(s[1] for s in shapes)} titles"
     )
     print(f"  latency p50 {np.percentile(latencies, 50):.1f} ms   p99 {np.percentile(latencies, 99):.1f} ms")
+    print(f"  cpu     p50 {np.percentile(cpu_ms, 50):.1f} ms   p99 {np.percentile(cpu_ms, 99):.1f} ms")
     for name, values in stages.items():
         mean = statistics.fmean(values)
         print(f"  {name:<11} mean {mean:6.1f} ms  ({100 * mean / total:4.1f}% of the time)")

@@ -187,7 +187,17 @@ def step(command: list[str], env: dict[str, str]) -> str:
 def build_catalog(
     titles: int, profiles: int, events: int, folder: Path, seed: int
 ) -> tuple[str, dict[str, str], float]:
-    """Import and build a synthetic catalog of `titles` under `folder`: (data set name, its env, seconds)."""
+    """Import and build a synthetic catalog of `titles` under `folder`: (data set name, its env, seconds).
+    A folder this already built (its `built` mark) is reused as it is: 0 seconds."""
+    name = f"scale-{titles}"
+    env = {
+        **os.environ,
+        "MARQUEE_DATA_DIR": str(folder / "data"),
+        "MARQUEE_ARTIFACTS_DIR": str(folder / "artifacts"),
+        "MARQUEE_STATE_DIR": str(folder / "state"),
+    }
+    if (folder / "built").is_file():
+        return name, env, 0.0
     _, genres, _ = random_catalog(titles, seed)
     rng = np.random.default_rng(seed)
     popularity = zipf_popularity(titles, rng)
@@ -205,14 +215,7 @@ def build_catalog(
         stamps = 1_600_000_000 + rng.integers(0, 365 * 86_400, events)
         ratings = rng.integers(1, 11, events) / 2
         out.writerows(zip(users.tolist(), items.tolist(), ratings.tolist(), stamps.tolist(), strict=True))
-    env = {
-        **os.environ,
-        "MARQUEE_DATA_DIR": str(folder / "data"),
-        "MARQUEE_ARTIFACTS_DIR": str(folder / "artifacts"),
-        "MARQUEE_STATE_DIR": str(folder / "state"),
-    }
     marquee = str(Path(sys.executable).with_name("marquee"))
-    name = f"scale-{titles}"
     (folder / "data").mkdir()
     started = time.perf_counter()
     step(
@@ -221,38 +224,24 @@ def build_catalog(
         env,
     )
     step([marquee, "build", "--dataset", name], env)
+    (folder / "built").write_text(f"{profiles} profiles, {events} events, seed {seed}\n")
     return name, env, time.perf_counter() - started
 
 
-def rows_latency(name: str, env: dict[str, str]) -> tuple[float, float]:
-    """bench/rows.py on a built data set: (p50, p99) ms."""
+def rows_latency(name: str, env: dict[str, str]) -> tuple[float, float, float, float]:
+    """bench/rows.py on a built data set: wall (p50, p99) and CPU (p50, p99) ms per request."""
     printed = step([sys.executable, str(Path(__file__).with_name("rows.py")), "--dataset", name], env)
-    found = re.search(r"latency p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", printed)
+    found = re.search(
+        r"latency p50 ([\d.]+) ms\s+p99 ([\d.]+) ms\s+cpu\s+p50 ([\d.]+) ms\s+p99 ([\d.]+) ms", printed
+    )
     if found is None:
         raise RuntimeError(f"bench/rows.py printed no latency:\n{printed}")
-    return float(found.group(1)), float(found.group(2))
+    p50, p99, cpu50, cpu99 = (float(g) for g in found.groups())
+    return p50, p99, cpu50, cpu99
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--titles", type=int, default=50_000)
-    parser.add_argument("--profiles", type=int, default=200_000)
-    parser.add_argument("--events", type=int, default=5_000_000)
-    parser.add_argument("--ratio", type=int, default=10, help="the reference is this many times smaller")
-    parser.add_argument("--chunk", type=int, default=1_000_000, help="events per chunk file")
-    parser.add_argument("--iterations", type=int, default=4, help="ALS iterations timed (median printed)")
-    parser.add_argument("--queries", type=int, default=300, help="Edge queries per size")
-    parser.add_argument("--ease-items", type=int, nargs=2, default=(1_000, 2_000), metavar=("SMALL", "LARGE"))
-    parser.add_argument(
-        "--out", type=Path, default=None, help="keep the chunks here (default: a temp folder)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows-titles", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="off by default")
-    parser.add_argument("--rows-profiles", type=int, default=2_000)
-    parser.add_argument("--rows-events", type=int, default=100_000)
-    parser.add_argument("--rows-rounds", type=int, default=3, help="alternating rows() runs per catalog")
-    args = parser.parse_args()
-
+def batch_figures(args: argparse.Namespace) -> None:
+    """ALS, EASE's memory and Qdrant Edge at the requested size and the reference, as ratios."""
     big = {"titles": args.titles, "profiles": args.profiles, "events": args.events}
     ref = {k: max(1, v // args.ratio) for k, v in big.items()}
     shares = ", ".join(f"{k} {big[k] / FULL[k]:.1%}" for k in FULL)
@@ -335,6 +324,34 @@ def main() -> None:
         )
     print(f"  ratio       p99 {edge['requested'] / edge['reference']:.2f}x for {args.ratio}x titles")
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--titles", type=int, default=50_000)
+    parser.add_argument("--profiles", type=int, default=200_000)
+    parser.add_argument("--events", type=int, default=5_000_000)
+    parser.add_argument("--ratio", type=int, default=10, help="the reference is this many times smaller")
+    parser.add_argument("--chunk", type=int, default=1_000_000, help="events per chunk file")
+    parser.add_argument("--iterations", type=int, default=4, help="ALS iterations timed (median printed)")
+    parser.add_argument("--queries", type=int, default=300, help="Edge queries per size")
+    parser.add_argument("--ease-items", type=int, nargs=2, default=(1_000, 2_000), metavar=("SMALL", "LARGE"))
+    parser.add_argument(
+        "--out", type=Path, default=None, help="keep the chunks here (default: a temp folder)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows-titles", type=int, nargs=2, metavar=("SMALL", "LARGE"), help="off by default")
+    parser.add_argument("--rows-profiles", type=int, default=2_000)
+    parser.add_argument("--rows-events", type=int, default=100_000)
+    parser.add_argument("--rows-rounds", type=int, default=3, help="alternating rows() runs per catalog")
+    parser.add_argument(
+        "--rows-dir", type=Path, default=None, help="build the catalogs here and keep them (reused if built)"
+    )
+    parser.add_argument("--rows-only", action="store_true", help="only the rows() pair (--rows-titles)")
+    args = parser.parse_args()
+
+    if not args.rows_only:
+        batch_figures(args)
+
     if args.rows_titles:
         small_t, large_t = args.rows_titles
         print(
@@ -345,19 +362,26 @@ def main() -> None:
             built = {}
             for n in (small_t, large_t):
                 name, env, seconds = build_catalog(
-                    n, args.rows_profiles, args.rows_events, Path(tmp) / str(n), args.seed
+                    n, args.rows_profiles, args.rows_events, (args.rows_dir or Path(tmp)) / str(n), args.seed
                 )
                 built[n] = (name, env)
-                print(f"  {n:>7,} titles  import + build {seconds:5.0f} s")
+                done = f"import + build {seconds:5.0f} s" if seconds else f"built before, in {args.rows_dir}"
+                print(f"  {n:>7,} titles  {done}")
             # Measured alternately, so load from other jobs on a shared machine falls on both sizes.
             p99s: dict[int, list[float]] = {small_t: [], large_t: []}
+            cpu99s: dict[int, list[float]] = {small_t: [], large_t: []}
             for round_ in range(args.rows_rounds):
                 for n in (small_t, large_t):
-                    p50, p99 = rows_latency(*built[n])
+                    p50, p99, cpu50, cpu99 = rows_latency(*built[n])
                     p99s[n].append(p99)
-                    print(f"  {n:>7,} titles  round {round_ + 1}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
-        ratio = np.median(p99s[large_t]) / np.median(p99s[small_t])
-        print(f"  ratio       median p99 {ratio:.2f}x for {large_t / small_t:.1f}x titles")
+                    cpu99s[n].append(cpu99)
+                    print(
+                        f"  {n:>7,} titles  round {round_ + 1}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
+                        f"(CPU p50 {cpu50:6.1f} ms  p99 {cpu99:6.1f} ms)"
+                    )
+        for label, found in (("p99", p99s), ("CPU p99", cpu99s)):
+            ratio = np.median(found[large_t]) / np.median(found[small_t])
+            print(f"  ratio       median {label} {ratio:.2f}x for {large_t / small_t:.1f}x titles")
 
 
 if __name__ == "__main__":

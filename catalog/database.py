@@ -8,15 +8,17 @@ composition root shares it among them. An unreachable database raises StoreUnava
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Connection, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.engine import URL, Connection, Dialect, Row, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.sql import Executable
 
 from catalog.errors import StoreUnavailableError
 
@@ -54,13 +56,35 @@ def psycopg_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+psycopg")
 
 
+CONNECT_TIMEOUT_S = 5  # an unreachable host fails a request (503) in seconds, not at the OS's TCP timeout
+
+
 class Database:
-    """A pool of connections; each `begin` is its own transaction, so threads and replicas may share it.
-    Opening it migrates the schema under an advisory lock: replicas that start together migrate once."""
+    """Pools of connections; each `begin` is its own transaction, so threads and replicas may share it.
+    Opening it migrates the schema under an advisory lock: replicas that start together migrate once.
+
+    Two pools, because reads are most of the traffic (every page a profile is computed for reads it and
+    its events) and a read needs none of what a write does: writes run in transactions on connections
+    pinged at checkout; reads run in autocommit on connections not pinged (a read on a connection the
+    server dropped is tried once more on a new one). A read is then one round trip, where it was four
+    (ping, BEGIN, SELECT, ROLLBACK).
+    """
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         """`url`: postgresql://user:password@host:port/database (psycopg 3 is the driver)."""
-        self._engine = create_engine(psycopg_url(url), pool_pre_ping=True, pool_size=pool_size)
+        parsed = psycopg_url(url)
+        connect = {"connect_timeout": CONNECT_TIMEOUT_S}
+        writes = max(2, pool_size // 2)
+        self._engine = create_engine(
+            parsed, pool_pre_ping=True, pool_size=writes, max_overflow=writes, connect_args=connect
+        )
+        self._reads = create_engine(
+            parsed,
+            isolation_level="AUTOCOMMIT",
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            connect_args=connect,
+        )
         with self.begin() as db:
             db.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
             migrate(db)
@@ -77,12 +101,27 @@ class Database:
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        """A connection for reads."""
+        """A connection for reads that need one (several statements); one query: `read`."""
         with reachable(), self._engine.connect() as db:
             yield db
 
+    def read(self, query: Executable) -> Sequence[Row[Any]]:
+        """The query's rows, read in autocommit. A connection the server dropped (a restart, an idle
+        timeout) fails its first statement and invalidates the pool; the read is tried once more on a new
+        connection, which is what a ping before every checkout would have bought."""
+        with reachable():
+            try:
+                with self._reads.connect() as db:
+                    return db.execute(query).all()
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
+            with self._reads.connect() as db:
+                return db.execute(query).all()
+
     def close(self) -> None:
         self._engine.dispose()
+        self._reads.dispose()
 
     def __enter__(self) -> Database:
         return self

@@ -158,13 +158,11 @@ class PostgresStore:
             .where(profiles.c.account_id == account_id)
             .order_by(profiles.c.created, profiles.c.seq)
         )
-        with self._connect() as db:
-            return [Profile(*row) for row in db.execute(query)]
+        return [Profile(*row) for row in self._read(query)]
 
     def profile(self, profile_id: str) -> Profile | None:
-        with self._connect() as db:
-            row = db.execute(select(*_PROFILE_COLUMNS).where(profiles.c.id == profile_id)).first()
-        return Profile(*row) if row else None
+        found = self._read(select(*_PROFILE_COLUMNS).where(profiles.c.id == profile_id))
+        return Profile(*found[0]) if found else None
 
     def update_profile(self, profile_id: str, **fields: Any) -> Profile:
         check_profile_fields(fields, PROFILE_FIELDS)
@@ -242,8 +240,7 @@ class PostgresStore:
         query = select(func.count()).select_from(events)
         if profile_id is not None:
             query = query.where(events.c.profile_id == profile_id)
-        with self._connect() as db:
-            return int(db.execute(query).scalar_one())
+        return int(self._read(query)[0][0])
 
     def close(self) -> None:
         if self._owns:
@@ -261,17 +258,14 @@ class PostgresStore:
         """A transaction; an unreachable database raises StoreUnavailableError (the API's 503)."""
         return self._db.begin()
 
-    def _connect(self) -> AbstractContextManager[Connection]:
-        return self._db.connect()
+    def _read(self, query: Select[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._db.read(query)]
 
     def _select(self, query: Select[Any], kinds: Iterable[EventKind | str] | None) -> list[Event]:
         if kinds is not None:
             query = query.where(events.c.kind.in_([EventKind(k).value for k in kinds]))
-        with self._connect() as db:
-            rows = db.execute(query.order_by(events.c.ts, events.c.seq)).all()
-        return [event_from_row(tuple(row)) for row in rows]
+        return [event_from_row(tuple(row)) for row in self._read(query.order_by(events.c.ts, events.c.seq))]
 
     def _one_account(self, query: Select[Any]) -> Account | None:
-        with self._connect() as db:
-            row = db.execute(query).first()
-        return Account(*row) if row else None
+        found = self._read(query)
+        return Account(*found[0]) if found else None

@@ -45,6 +45,7 @@ from engine.errors import (
 from engine.experiments import assign as assign_arm
 from engine.facade import Engine
 from engine.feedback import changes_history
+from engine.heap import freeze_loaded
 from engine.progress import Advance, Bars, Reporter, Silent
 
 # For offline evaluation (evals/): stage 1 and 2 fitted on one period, as the build does.
@@ -80,6 +81,7 @@ __all__ = [
     "content_vectors",
     "fail",
     "fit_stage_one",
+    "freeze_loaded",
     "over_state",
     "period_histories",
     "period_sources",

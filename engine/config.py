@@ -68,6 +68,9 @@ class ApiSettings(BaseModel):
     body_timeout_s: float = Field(10.0, gt=0, le=300)  # a body not received by then: 408
     # Per client address, for what needs no key (creating an account); bursts up to the same number.
     anonymous_per_minute: int = Field(20, ge=1)
+    # With MARQUEE_DATABASE_URL, how long a replica trusts a key's and a profile's owner it has read: a key
+    # revoked elsewhere stops working within this (api/owners.py). 0: every request reads the database.
+    key_cache_s: float = Field(5.0, ge=0, le=300)
 
 
 class LLMSettings(BaseModel):

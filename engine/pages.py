@@ -31,6 +31,7 @@ from typing import Literal, Protocol
 
 from catalog import Context
 from engine.config import ExperimentSettings, Settings
+from engine.heap import freeze_loaded
 from engine.homepage import Draft
 from engine.scratch import ScratchFolder
 
@@ -157,6 +158,7 @@ def _load(loader: Loader, settings: Settings, dataset: str, root: Path) -> None:
     atexit.register(shutil.rmtree, folder, True)
     local = settings.model_copy(update={"state_dir": folder / "state", "page_workers": 0})
     _engine = loader(local, dataset, folder)
+    freeze_loaded()
 
 
 def _exit_with(parent: int) -> None:

@@ -24,6 +24,9 @@ from catalog import Business, Context, Interactions, Title
 from catalog.matrix import UserItemMatrix
 from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
+from retrieval.masks import FilterMasks
+
+RECENT_SCORES = 32  # profiles' scores kept (a few MiB at 10K titles): the requests in flight, and then some
 
 
 class EASEConfig(BaseModel):
@@ -75,6 +78,9 @@ class EASEModel:
         self.B = B
         self.item_ids = np.asarray(item_ids, np.int64)
         self.config = config
+        # A page asks twice for one profile's scores (the source, then the ranker's features), and each
+        # ask is a pass over B's columns for every title seen: the latest few are kept, read-only.
+        self._recent: dict[bytes, np.ndarray] = {}
 
     @classmethod
     def fit(cls, interactions: Interactions, config: EASEConfig | None = None) -> EASEModel:
@@ -93,11 +99,21 @@ class EASEModel:
         return pos, self.item_ids[pos] == ids
 
     def scores(self, history: np.ndarray) -> np.ndarray:
-        """Scores over `item_ids` for a profile that has seen `history` (binary, as B was fitted)."""
+        """Scores over `item_ids` for a profile that has seen `history` (binary, as B was fitted);
+        read-only, as the same array answers the same history again."""
         pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
-        if not known.any():
-            return np.zeros(len(self.item_ids), np.float32)
-        scores: np.ndarray = self.B[pos[known]].sum(axis=0)  # numpy types reductions as Any
+        rows = pos[known]
+        key = rows.tobytes()
+        kept = self._recent.get(key)
+        if kept is not None:
+            return kept
+        scores: np.ndarray = (
+            self.B[rows].sum(axis=0) if len(rows) else np.zeros(len(self.item_ids), np.float32)
+        )  # numpy types reductions as Any
+        scores.flags.writeable = False
+        self._recent[key] = scores
+        if len(self._recent) > RECENT_SCORES:
+            self._recent.pop(next(iter(self._recent)), None)  # the oldest
         return scores
 
     def save(self, path: Path) -> None:
@@ -118,17 +134,9 @@ class EASESource:
         self, model: EASEModel, titles: Mapping[int, Title], business: Mapping[int, Business]
     ) -> None:
         self.model = model
-        ordered = [titles.get(int(t)) for t in model.item_ids]
-        self._genres = [frozenset(t.genres) if t else frozenset() for t in ordered]
-        self._year = np.array([np.nan if t is None or t.year is None else t.year for t in ordered])
-        self._runtime = np.array([np.nan if t is None or t.runtime is None else t.runtime for t in ordered])
-        facts = [business.get(int(t)) for t in model.item_ids]
-        self._maturity = [
-            b.maturity if b is not None else (t.maturity if t is not None else None)
-            for b, t in zip(facts, ordered, strict=True)
-        ]
-        self._regions = [frozenset(b.regions) if b is not None else frozenset() for b in facts]
-        self._in_catalog = np.array([t is not None for t in ordered], bool)
+        self._masks = FilterMasks(
+            [titles.get(int(t)) for t in model.item_ids], [business.get(int(t)) for t in model.item_ids]
+        )
 
     def candidates(self, *, context: Context, k: int) -> list[Candidate]:
         h = context.history
@@ -151,25 +159,8 @@ class EASESource:
     def _allowed(self, context: Context) -> np.ndarray:
         """The index filter's conditions as a mask over `item_ids`."""
         where = title_filter(context)
-        ok = self._in_catalog.copy()
+        ok = self._masks.allowed(where)
         if where.exclude_ids:
             pos, known = self.model.positions(np.fromiter(where.exclude_ids, np.int64))
             ok[pos[known]] = False
-        if where.genres_any:
-            wanted = set(where.genres_any)
-            ok &= np.array([bool(g & wanted) for g in self._genres])
-        if where.genres_none:
-            banned = set(where.genres_none)
-            ok &= np.array([not (g & banned) for g in self._genres])
-        # A missing year or runtime fails a range condition, as a missing payload field does in Qdrant.
-        if where.year_min is not None:
-            ok &= self._year >= where.year_min
-        if where.year_max is not None:
-            ok &= self._year <= where.year_max
-        if where.max_runtime is not None:
-            ok &= self._runtime <= where.max_runtime
-        if where.maturity_in:
-            ok &= np.array([m in where.maturity_in for m in self._maturity])
-        if where.region is not None:
-            ok &= np.array([where.region in r for r in self._regions])
         return ok

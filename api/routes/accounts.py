@@ -77,5 +77,6 @@ def update_profile(body: ProfileUpdate, profile: OwnedProfile, rt: RuntimeDep) -
 def delete_profile(profile: OwnedProfile, rt: RuntimeDep) -> Response:
     """Delete a profile and all of its events."""
     rt.ready_engine().accounts().delete_profile(profile.id)
+    rt.owners.forget_profile(profile.id)
     rt.pages.invalidate(profile.id)
     return Response(status_code=204)

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from api.auth import OwnedProfile
+from api.auth import OwnedProfileRef
 from api.errors import ApiError
 from api.experiments import assign
 from api.models import ErrorOut, EventBatch, EventsOut, EventStatus, OnboardingIn, OnboardingOut
@@ -28,7 +28,7 @@ def _check_titles(eng: Engine, ids: list[int], field: str) -> None:
 
 
 @router.post("/events", response_model=EventsOut, responses=ERRORS)
-def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> EventsOut:
+def post_events(batch: EventBatch, profile: OwnedProfileRef, rt: RuntimeDep) -> EventsOut:
     """Store a batch of events (all or none). Answers only after they are committed; an event id
     already stored for this profile is reported as a duplicate and not stored again; sent again with a
     different title, kind, value, context or row, the batch is refused (409 naming the field)."""
@@ -71,7 +71,7 @@ def post_events(batch: EventBatch, profile: OwnedProfile, rt: RuntimeDep) -> Eve
 
 
 @router.post("/onboarding", response_model=OnboardingOut, responses=ERRORS)
-def onboarding(body: OnboardingIn, profile: OwnedProfile, rt: RuntimeDep) -> OnboardingOut:
+def onboarding(body: OnboardingIn, profile: OwnedProfileRef, rt: RuntimeDep) -> OnboardingOut:
     """Cold start: like the named titles, and for each named genre none of them carries, its most
     popular titles. The next rows are personalized from these at once; nothing is retrained."""
     eng = rt.ready_engine()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.assistants import assistant
-from api.auth import OwnedProfile
+from api.auth import OwnedProfileRef
 from api.contexts import context
 from api.models import ErrorOut, PickList, RowOut, RowsOut
 from api.runtime import RuntimeDep
@@ -30,7 +30,7 @@ K = Annotated[int, Query(ge=1, le=100)]
 
 @router.get("/rows", response_model=RowsOut, responses=ERRORS)
 async def rows(
-    profile: OwnedProfile,
+    profile: OwnedProfileRef,
     rt: RuntimeDep,
     device: Device = None,
     hour: Annotated[int | None, Query(ge=0, le=23, description="the client's local hour")] = None,
@@ -47,7 +47,7 @@ async def rows(
 
 
 @router.get("/list", response_model=RowOut, responses=ERRORS)
-def my_list(profile: OwnedProfile, rt: RuntimeDep) -> RowOut:
+def my_list(profile: OwnedProfileRef, rt: RuntimeDep) -> RowOut:
     """My List: the titles this profile saved (`add_to_list` events), newest first. A `remove_from_list`
     event, or finishing the title, takes one off."""
     eng = rt.ready_engine()
@@ -57,7 +57,7 @@ def my_list(profile: OwnedProfile, rt: RuntimeDep) -> RowOut:
 @router.get("/search", response_model=PickList, responses=ERRORS)
 def search(
     request: Request,
-    profile: OwnedProfile,
+    profile: OwnedProfileRef,
     rt: RuntimeDep,
     q: Annotated[str, Query(min_length=1, max_length=200, examples=["space adventure"])],
     k: K = 20,
@@ -74,7 +74,7 @@ def search(
 
 @router.get("/next", response_model=PickList, responses=ERRORS)
 def play_next(
-    profile: OwnedProfile,
+    profile: OwnedProfileRef,
     rt: RuntimeDep,
     after: Annotated[int, Query(ge=0, description="the title just finished")],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
@@ -86,7 +86,7 @@ def play_next(
 
 
 @router.get("/recommendations", response_model=PickList, responses=ERRORS)
-def recommendations(profile: OwnedProfile, rt: RuntimeDep, k: K = 10) -> PickList:
+def recommendations(profile: OwnedProfileRef, rt: RuntimeDep, k: K = 10) -> PickList:
     """One ranked, diversified list (no rows), each pick with its provenance."""
     eng = rt.ready_engine()
     found = eng.recommend(context(eng, profile.id), k=k)

@@ -73,3 +73,21 @@ def test_an_unreachable_redis_still_serves_rows(
         played = {"events": [{"event_id": "p1", "title_id": min(engine.titles()), "kind": "play"}]}
         assert client.post(f"/v1/profiles/{profile}/events", json=played, headers=headers).status_code == 200
     assert "unreachable" in caplog.text and redis_server.PASSWORD not in caplog.text
+
+
+def test_a_profile_deleted_on_one_replica_is_gone_from_the_others_feed_at_once(
+    cached_replicas: tuple[TestClient, TestClient], engine: Engine
+) -> None:
+    """A keeps the profile's owner after its first request (api/owners.py); B's delete still answers 404
+    on A's very next page, event batch and list: those read the profile to do their work."""
+    a, b = cached_replicas
+    headers = {"X-API-Key": a.post("/v1/accounts", json={"name": "home"}).json()["api_key"]}
+    profile = a.post("/v1/profiles", json={"name": "Ada"}, headers=headers).json()["id"]
+    rows(a, headers, profile)
+    assert rows(a, headers, profile)[1] == "hit"
+    assert b.delete(f"/v1/profiles/{profile}", headers=headers).status_code == 204
+    assert a.get(f"/v1/profiles/{profile}/rows?device=tv", headers=headers).status_code == 404
+    played = {"events": [{"event_id": "p1", "title_id": min(engine.titles()), "kind": "play"}]}
+    assert a.post(f"/v1/profiles/{profile}/events", json=played, headers=headers).status_code == 404
+    assert a.get(f"/v1/profiles/{profile}/list", headers=headers).status_code == 404
+    assert a.get(f"/v1/profiles/{profile}", headers=headers).status_code == 404

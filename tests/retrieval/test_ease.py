@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from catalog import Constraints, Context, History
 from catalog.business import Business
 from evals.baselines import EASE
 from retrieval import EASEConfig, EASEModel, EASESource
+from retrieval.ease import RECENT_SCORES
 from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions, block_titles
 
 
@@ -40,6 +42,23 @@ def test_scores_favour_the_viewers_block_and_b_has_a_zero_diagonal(model: EASEMo
     by_id = dict(zip(model.item_ids.tolist(), scores.tolist(), strict=True))
     assert min(by_id[t] for t in SPACE[2:]) > max(by_id[t] for t in ROMANCE)
     assert not model.scores(np.array([999])).any()  # unknown titles carry no evidence
+
+
+def test_scores_are_kept_per_history_read_only_and_equal_to_a_fresh_sum(model: EASEModel) -> None:
+    first = model.scores(np.array([SPACE[0], SPACE[1]]))
+    again = model.scores(np.array([SPACE[1], SPACE[0], SPACE[1]]))  # the same titles seen, reordered
+    assert again is first and not first.flags.writeable
+    pos, _ = model.positions(np.array([SPACE[0], SPACE[1]]))
+    np.testing.assert_allclose(first, model.B[pos].sum(axis=0))
+    other = model.scores(np.array([ROMANCE[0]]))
+    assert other is not first and not np.allclose(other, first)
+    histories = list(itertools.combinations(model.item_ids.tolist(), 3))[:RECENT_SCORES]
+    assert len(histories) == RECENT_SCORES
+    for seen in histories:  # as many other histories as are kept: the oldest goes, and is summed again
+        model.scores(np.array(seen))
+    recomputed = model.scores(np.array([SPACE[0], SPACE[1]]))
+    assert recomputed is not first
+    np.testing.assert_array_equal(recomputed, first)
 
 
 def test_b_matches_the_evaluation_baseline(model: EASEModel) -> None:
