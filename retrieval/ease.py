@@ -34,6 +34,10 @@ class EASEConfig(BaseModel):
 
     l2: float = 500.0  # ridge on the Gram diagonal; tuned on validation by `marquee eval`
     min_users: int = 2  # titles with fewer training users get no row/column in B
+    # B is dense: its fit peaks at ~25 bytes per item² (20,000 items: 9.3 GiB; the 24 GiB wall is ~31,800).
+    # Past this many titles only the most-watched get a row and a column; the rest are left to the
+    # other sources (ALS, content, popularity), as the titles under `min_users` are.
+    max_items: int = 20_000
 
     @model_validator(mode="after")
     def _check(self) -> EASEConfig:
@@ -41,6 +45,8 @@ class EASEConfig(BaseModel):
             raise ValueError(f"EASEConfig.l2 must be > 0; got {self.l2}")
         if self.min_users < 1:
             raise ValueError(f"EASEConfig.min_users must be >= 1; got {self.min_users}")
+        if self.max_items < 1:
+            raise ValueError(f"EASEConfig.max_items must be >= 1; got {self.max_items}")
         return self
 
 
@@ -86,7 +92,11 @@ class EASEModel:
     def fit(cls, interactions: Interactions, config: EASEConfig | None = None) -> EASEModel:
         config = config or EASEConfig()
         matrix = UserItemMatrix.build(interactions)
-        columns = np.flatnonzero(matrix.csr.getnnz(axis=0) >= config.min_users)
+        users = matrix.csr.getnnz(axis=0)
+        columns = np.flatnonzero(users >= config.min_users)
+        if len(columns) > config.max_items:  # the most-watched, ties by position: deterministic
+            kept = np.argsort(-users[columns], kind="stable")[: config.max_items]
+            columns = np.sort(columns[kept])
         B = ease_weights(matrix.csr[:, columns], config.l2)
         return cls(B, matrix.item_ids[columns], config)
 

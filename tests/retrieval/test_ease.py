@@ -100,3 +100,19 @@ def test_config_rejects_bad_values() -> None:
         EASEConfig(l2=0.0)
     with pytest.raises(ValueError, match="min_users"):
         EASEConfig(min_users=0)
+    with pytest.raises(ValueError, match="max_items"):
+        EASEConfig(max_items=0)
+
+
+def test_past_max_items_only_the_most_watched_titles_get_a_row() -> None:
+    """B is dense (items²): a catalog past the cap keeps its most-watched titles instead of running out of
+    memory, and the kept titles' weights are EASE's over them."""
+    interactions = block_interactions()
+    titles, watchers = np.unique(interactions.items, return_counts=True)  # one row per (viewer, title)
+    cap = 4
+    capped = EASEModel.fit(interactions, EASEConfig(l2=10.0, min_users=1, max_items=cap))
+    kept = np.isin(titles, capped.item_ids)
+    assert kept.sum() == cap and list(capped.item_ids) == sorted(capped.item_ids)
+    assert watchers[kept].min() >= watchers[~kept].max()
+    _, known = capped.positions(titles)
+    assert known.sum() == cap
