@@ -49,6 +49,7 @@ from engine.progress import Advance, Bars, Reporter, Silent
 # For offline evaluation (evals/): stage 1 and 2 fitted on one period, as the build does.
 from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, stage_two, train_ranker
 from engine.ranking import histories as period_histories
+from engine.ranking import onboarded as onboarded_history
 from engine.results import Health, Page, Picks, Recommendation
 from engine.search import SearchIntent
 from engine.title_edits import TitleEdits
@@ -78,6 +79,7 @@ __all__ = [
     "content_vectors",
     "fail",
     "fit_stage_one",
+    "onboarded_history",
     "over_state",
     "period_histories",
     "period_sources",

@@ -15,6 +15,9 @@ class BlendWeights(BaseModel):
 
     relevance: float = 1.0  # the ranker's score, standardized per request
     novelty: float = 0.1  # penalty on standardized log-popularity: keeps the long tail alive
+    # The penalty grows with the profile, from 0 for an empty one to `novelty` at this many titles: for a
+    # new profile's few picks popularity is the best evidence there is, not something to push down.
+    novelty_full_history: int = 0  # 0: the full penalty whatever the profile's length
     original_boost: float = 0.05  # lift for Marquee originals
     expiring_boost: float = 0.03  # lift for titles whose licence ends soon ("watch before it leaves")
     diversity: float = 0.3  # 1 − λ for MMR (stage 2's list and each homepage row): what similarity costs
@@ -33,6 +36,12 @@ class BlendWeights(BaseModel):
             )
         return self
 
+    def novelty_at(self, history: int) -> float:
+        """The novelty weight for a profile of `history` titles."""
+        if self.novelty_full_history <= 0:
+            return self.novelty
+        return self.novelty * min(1.0, history / self.novelty_full_history)
+
     @property
     def trade_off(self) -> float:
         """The λ that `mmr` takes: 1 − diversity."""
@@ -46,6 +55,7 @@ def blend(
     original: np.ndarray,
     expiring_soon: np.ndarray,
     weights: BlendWeights,
+    history: int | None = None,
 ) -> np.ndarray:
     """One blended score per candidate (higher is better), aligned with the inputs.
 
@@ -54,6 +64,8 @@ def blend(
           + original_boost·original                -- the service's own titles
           + expiring_boost·expiring_soon           -- titles about to leave the catalog
     Both z-scores are taken over this request's candidates, so the weights mean the same for every request.
+    `history`, the profile's length, scales novelty down for short profiles (`BlendWeights.novelty_at`);
+    None applies it in full.
     """
     n = len(relevance)
     for name, values in (
@@ -66,7 +78,8 @@ def blend(
     if n and np.min(popularity) < 0:
         raise ValueError(f"popularity holds interaction counts, so it must be >= 0; got {np.min(popularity)}")
     score = weights.relevance * _zscore(np.asarray(relevance, dtype=np.float64))
-    score -= weights.novelty * _zscore(np.log1p(np.asarray(popularity, dtype=np.float64)))
+    novelty = weights.novelty if history is None else weights.novelty_at(history)
+    score -= novelty * _zscore(np.log1p(np.asarray(popularity, dtype=np.float64)))
     score += weights.original_boost * np.asarray(original, dtype=np.float64)
     score += weights.expiring_boost * np.asarray(expiring_soon, dtype=np.float64)
     return score

@@ -73,3 +73,16 @@ def test_bad_weights_and_misaligned_inputs_are_rejected() -> None:
         _blend(popularity=np.ones(2))
     with pytest.raises(ValueError, match=r"popularity .* must be >= 0; got -1"):
         _blend(popularity=np.array([1.0, -1.0, 0.0]))
+
+
+def test_novelty_grows_with_the_profile_so_a_new_one_keeps_popular_titles_first() -> None:
+    weights = BlendWeights(novelty=0.2, novelty_full_history=20)
+    assert weights.novelty_at(0) == 0.0
+    assert weights.novelty_at(5) == pytest.approx(0.05)
+    assert weights.novelty_at(20) == weights.novelty_at(500) == pytest.approx(0.2)
+    assert BlendWeights(novelty=0.2).novelty_at(3) == pytest.approx(0.2)  # 0: full weight for every profile
+    popular_first = {"relevance": np.array([1.0, 1.0, 0.0]), "popularity": np.array([5_000.0, 20.0, 100.0])}
+    fresh = _blend(**popular_first, weights=weights, history=0)
+    long = _blend(**popular_first, weights=weights, history=40)
+    assert fresh[0] == pytest.approx(fresh[1])  # no penalty: the popular title is not pushed down
+    assert long[1] > long[0]
