@@ -51,6 +51,7 @@ from engine.progress import Advance, Bars, Reporter, Silent
 # For offline evaluation (evals/): stage 1 and 2 fitted on one period, as the build does.
 from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, stage_two, train_ranker
 from engine.ranking import histories as period_histories
+from engine.ranking import onboarded as onboarded_history
 from engine.results import Health, Page, Picks, Recommendation
 from engine.search import SearchIntent
 from engine.title_edits import TitleEditStore, apply_edits, title_edits
@@ -82,6 +83,7 @@ __all__ = [
     "fail",
     "fit_stage_one",
     "freeze_loaded",
+    "onboarded_history",
     "over_state",
     "period_histories",
     "period_sources",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +56,9 @@ class RankerSettings(BlendWeights):
     # EASE 150 + ALS 75 0.595 / 0.840, EASE 200 + ALS 100 0.617 / 0.848).
     quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 200, "als": 100})
     max_training_users: int = Field(1500, ge=20)
+    # Each training user also yields one short profile (its first n titles, n in turn from these), so
+    # the ranker learns what a new profile's few picks say; () trains on full histories only.
+    short_histories: tuple[Annotated[int, Field(ge=1)], ...] = (3, 5)
     ltr: LTRConfig = LTRConfig()
 
 

@@ -7,10 +7,11 @@ exactly what the ranker faces when serving, one period later.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -39,6 +40,8 @@ RANKER_DIR = "ranker"
 STATS_FILE = "title_stats.npz"
 SIMILARITY_FILE = "item_similarity.npz"
 EASE_FILE = "ease.npz"
+ONBOARDED_RATING = 5.0  # a title picked at sign-up is liked
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -164,26 +167,34 @@ def candidates_for(
     train: Interactions,
     one: StageOne,
     content: np.ndarray,
-    users: list[int],
+    contexts: Mapping[K, Context],
     *,
     reporter: Reporter,
     label: str,
-) -> dict[int, tuple[Context, CandidateSet]]:
-    """The served candidate pool per user, from a temporary index of this period's vectors."""
-    out: dict[int, tuple[Context, CandidateSet]] = {}
-    history = histories(train, users)
+) -> dict[K, tuple[Context, CandidateSet]]:
+    """The served candidate pool per context, from a temporary index of this period's vectors."""
+    out: dict[K, tuple[Context, CandidateSet]] = {}
     with (
         period_sources(
             settings, dataset, train, one.als, content, trending_now=one.now or None, ease=one.ease
         ) as sources,
-        reporter.stage(label, total=len(users)) as advance,
+        reporter.stage(label, total=len(contexts)) as advance,
     ):
-        for user in users:
-            context = Context(profile_id=str(user), history=history[user], now=one.now)
+        for key, context in contexts.items():
             lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
-            out[user] = (context, candidate_pool(settings, lists))
+            out[key] = (context, candidate_pool(settings, lists))
             advance(1)
     return out
+
+
+def onboarded(history: History, n: int) -> History:
+    """A brand-new profile that picked the first `n` titles of `history` at sign-up: each one liked, as
+    onboarding records a pick (a thumbs up)."""
+    return History(
+        items=history.items[:n],
+        weights=np.full(min(n, len(history)), ONBOARDED_RATING, np.float32),
+        timestamps=history.timestamps[:n],
+    )
 
 
 def train_ranker(
@@ -216,38 +227,58 @@ def train_ranker(
     users = sorted(inner.test)
     if len(users) > cfg.max_training_users:
         users = sorted(rng.choice(users, cfg.max_training_users, replace=False).tolist())
+    history = histories(inner.train, users)
+    contexts: dict[tuple[int, int], Context] = {
+        (user, 0): Context(profile_id=str(user), history=history[user], now=one.now) for user in users
+    }
+    # Short profiles too (a new profile's picks, the user's first titles): trained on long histories
+    # alone, the ranker had never seen one, and a 3-title profile ranked below plain popularity.
+    # Each user adds one, of a length taken in turn from `short_histories`.
+    for i, user in enumerate(users if cfg.short_histories else ()):
+        n = cfg.short_histories[i % len(cfg.short_histories)]
+        if len(history[user]) > n:
+            contexts[(user, n)] = Context(
+                profile_id=str(user), history=onboarded(history[user], n), now=one.now
+            )
     found = candidates_for(
         settings,
         dataset,
         inner.train,
         one,
         content,
-        users,
+        contexts,
         reporter=reporter,
         label="Ranker training candidates",
     )
     groups = []
-    for qid, user in enumerate(users):
-        context, candidates = found[user]
+    for qid, (user, n) in enumerate(contexts):
+        context, candidates = found[(user, n)]
         labels = np.isin(candidates.ids, list(inner.test[user])).astype(np.float32)
         if labels.any():  # a list with nothing to find teaches the ranker nothing
-            groups.append((qid, one.features.build(context=context, candidates=candidates), labels))
+            groups.append((qid, user, one.features.build(context=context, candidates=candidates), labels))
     if len(groups) < 10:
         raise ValueError(f"too few users ({len(groups)}) with positives among candidates to train a ranker")
-    rng.shuffle(groups)
-    cut = max(1, len(groups) // 5)
+    # Early stopping holds out whole users, so a user's short profile never validates its long one.
+    held = sorted({g[1] for g in groups})
+    rng.shuffle(held)
+    valid_users = set(held[: max(1, len(held) // 5)])
     valid, train = (
-        _stack(sorted(groups[:cut], key=lambda g: g[0])),
-        _stack(sorted(groups[cut:], key=lambda g: g[0])),
+        _stack([g for g in groups if g[1] in valid_users]),
+        _stack([g for g in groups if g[1] not in valid_users]),
     )
     with reporter.stage("Training the ranker"):
         ranker, metrics = choose_ranker(train, valid, names=one.features.names, base=cfg.ltr)
-    ranker.metrics.update({"objectives": metrics, "training_users": len(groups)})
+    ranker.metrics.update(
+        {"objectives": metrics, "training_users": len(held), "training_profiles": len(groups)}
+    )
     return ranker
 
 
-def _stack(groups: list[tuple[int, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    X = np.concatenate([g[1] for g in groups])
-    y = np.concatenate([g[2] for g in groups])
-    qid = np.concatenate([np.full(len(g[2]), g[0], np.int64) for g in groups])
+def _stack(
+    groups: list[tuple[int, int, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of (qid, user, X, labels) groups, in qid order (XGBoost wants a group's rows together)."""
+    X = np.concatenate([g[2] for g in groups])
+    y = np.concatenate([g[3] for g in groups])
+    qid = np.concatenate([np.full(len(g[3]), g[0], np.int64) for g in groups])
     return X, y, qid

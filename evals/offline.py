@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog import Context, Dataset, History, Interactions, load_dataset
+from catalog import Context, Dataset, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import (
@@ -25,6 +25,7 @@ from engine import (
     candidate_pool,
     content_vectors,
     fit_stage_one,
+    onboarded_history,
     period_histories,
     period_sources,
     source_k,
@@ -291,13 +292,7 @@ def run_eval(
             pool[u] = cs.ids.tolist()
             advance(1)
         for u in onboarded:
-            first = histories[u].items[:ONBOARDED]
-            picked = History(
-                items=first,
-                weights=np.full(len(first), 5.0, np.float32),
-                timestamps=histories[u].timestamps[:ONBOARDED],
-            )
-            context = Context(profile_id=str(u), history=picked, now=now)
+            context = Context(profile_id=str(u), history=onboarded_history(histories[u], ONBOARDED), now=now)
             lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
             for source, found in zip(sources, lists, strict=True):
                 new_lists.setdefault(source.name, {})[u] = [c.title_id for c in found[:TOP]]

@@ -60,6 +60,7 @@ class Stage2:
                     [b is not None and b.licence_expires <= horizon for b in business], bool
                 ),
                 weights=weights,
+                history=len(context.history),
             )
             if len(ids)
             else np.empty(0)

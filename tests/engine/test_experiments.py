@@ -265,7 +265,8 @@ def test_arms_change_top_picks_without_touching_shared_state(engine: Engine) -> 
     assert engine._parts.stage2.ranker is ranker and engine._homepage.builder is builder
     low = engine.rows(context, arm="diversity_0.0")
     high = engine.rows(context, arm="diversity_0.9")
-    assert engine._homepage.builder.weights.trade_off == 0.7  # the arms' copies leave the shared one be
+    shared = engine.settings().ranker.trade_off
+    assert engine._homepage.builder.weights.trade_off == shared  # the arms' copies leave the shared one be
     assert _top(low) != _top(high)
     pages = ServedPages(engine.settings().dataset_state("ml-latest-small") / EXPERIMENTS_FILE)
     served = {p.arm: p for p in pages.pages()}

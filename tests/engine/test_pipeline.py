@@ -107,6 +107,8 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
         assert 0.0 <= figures["ndcg@10"] <= 1.0
         assert 0.0 <= figures["ild@10"] <= 2.0 and 0.0 <= figures["long_tail@10"] <= 1.0
     assert result["ranker"]["objective"] in ("rank:ndcg", "rank:pairwise")
+    # Short profiles (a new profile's first picks) are trained on beside the full histories.
+    assert result["ranker"]["training_profiles"] > result["ranker"]["training_users"]
     candidates = result["candidates"]
     per_source = candidates["per_source"]
     assert {"als", "ease", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)

@@ -21,7 +21,7 @@ def _blend(**overrides: object) -> np.ndarray:
 
 
 def test_novelty_demotes_the_more_popular_of_two_equally_relevant_titles() -> None:
-    score = _blend(popularity=np.array([5_000.0, 20.0, 100.0]))
+    score = _blend(popularity=np.array([5_000.0, 20.0, 100.0]), weights=BlendWeights(novelty=0.1))
     assert score[1] > score[0]
     assert score[0] > score[2]  # a small penalty never outweighs a real relevance gap
 
@@ -73,3 +73,19 @@ def test_bad_weights_and_misaligned_inputs_are_rejected() -> None:
         _blend(popularity=np.ones(2))
     with pytest.raises(ValueError, match=r"popularity .* must be >= 0; got -1"):
         _blend(popularity=np.array([1.0, -1.0, 0.0]))
+
+
+def test_a_new_profile_gets_popular_titles_lifted_and_a_long_one_the_novelty_penalty() -> None:
+    weights = BlendWeights(novelty=0.2, new_profile_novelty=-0.2, novelty_full_history=20)
+    assert weights.novelty_at(0) == pytest.approx(-0.2)
+    assert weights.novelty_at(5) == pytest.approx(-0.1)
+    assert weights.novelty_at(20) == weights.novelty_at(500) == pytest.approx(0.2)
+    assert BlendWeights(novelty=0.2, novelty_full_history=0).novelty_at(3) == pytest.approx(0.2)
+    popular_first = {"relevance": np.array([1.0, 1.0, 0.0]), "popularity": np.array([5_000.0, 20.0, 100.0])}
+    fresh = _blend(**popular_first, weights=weights, history=2)
+    long = _blend(**popular_first, weights=weights, history=40)
+    assert fresh[0] > fresh[1]  # equally relevant: the popular title first for a new profile
+    assert long[1] > long[0]  # and last for a long one
+    assert _blend(**popular_first, weights=weights) == pytest.approx(long)  # no history given: full weight
+    with pytest.raises(ValueError, match=r"novelty must be >= 0"):
+        BlendWeights(novelty=-0.1)  # only the new-profile end may be negative
