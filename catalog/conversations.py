@@ -17,7 +17,7 @@ from sqlalchemy import Column, Double, MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
 
 from catalog.database import Database
-from catalog.sqlite_schema import migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
 
 
 class Conversations(Protocol):
@@ -36,7 +36,9 @@ class SQLiteConversations:
     """Conversations in one SQLite file (WAL mode)."""
 
     def __init__(self, path: Path | str) -> None:
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         migrate(self._db, "conversations")  # the schema: catalog/sqlite_migrations
         self._lock = threading.Lock()

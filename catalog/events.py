@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from catalog.errors import EventConflictError, UnknownAccountError, UnknownProfileError
 from catalog.metadata import MATURITY_RATINGS, normalize_maturity
-from catalog.sqlite_schema import migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
 
 ContextValue = str | int | float
 PROFILE_FIELDS = ("name", "maturity_limit", "language", "region")
@@ -150,12 +150,14 @@ class EventStore:
         self._lock = threading.RLock()
         if readonly:
             uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=BUSY_TIMEOUT_S)
             return
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every write below opens its own explicit transaction.
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
+        )
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
             self._db.execute("PRAGMA foreign_keys=ON")

@@ -20,6 +20,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 
 SQLITE_MIGRATIONS = Path(__file__).parent / "sqlite_migrations"
+# How long a connection waits on another's lock. Opening a new file takes the write lock for its migration
+# and switches it to WAL; under load that took longer than sqlite3's default 5 s, and a replica starting
+# beside another failed with "database is locked".
+BUSY_TIMEOUT_S = 30.0
 _ONE_AT_A_TIME = threading.Lock()  # Alembic's `op` and `context` are module globals: one run per process
 Branch = Literal["events", "bandits", "conversations", "pages"]
 
