@@ -17,7 +17,7 @@ from sqlalchemy import Column, Double, MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
 
 from catalog.database import Database
-from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate, use_wal
 
 
 class Conversations(Protocol):
@@ -39,7 +39,7 @@ class SQLiteConversations:
         self._db = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         migrate(self._db, "conversations")  # the schema: catalog/sqlite_migrations
         self._lock = threading.Lock()
 

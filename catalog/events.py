@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from catalog.errors import EventConflictError, UnknownAccountError, UnknownProfileError
 from catalog.metadata import MATURITY_RATINGS, normalize_maturity
-from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate, use_wal
 
 ContextValue = str | int | float
 PROFILE_FIELDS = ("name", "maturity_limit", "language", "region")
@@ -159,7 +159,7 @@ class EventStore:
             str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT_S
         )
         with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
+            use_wal(self._db)
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, much faster
             migrate(self._db, "events")  # the schema: catalog/sqlite_migrations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,21 @@ SQLITE_MIGRATIONS = Path(__file__).parent / "sqlite_migrations"
 BUSY_TIMEOUT_S = 30.0
 _ONE_AT_A_TIME = threading.Lock()  # Alembic's `op` and `context` are module globals: one run per process
 Branch = Literal["events", "bandits", "conversations", "pages"]
+
+
+def use_wal(db: sqlite3.Connection) -> None:
+    """Switch the file to WAL (readers never block the writer). The switch answers "database is locked"
+    at once, without waiting, while another connection holds a lock (a replica starting beside another,
+    migrating the same new file): it is retried for up to BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")  # ":memory:" answers "memory", which is fine
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def migrate(db: sqlite3.Connection, branch: Branch) -> None:

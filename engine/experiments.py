@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, Column, Double, Identity, MetaData, Table, Te
 from catalog import Event, EventKind, EventStore
 from catalog.database import Database
 from catalog.pg_events import PostgresStore
-from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate, use_wal
 from engine.config import ExperimentSettings
 from ranker.rows import Row, RowKind
 
@@ -164,7 +164,7 @@ class ServedPages:
     def __init__(self, path: Path | str) -> None:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_S)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")  # one row per page served: no fsync per page
         migrate(self._db, "pages")  # the schema: catalog/sqlite_migrations
 

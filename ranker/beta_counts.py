@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, Column, MetaData, Table, Text, select
 from sqlalchemy.dialects.postgresql import insert
 
 from catalog.database import Database
-from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate
+from catalog.sqlite_schema import BUSY_TIMEOUT_S, migrate, use_wal
 
 Cell = tuple[str, str]  # (scope, arm)
 Increment = tuple[str, str, int, int]  # (scope, arm, successes, failures)
@@ -51,7 +51,7 @@ class SQLiteBetaCounts:
         self._db = sqlite3.connect(
             str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
-        self._db.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; ignored for :memory:
+        use_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")  # consistent in WAL; a crash may drop the last updates
         migrate(self._db, "bandits")  # the schema: catalog/sqlite_migrations
         self._lock = threading.Lock()
