@@ -81,6 +81,9 @@ def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) 
 
 
 def test_eval_reports_every_system_and_source(settings: Settings) -> None:
+    # Short training profiles on (off by default), so the report's training counts show them.
+    ranker = settings.ranker.model_copy(update={"short_histories": (3, 5)})
+    settings = settings.model_copy(update={"ranker": ranker})
     result = run_eval(settings, "ml-latest-small", "random", max_users=60, diversity=(0.0, 0.8))
     assert result["users"] == 60
     assert set(result["systems"]) == {
