@@ -85,9 +85,8 @@ class PostgresConversations:
         query = select(_conversations.c.state).where(
             _conversations.c.profile_id == profile_id, _conversations.c.id == conversation_id
         )
-        with self._db.connect() as db:
-            found = db.execute(query).scalar_one_or_none()
-        return None if found is None else str(found)
+        found = self._db.read(query)
+        return str(found[0][0]) if found else None
 
     def save(self, profile_id: str, conversation_id: str, state: str) -> None:
         row = insert(_conversations).values(

@@ -8,7 +8,7 @@ composition root shares it among them. An unreachable database raises StoreUnava
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Connection, Dialect, Row, make_url
+from sqlalchemy.engine import URL, Connection, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.sql import Executable
 
@@ -99,25 +99,19 @@ class Database:
         with reachable(), self._engine.begin() as db:
             yield db
 
-    @contextmanager
-    def connect(self) -> Iterator[Connection]:
-        """A connection for reads that need one (several statements); one query: `read`."""
-        with reachable(), self._engine.connect() as db:
-            yield db
-
-    def read(self, query: Executable) -> Sequence[Row[Any]]:
+    def read(self, query: Executable) -> list[tuple[Any, ...]]:
         """The query's rows, read in autocommit. A connection the server dropped (a restart, an idle
         timeout) fails its first statement and invalidates the pool; the read is tried once more on a new
         connection, which is what a ping before every checkout would have bought."""
         with reachable():
             try:
                 with self._reads.connect() as db:
-                    return db.execute(query).all()
+                    return [tuple(row) for row in db.execute(query)]
             except DBAPIError as error:
                 if not error.connection_invalidated:
                     raise
             with self._reads.connect() as db:
-                return db.execute(query).all()
+                return [tuple(row) for row in db.execute(query)]
 
     def close(self) -> None:
         self._engine.dispose()

@@ -259,7 +259,7 @@ class PostgresStore:
         return self._db.begin()
 
     def _read(self, query: Select[Any]) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in self._db.read(query)]
+        return self._db.read(query)
 
     def _select(self, query: Select[Any], kinds: Iterable[EventKind | str] | None) -> list[Event]:
         if kinds is not None:

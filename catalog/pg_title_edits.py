@@ -44,8 +44,7 @@ class PostgresTitleEdits:
         query = select(title_edits.c.title_id, title_edits.c.title).where(
             title_edits.c.dataset == self._dataset
         )
-        with self._db.connect() as db:
-            rows = db.execute(query).all()
+        rows = self._db.read(query)
         put = {int(t): Title.from_json(json.loads(body)) for t, body in rows if body is not None}
         return put, frozenset(int(t) for t, body in rows if body is None)
 
@@ -72,9 +71,8 @@ class PostgresTitleEdits:
 
     def version(self) -> int:
         query = select(versions.c.version).where(versions.c.dataset == self._dataset)
-        with self._db.connect() as db:
-            found = db.execute(query).scalar()
-        return int(found or 0)
+        found = self._db.read(query)
+        return int(found[0][0]) if found else 0
 
     def close(self) -> None:
         self._db.close()

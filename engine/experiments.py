@@ -213,8 +213,7 @@ class PostgresServedPages:
             db.execute(_served.insert().values(**values))
 
     def pages(self) -> list[ServedPage]:
-        with self._db.connect() as db:
-            rows = db.execute(select(*_PAGE_COLUMNS).order_by(_served.c.ts, _served.c.seq)).all()
+        rows = self._db.read(select(*_PAGE_COLUMNS).order_by(_served.c.ts, _served.c.seq))
         return [_served_page(tuple(row)) for row in rows]
 
     def close(self) -> None:

@@ -117,8 +117,7 @@ class PostgresBetaCounts:
         query = select(_counts.c.scope, _counts.c.arm, _counts.c.successes, _counts.c.failures).where(
             _counts.c.policy == policy
         )
-        with self._db.connect() as db:
-            return {(scope, arm): (int(s), int(f)) for scope, arm, s, f in db.execute(query)}
+        return {(scope, arm): (int(s), int(f)) for scope, arm, s, f in self._db.read(query)}
 
     def close(self) -> None:
         """Nothing of its own to close: the database belongs to whoever opened it."""
