@@ -272,10 +272,21 @@ class CheckedIndex(ABC):
         return self._search(vector, q, int(k), where, exact) if k > 0 else []
 
     def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
-        """Top-k by a numeric payload field, descending; points without the field are left out."""
+        """Top-k by a numeric payload field, descending, equal values by id (as the popularity fallback
+        orders them); points without the field are left out."""
         if field not in NUMERIC_FIELDS:
             raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
-        return self._top_by(field, int(k), where) if k > 0 else []
+        k = int(k)
+        if k <= 0:
+            return []
+        # Qdrant returns equal values in no fixed order, so the titles at the cut changed from one query
+        # (and one build) to the next. Read on until the run of equal values at the cut is whole.
+        limit = k + k // 4 + 1
+        while True:
+            hits = self._top_by(field, limit, where)
+            if len(hits) < limit or hits[-1].score < hits[k - 1].score:
+                return sorted(hits, key=lambda h: (-h.score, h.id))[:k]
+            limit *= 2
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids (missing ids are left out); cosine vectors come back
