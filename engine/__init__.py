@@ -49,7 +49,15 @@ from engine.heap import freeze_loaded
 from engine.progress import Advance, Bars, Reporter, Silent
 
 # For offline evaluation (evals/): stage 1 and 2 fitted on one period, as the build does.
-from engine.ranking import candidate_pool, fit_stage_one, period_sources, source_k, stage_two, train_ranker
+from engine.ranking import (
+    candidate_pool,
+    fit_now,
+    fit_stage_one,
+    period_sources,
+    source_k,
+    stage_two,
+    train_ranker,
+)
 from engine.ranking import histories as period_histories
 from engine.ranking import onboarded as onboarded_history
 from engine.results import Health, Page, Picks, Recommendation
@@ -81,6 +89,7 @@ __all__ = [
     "clean_errors",
     "content_vectors",
     "fail",
+    "fit_now",
     "fit_stage_one",
     "freeze_loaded",
     "onboarded_history",

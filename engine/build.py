@@ -6,6 +6,7 @@ Serving only ever loads what this writes; nothing trains on a request path.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import numpy as np
@@ -86,6 +87,8 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     with reporter.stage("Fitting EASE"):
         EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
+    # A model left by an earlier build (the short-profile one) must not load beside this one.
+    shutil.rmtree(out / RANKER_DIR, ignore_errors=True)
     ranker.save(out / RANKER_DIR)
 
     manifest = Manifest(
@@ -111,8 +114,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
                 EASE_FILE,
                 STATS_FILE,
                 SIMILARITY_FILE,
-                f"{RANKER_DIR}/model.json",
-                f"{RANKER_DIR}/ltr.json",
+                *(f"{RANKER_DIR}/{name}" for name in ranker.files()),
             )
         },
         metrics={"ranker_validation": ranker.metrics},

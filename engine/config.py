@@ -57,11 +57,12 @@ class RankerSettings(BlendWeights):
     quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 200, "als": 100})
     max_training_users: int = Field(1500, ge=20)
     # Each training user also yields one short profile (its first n titles, n in turn from these), so
-    # the ranker learns what a new profile's few picks say; () trains on full histories only. Off by
-    # default: with (3, 5) the README's stage-2 figures improved, but on the test slice a profile
-    # onboarded with three animated titles often got no animation in its top 10 (its scores followed
-    # popularity). Turn on with MARQUEE_RANKER__SHORT_HISTORIES='[3, 5]'.
-    short_histories: tuple[Annotated[int, Field(ge=1)], ...] = ()
+    # the ranker learns what a new profile's few picks say; () trains on full histories only (new
+    # profiles then ranked below plain popularity: README, "Does stage 2 earn its place?").
+    short_histories: tuple[Annotated[int, Field(ge=1)], ...] = (3, 5)
+    # With short profiles, a second model is trained on both kinds and scores profiles of fewer titles
+    # than this; the first, trained on whole histories alone, scores the rest (ranker.ProfileLengthRanker).
+    short_model_below: int = Field(10, ge=1)
     ltr: LTRConfig = LTRConfig()
 
 

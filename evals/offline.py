@@ -24,6 +24,7 @@ from engine import (
     Silent,
     candidate_pool,
     content_vectors,
+    fit_now,
     fit_stage_one,
     onboarded_history,
     period_histories,
@@ -93,6 +94,13 @@ def validation_folds(split: Split, seed: int) -> list[Fold]:
     else:
         cuts = [make_split(split.train, split.kind, seed=seed)]
     return [(c.train, c.test) for c in cuts if c.test]
+
+
+def served_at(split: Split) -> float:
+    """The moment the test users are served: the time cut, or (per-user hold-outs) the training part's
+    last interaction, as `train_ranker` sets it for its own inner split. 0 had put every time feature
+    (title age, days since the last title) in 1970 while the ranker trained on real dates."""
+    return float(split.cut) if split.cut is not None else fit_now(split.train)
 
 
 class ALSRanker:
@@ -262,7 +270,7 @@ def run_eval(
         content = content_vectors(settings, dataset, clock.reporter)
     per_source: dict[str, dict[int, list[int]]] = {}
     histories = period_histories(split.train, users)
-    now = float(split.cut) if split.cut is not None else 0.0
+    now = served_at(split)
     fused: dict[int, list[int]] = {}
     pool: dict[int, list[int]] = {}
     served: dict[int, tuple[Context, CandidateSet]] = {}
@@ -273,7 +281,7 @@ def run_eval(
     new_served: dict[int, tuple[Context, CandidateSet]] = {}
     with (
         period_sources(
-            settings, dataset, split.train, als, content, trending_now=split.cut, ease=ease
+            settings, dataset, split.train, als, content, trending_now=now or None, ease=ease
         ) as sources,
         clock.stage("Querying candidate sources", total=len(users) + len(onboarded)) as advance,
     ):

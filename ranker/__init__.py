@@ -5,7 +5,16 @@ from ranker.bandits import NEW_SEGMENT, SEGMENTS, ArtworkBandit, ArtworkPolicy, 
 from ranker.blend import BlendWeights, blend
 from ranker.diversify import explore, intra_list_diversity, mmr
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRConfig, LTRRanker, Ranker, SourceOrderRanker, choose_ranker, load_ranker
+from ranker.ltr import (
+    LTRConfig,
+    LTRRanker,
+    ProfileLengthRanker,
+    Ranker,
+    SourceOrderRanker,
+    TrainedRanker,
+    choose_ranker,
+    load_ranker,
+)
 
 __all__ = [
     "NEW_SEGMENT",
@@ -17,10 +26,12 @@ __all__ = [
     "FeatureBuilder",
     "LTRConfig",
     "LTRRanker",
+    "ProfileLengthRanker",
     "Ranker",
     "RowOrderBandit",
     "SourceOrderRanker",
     "TitleStats",
+    "TrainedRanker",
     "blend",
     "choose_ranker",
     "explore",

@@ -81,9 +81,7 @@ def test_recommend_cli_prints_titles_with_source_and_reason(settings: Settings) 
 
 
 def test_eval_reports_every_system_and_source(settings: Settings) -> None:
-    # Short training profiles on (off by default), so the report's training counts show them.
-    ranker = settings.ranker.model_copy(update={"short_histories": (3, 5)})
-    settings = settings.model_copy(update={"ranker": ranker})
+    assert settings.ranker.short_histories  # on by default: the report's training counts show them
     result = run_eval(settings, "ml-latest-small", "random", max_users=60, diversity=(0.0, 0.8))
     assert result["users"] == 60
     assert set(result["systems"]) == {
@@ -110,8 +108,11 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
         assert 0.0 <= figures["ndcg@10"] <= 1.0
         assert 0.0 <= figures["ild@10"] <= 2.0 and 0.0 <= figures["long_tail@10"] <= 1.0
     assert result["ranker"]["objective"] in ("rank:ndcg", "rank:pairwise")
-    # Short profiles (a new profile's first picks) are trained on beside the full histories.
-    assert result["ranker"]["training_profiles"] > result["ranker"]["training_users"]
+    # Whole histories train one model; short profiles (a new profile's first picks) and whole histories
+    # train the second, which scores profiles of fewer than `short_model_below` titles.
+    short = result["ranker"]["short_profiles"]
+    assert result["ranker"]["training_profiles"] == result["ranker"]["training_users"]
+    assert short["training_profiles"] > short["training_users"] and short["below"] == 10
     candidates = result["candidates"]
     per_source = candidates["per_source"]
     assert {"als", "ease", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)

@@ -12,6 +12,7 @@ from ranker.ltr import (
     OBJECTIVES,
     LTRConfig,
     LTRRanker,
+    ProfileLengthRanker,
     Ranker,
     SourceOrderRanker,
     choose_ranker,
@@ -122,3 +123,53 @@ def test_ndcg_known_values() -> None:
     y = np.array([1, 0, 0, 0, 0], np.float32)  # group 1 has nothing relevant: left out
     assert ndcg_at_k(y, np.array([3, 2, 1, 5, 4.0]), groups) == pytest.approx(1.0)
     assert ndcg_at_k(y, np.array([1, 3, 2, 5, 4.0]), groups) == pytest.approx(0.5)
+
+
+LENGTH_NAMES = (*NAMES, "user_history_log")
+
+
+def _profiles(n_groups: int, seed: int, titles: int, *, flip: bool) -> Split:
+    """Groups of profiles with `titles` titles; relevance is `signal` > 0.5, or < 0.5 when `flip`."""
+    X, y, groups = _groups(n_groups, seed)
+    y = 1.0 - y if flip else y
+    return np.column_stack([X, np.full(len(X), np.log1p(titles), np.float32)]), y, groups
+
+
+def test_profile_length_ranker_scores_each_profile_with_its_own_model(tmp_path: Path) -> None:
+    full = LTRRanker.fit(
+        *_profiles(60, 1, 40, flip=False),
+        names=LENGTH_NAMES,
+        config=SMALL,
+        eval_set=_profiles(15, 2, 40, flip=False),
+    )
+    short = LTRRanker.fit(
+        *_profiles(60, 3, 3, flip=True),
+        names=LENGTH_NAMES,
+        config=SMALL,
+        eval_set=_profiles(15, 4, 3, flip=True),
+    )
+    ranker = ProfileLengthRanker(full=full, short=short, below=10)
+    # One batch holding both kinds of rows: each row goes to the model of its profile's length.
+    for titles, flip in ((40, False), (3, True), (9, True), (10, False)):
+        X, y, groups = _profiles(10, 5, titles, flip=flip)
+        assert ndcg_at_k(y, ranker.score(X), groups) == pytest.approx(1.0), titles
+    mixed = np.concatenate([_profiles(3, 6, 3, flip=True)[0], _profiles(3, 6, 40, flip=False)[0]])
+    expected = np.concatenate([short.score(mixed[:60]), full.score(mixed[60:])])
+    np.testing.assert_array_equal(ranker.score(mixed), expected)
+
+    ranker.save(tmp_path / "ltr")
+    written = sorted(
+        str(p.relative_to(tmp_path / "ltr")) for p in (tmp_path / "ltr").rglob("*") if p.is_file()
+    )
+    assert written == sorted(ranker.files())
+    loaded = load_ranker(tmp_path / "ltr", names=LENGTH_NAMES)
+    assert isinstance(loaded, ProfileLengthRanker) and loaded.below == 10
+    np.testing.assert_array_equal(loaded.score(mixed), expected)
+    assert loaded.metrics == ranker.metrics and loaded.metrics["short_profiles"]["below"] == 10
+    with pytest.raises(ValueError, match="same feature columns"):
+        ProfileLengthRanker(
+            full=full, short=LTRRanker.fit(*_groups(20, 1), names=NAMES, config=SMALL), below=10
+        )
+    plain = LTRRanker.fit(*_groups(20, 1), names=NAMES, config=SMALL)
+    with pytest.raises(ValueError, match="user_history_log"):
+        ProfileLengthRanker(full=plain, short=plain, below=10)
