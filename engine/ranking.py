@@ -81,6 +81,14 @@ def fit_now(train: Interactions) -> float:
     return float(train.timestamps.max()) if train.timed else 0.0
 
 
+def right_after(history: History, fallback: float) -> float:
+    """When a profile is served: right after its last interaction on a timed history (a user-temporal
+    hold-out's next titles follow that moment, and a live profile's request its last event), else
+    `fallback`. Title age and days since the last title are then read as the viewer lived them."""
+    stamps = history.timestamps
+    return float(stamps.max()) if len(stamps) and stamps.max() > 0 else fallback
+
+
 def source_k(settings: Settings, source: str) -> int:
     """How many titles to ask `source` for: enough to fill its reserved places in the pool."""
     return max(settings.ranker.candidates_per_source, settings.ranker.quotas.get(source, 0))
@@ -234,7 +242,7 @@ def train_ranker(
         users = sorted(rng.choice(users, cfg.max_training_users, replace=False).tolist())
     history = histories(inner.train, users)
     contexts: dict[tuple[int, int], Context] = {
-        (user, 0): Context(profile_id=str(user), history=history[user], now=one.now) for user in users
+        (u, 0): Context(str(u), history[u], now=right_after(history[u], one.now)) for u in users
     }
     # Short profiles too (a new profile's picks, the user's first titles): trained on long histories
     # alone, the ranker had never seen one, and a 3-title profile ranked below plain popularity.
@@ -242,9 +250,8 @@ def train_ranker(
     for i, user in enumerate(users if cfg.short_histories else ()):
         n = cfg.short_histories[i % len(cfg.short_histories)]
         if len(history[user]) > n:
-            contexts[(user, n)] = Context(
-                profile_id=str(user), history=onboarded(history[user], n), now=one.now
-            )
+            picks = onboarded(history[user], n)
+            contexts[(user, n)] = Context(str(user), picks, now=right_after(picks, one.now))
     found = candidates_for(
         settings,
         dataset,

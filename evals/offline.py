@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from catalog import Context, Dataset, Interactions, load_dataset
+from catalog import Context, Dataset, History, Interactions, load_dataset
 from catalog.matrix import UserItemMatrix
 from catalog.splitting import Split, make_split, temporal_split
 from engine import (
@@ -29,6 +29,7 @@ from engine import (
     onboarded_history,
     period_histories,
     period_sources,
+    right_after,
     source_k,
     train_ranker,
 )
@@ -271,6 +272,11 @@ def run_eval(
     per_source: dict[str, dict[int, list[int]]] = {}
     histories = period_histories(split.train, users)
     now = served_at(split)
+
+    def when(history: History) -> float:
+        # A time cut serves everyone at the cut; a per-user hold-out right after each user's last title.
+        return now if split.cut is not None else right_after(history, now)
+
     fused: dict[int, list[int]] = {}
     pool: dict[int, list[int]] = {}
     served: dict[int, tuple[Context, CandidateSet]] = {}
@@ -286,7 +292,7 @@ def run_eval(
         clock.stage("Querying candidate sources", total=len(users) + len(onboarded)) as advance,
     ):
         for u in users:
-            context = Context(profile_id=str(u), history=histories[u], now=now)
+            context = Context(profile_id=str(u), history=histories[u], now=when(histories[u]))
             lists = [s.candidates(context=context, k=CANDIDATES) for s in sources]
             for source, found in zip(sources, lists, strict=True):
                 per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
@@ -300,7 +306,8 @@ def run_eval(
             pool[u] = cs.ids.tolist()
             advance(1)
         for u in onboarded:
-            context = Context(profile_id=str(u), history=onboarded_history(histories[u], ONBOARDED), now=now)
+            picks = onboarded_history(histories[u], ONBOARDED)
+            context = Context(profile_id=str(u), history=picks, now=when(picks))
             lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
             for source, found in zip(sources, lists, strict=True):
                 new_lists.setdefault(source.name, {})[u] = [c.title_id for c in found[:TOP]]
