@@ -98,9 +98,11 @@ def validation_folds(split: Split, seed: int) -> list[Fold]:
 
 
 def served_at(split: Split) -> float:
-    """The moment the test users are served: the time cut, or (per-user hold-outs) the training part's
-    last interaction, as `train_ranker` sets it for its own inner split. 0 had put every time feature
-    (title age, days since the last title) in 1970 while the ranker trained on real dates."""
+    """The period's clock: the time cut, or (per-user hold-outs) the training part's last interaction, as
+    `train_ranker` sets it for its own inner split. Trending is counted back from it, and a profile
+    without a timed history is served at it (a timed one right after its own last title). 0 had put
+    every time feature (title age, days since the last title) in 1970 while the ranker trained on real
+    dates."""
     return float(split.cut) if split.cut is not None else fit_now(split.train)
 
 

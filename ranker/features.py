@@ -28,7 +28,8 @@ PROFILE_HALF_LIFE = 10.0  # in liked titles, newest first; order, not time, so u
 RECENT_CONTENT = 5  # last liked titles for the "max content similarity" feature
 RECENT_ALS = 3  # last liked titles for the item-item (ALS factor cosine) feature
 
-USER = ("user_history_log", "user_days_since_last", "user_mean_rating", "user_explicit")
+HISTORY_COLUMN = "user_history_log"  # log1p(titles in the profile)
+USER = (HISTORY_COLUMN, "user_days_since_last", "user_mean_rating", "user_explicit")
 CONTEXT = ("ctx_hour", "ctx_weekday", "ctx_device")
 INTERACTION = (
     "als_score",

@@ -11,6 +11,8 @@ import numpy as np
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from ranker.features import HISTORY_COLUMN
+
 OBJECTIVES = ("rank:ndcg", "rank:pairwise")
 FUSED_COLUMN = "rrf_score"  # FeatureBuilder's stage-1 fused score: the candidate order
 # Half the learning rate of XGBoost's usual 0.1, more trees and more patience: with 20 rounds the
@@ -21,7 +23,6 @@ EARLY_STOPPING_ROUNDS = 50
 NDCG_K = 10
 MODEL_FILE, META_FILE = "model.json", "ltr.json"
 SHORT_DIR, SEGMENTS_FILE = "short", "segments.json"  # ProfileLengthRanker's second model and its cut
-HISTORY_COLUMN = "user_history_log"  # FeatureBuilder's log1p(titles in the profile)
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray]  # X, y (relevance labels), qid per row (rows sorted)
 
