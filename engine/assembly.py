@@ -33,6 +33,7 @@ from engine.periods import data_now
 from engine.progress import Reporter, Silent
 from engine.ranking import (
     EASE_FILE,
+    NEIGHBOURS_FILE,
     RANKER_DIR,
     SIMILARITY_FILE,
     STATS_FILE,
@@ -57,6 +58,7 @@ from retrieval import (
     TextEmbedder,
     TitleIndex,
     TitlePoint,
+    UserNeighbours,
     title_points,
 )
 
@@ -175,7 +177,9 @@ def _served_engine(
     dataset = apply_edits(dataset, added, removed)  # the operator's titles, added or removed while serving
     # The ranker may be missing (degraded mode); stage 1 and the features may not.
     lacking = [
-        name for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE) if not (folder / name).is_file()
+        name
+        for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE, NEIGHBOURS_FILE)
+        if not (folder / name).is_file()
     ]
     if lacking:
         raise ArtifactsMissingError(
@@ -196,7 +200,8 @@ def _served_engine(
     content = content_vectors(settings, dataset, Silent(), embedder)
     stats = TitleStats.load(folder / STATS_FILE)
     similarity = ItemSimilarity.load(folder / SIMILARITY_FILE)
-    features = feature_builder(dataset, stats, als, content, similarity, ease)
+    neighbours = UserNeighbours.load(folder / NEIGHBOURS_FILE)
+    features = feature_builder(dataset, stats, als, content, similarity, ease, neighbours)
     one = StageOne(als=als, ease=ease, stats=stats, features=features, now=data_now(dataset))
     ranker = load_ranker(folder / RANKER_DIR, names=one.features.names, threads=1)
     stage2 = stage_two(settings, dataset, one, content, ranker)

@@ -18,7 +18,14 @@ from engine.config import Settings
 from engine.indexes import catalog_points, create_index, dims, publish
 from engine.periods import catalog_titles, data_now
 from engine.progress import Reporter, Silent
-from engine.ranking import EASE_FILE, RANKER_DIR, SIMILARITY_FILE, STATS_FILE, train_ranker
+from engine.ranking import (
+    EASE_FILE,
+    NEIGHBOURS_FILE,
+    RANKER_DIR,
+    SIMILARITY_FILE,
+    STATS_FILE,
+    train_ranker,
+)
 from engine.title_edits import apply_edits, title_edits
 from ranker import TitleStats
 from retrieval import (
@@ -26,6 +33,7 @@ from retrieval import (
     EASEModel,
     ItemSimilarity,
     TextEmbedder,
+    UserNeighbours,
     embed_titles,
     fill_index,
 )
@@ -84,6 +92,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         interactions, np.array([t.id for t in titles], np.int64), now=data_now(dataset)
     ).save(out / STATS_FILE)
     ItemSimilarity.fit(interactions).save(out / SIMILARITY_FILE)
+    UserNeighbours.fit(interactions).save(out / NEIGHBOURS_FILE)
     with reporter.stage("Fitting EASE"):
         EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
@@ -114,6 +123,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
                 EASE_FILE,
                 STATS_FILE,
                 SIMILARITY_FILE,
+                NEIGHBOURS_FILE,
                 *(f"{RANKER_DIR}/{name}" for name in ranker.files()),
             )
         },

@@ -33,6 +33,7 @@ from retrieval import (
     EASEConfig,
     EASEModel,
     ItemSimilarity,
+    UserNeighbours,
     merge,
 )
 
@@ -40,6 +41,7 @@ RANKER_DIR = "ranker"
 STATS_FILE = "title_stats.npz"
 SIMILARITY_FILE = "item_similarity.npz"
 EASE_FILE = "ease.npz"
+NEIGHBOURS_FILE = "user_neighbours.npz"
 ONBOARDED_RATING = 5.0  # a title picked at sign-up is liked
 K = TypeVar("K", bound=Hashable)
 
@@ -66,13 +68,15 @@ def fit_stage_one(
     ease: EASEModel | None = None,
     ease_config: EASEConfig | None = None,
 ) -> StageOne:
-    """ALS and EASE (unless given, fitted on `train`), title statistics and the feature builder for one
-    period."""
+    """ALS and EASE (unless given, fitted on `train`), title statistics, item and user neighbours and the
+    feature builder for one period."""
     now = fit_now(train)
     als = als or ALSModel.fit(train, als_config or settings.als)
     ease = ease or EASEModel.fit(train, ease_config or settings.retrieval.ease)
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
-    features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train), ease)
+    features = feature_builder(
+        dataset, stats, als, content, ItemSimilarity.fit(train), ease, UserNeighbours.fit(train)
+    )
     return StageOne(als=als, ease=ease, stats=stats, features=features, now=now)
 
 
@@ -106,11 +110,13 @@ def feature_builder(
     content: np.ndarray,
     similarity: ItemSimilarity,
     ease: EASEModel,
+    neighbours: UserNeighbours,
 ) -> FeatureBuilder:
     """Features over the catalog, whose content rows follow sorted title ids."""
     return FeatureBuilder(
         similarity=similarity,
         ease=ease,
+        neighbours=neighbours,
         titles=dataset.titles,
         stats=stats,
         als=als,

@@ -50,6 +50,7 @@ from retrieval.sources import (
     popular_source,
     trending_source,
 )
+from retrieval.userknn import UserNeighbours
 
 __all__ = [
     "ALS_KIND",
@@ -82,6 +83,7 @@ __all__ = [
     "IndexHeldError",
     "IndexUnavailableError",
     "ItemSimilarity",
+    "UserNeighbours",
     "LEXICAL",
     "LexicalIndex",
     "NewSource",

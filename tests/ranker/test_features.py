@@ -10,7 +10,7 @@ import pytest
 
 from catalog import Context, History, Interactions, Title
 from ranker.features import NO_HISTORY_DAYS, FeatureBuilder, TitleStats
-from retrieval import SOURCES, ALSConfig, ALSModel, Candidate, CandidateSet, merge
+from retrieval import SOURCES, ALSConfig, ALSModel, Candidate, CandidateSet, UserNeighbours, merge
 
 NOW = datetime(2024, 3, 6, 13, 30, tzinfo=UTC).timestamp()  # a Wednesday, 13:30 UTC
 DAY = 86_400
@@ -69,7 +69,13 @@ def builder() -> FeatureBuilder:
     stats = TitleStats.from_interactions(inter, np.array(sorted(_titles())), now=NOW)
     ids, content = _content()
     return FeatureBuilder(
-        titles=_titles(), stats=stats, als=als, content_ids=ids, content=content, genres=GENRES
+        titles=_titles(),
+        stats=stats,
+        als=als,
+        content_ids=ids,
+        content=content,
+        genres=GENRES,
+        neighbours=UserNeighbours.fit(inter),
     )
 
 
@@ -167,6 +173,14 @@ def test_als_and_item_item_stay_in_the_viewers_block(builder: FeatureBuilder) ->
     assert f["als_score"][2] > f["als_score"][4] and f["als_missing"][2] == 0.0
     assert f["item_item_score"][2] > 0.9 > f["item_item_score"][4]
     assert f["als_missing"][DOC] == 1.0 and f["als_score"][DOC] == 0.0 and f["item_item_score"][DOC] == 0.0
+
+
+def test_user_neighbours_vote_within_the_viewers_block(builder: FeatureBuilder) -> None:
+    # A profile that watched space title 1: every space viewer watched 2 and 3, no one else did.
+    f = _frame(builder, _context(), _candidates())
+    assert f["user_knn_share"][2] == pytest.approx(1.0) and f["user_knn_share"][3] == pytest.approx(1.0)
+    assert f["user_knn_share"][4] == 0.0 and f["user_knn_share"][DOC] == 0.0
+    assert f["user_knn_rank_log"][2] < f["user_knn_rank_log"][4] <= f["user_knn_rank_log"][999]
 
 
 def test_title_and_context_columns(builder: FeatureBuilder) -> None:

@@ -1,0 +1,83 @@
+"""Viewers of similar taste (user-based k-NN, cosine over who watched what) and what they watched that a
+profile has not: evidence from people, where EASE and co-occurrence are evidence from titles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from catalog import Interactions
+from catalog.matrix import UserItemMatrix
+
+
+class UserNeighbours:
+    """The training viewers' watched sets (users x titles, 1 where watched) over fixed title ids; a
+    profile's neighbours are found at request time, so a new profile has them as soon as it has a title."""
+
+    def __init__(self, matrix: UserItemMatrix, *, neighbours: int) -> None:
+        """`matrix` is binary (who watched, not how much or how they rated it)."""
+        if neighbours < 1:
+            raise ValueError(f"neighbours must be >= 1, got {neighbours}")
+        self.matrix = matrix
+        self.watched = matrix.csr
+        self.neighbours = neighbours
+        self._sizes = np.diff(self.watched.indptr).astype(np.float64)
+
+    @classmethod
+    def fit(cls, interactions: Interactions, *, neighbours: int = 200) -> UserNeighbours:
+        return cls(UserItemMatrix.build(interactions, "binary"), neighbours=neighbours)
+
+    def scores(self, history: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate: the neighbours' similarity-weighted share who watched it, and log(1 + its rank)
+        among every title the profile has not seen (a title no neighbour watched ranks last)."""
+        seen = self.matrix.columns(history)
+        seen = np.unique(seen[seen >= 0])
+        cand = self.matrix.columns(candidates)
+        n_titles = self.matrix.n_items
+        share = np.zeros(len(candidates), np.float64)
+        if not len(seen):
+            return share, np.full(len(candidates), np.log1p(n_titles))
+        profile = np.zeros(n_titles, np.float32)
+        profile[seen] = 1.0
+        overlap = self.watched @ profile
+        similarity = overlap / np.sqrt(len(seen) * np.maximum(self._sizes, 1.0))
+        # A viewer who watched nothing beyond the profile's titles has nothing to recommend; that is
+        # also how a training user's own row (its history, as evaluation serves it) never counts.
+        similarity[self._sizes - overlap <= 0] = 0.0
+        order = np.argsort(-similarity, kind="stable")[: self.neighbours]  # ties by row: reproducible
+        nearest = order[similarity[order] > 0]
+        weights = similarity[nearest]
+        votes = np.zeros(n_titles, np.float64)
+        if len(nearest):
+            votes = (self.watched[nearest].T @ weights) / weights.sum()
+        unseen = votes.copy()
+        unseen[seen] = -np.inf
+        ordered = np.sort(unseen[np.isfinite(unseen)])
+        known = cand >= 0
+        share[known] = votes[cand[known]]
+        rank = np.where(known, len(ordered) - np.searchsorted(ordered, share, side="right"), len(ordered))
+        return share, np.log1p(rank)
+
+    def save(self, path: Path) -> None:
+        m = self.matrix
+        np.savez(
+            path,
+            user_ids=m.user_ids,
+            item_ids=m.item_ids,
+            indices=m.csr.indices,
+            indptr=m.csr.indptr,
+            shape=m.csr.shape,
+            neighbours=self.neighbours,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> UserNeighbours:
+        with np.load(path, allow_pickle=False) as d:
+            indices = d["indices"]
+            watched = sp.csr_matrix(
+                (np.ones(len(indices), np.float32), indices, d["indptr"]), shape=tuple(d["shape"])
+            )
+            matrix = UserItemMatrix(csr=watched, user_ids=d["user_ids"], item_ids=d["item_ids"])
+            return cls(matrix, neighbours=int(d["neighbours"]))

@@ -1,0 +1,72 @@
+"""User-based neighbours: known answers on hand-made viewers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from catalog import Interactions
+from retrieval.userknn import UserNeighbours
+from tests.retrieval.blocks import ROMANCE, SPACE, block_interactions
+
+
+def _viewers(sets: list[tuple[int, ...]]) -> Interactions:
+    users = [u for u, titles in enumerate(sets) for _ in titles]
+    items = [t for titles in sets for t in titles]
+    return Interactions.from_arrays(
+        np.array(users), np.array(items), np.full(len(users), 4.0), np.arange(len(users), dtype=np.int64)
+    )
+
+
+def test_neighbours_vote_for_what_similar_viewers_watched() -> None:
+    neighbours = UserNeighbours.fit(block_interactions(), neighbours=10)
+    share, rank = neighbours.scores(np.array(SPACE[:2]), np.array([SPACE[4], ROMANCE[0], 999]))
+    assert share[0] > 0 and share[1] == 0 and share[2] == 0  # same block, other block, unknown title
+    assert rank[0] < rank[1] <= rank[2]  # a title no neighbour watched, then an unknown one, rank last
+
+
+def test_closer_viewers_weigh_more() -> None:
+    # Viewer 0 shares three titles with the profile and adds 10; viewer 1 shares one and adds 11.
+    interactions = _viewers([(1, 2, 3, 10), (1, 11), (1, 11)])
+    share, rank = UserNeighbours.fit(interactions, neighbours=1).scores(
+        np.array([1, 2, 3]), np.array([10, 11])
+    )
+    assert share[0] == pytest.approx(1.0) and share[1] == 0  # one neighbour: the closest
+    share, rank = UserNeighbours.fit(interactions, neighbours=3).scores(
+        np.array([1, 2, 3]), np.array([10, 11])
+    )
+    # 10 has one close viewer; 11 two distant ones (cosine 0.866 vs 0.408 each): the closest still wins.
+    assert share[0] > share[1] > 0 and rank[0] < rank[1]
+
+
+def test_a_viewer_with_nothing_new_is_no_neighbour() -> None:
+    # The profile is viewer 0's whole history (as evaluation serves a training user): viewer 0 is its
+    # own perfect match but has nothing to add, so viewer 1, who watched 5 besides, is the neighbour.
+    interactions = _viewers([(1, 2, 3), (1, 2, 5)])
+    share, _ = UserNeighbours.fit(interactions, neighbours=1).scores(np.array([1, 2, 3]), np.array([5]))
+    assert share[0] == pytest.approx(1.0)
+
+
+def test_a_profile_without_known_titles_gets_no_votes() -> None:
+    neighbours = UserNeighbours.fit(block_interactions())
+    share, rank = neighbours.scores(np.array([999]), np.array(SPACE))
+    assert not share.any() and len(set(rank)) == 1
+
+
+def test_saved_neighbours_score_the_same(tmp_path: Path) -> None:
+    neighbours = UserNeighbours.fit(block_interactions(), neighbours=5)
+    neighbours.save(tmp_path / "users.npz")
+    loaded = UserNeighbours.load(tmp_path / "users.npz")
+    history, candidates = np.array(ROMANCE[:2]), np.array([*ROMANCE, *SPACE])
+    for got, want in zip(
+        loaded.scores(history, candidates), neighbours.scores(history, candidates), strict=True
+    ):
+        np.testing.assert_allclose(got, want)
+    assert loaded.neighbours == 5
+
+
+def test_neighbours_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="neighbours"):
+        UserNeighbours.fit(block_interactions(), neighbours=0)
