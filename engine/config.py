@@ -66,6 +66,9 @@ class RankerSettings(BlendWeights):
     # With short profiles, a second model is trained on both kinds and scores profiles of fewer titles
     # than this; the first, trained on whole histories alone, scores the rest (ranker.ProfileLengthRanker).
     short_model_below: int = Field(10, ge=1)
+    # Models per ranker, each stopped early on another fifth of the training users; their scores are
+    # averaged (ranker.LTRRanker.bagged). 1 trains one model, as before: faster, and less accurate.
+    bag: int = Field(3, ge=1, le=5)
     ltr: LTRConfig = LTRConfig()
 
 

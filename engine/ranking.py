@@ -21,7 +21,7 @@ from engine.indexes import catalog_points, dims, period_index
 from engine.progress import Reporter, Silent
 from engine.wiring import make_sources
 from ranker.features import FeatureBuilder, TitleStats
-from ranker.ltr import LTRRanker, ProfileLengthRanker, Ranker, TrainedRanker, choose_ranker
+from ranker.ltr import LTRRanker, ProfileLengthRanker, Ranker, Split, TrainedRanker, choose_ranker
 from ranker.pipeline import Stage2
 from retrieval import (
     SOURCES,
@@ -279,14 +279,24 @@ def train_ranker(
     if len(full) < 10:
         raise ValueError(f"too few users ({len(full)}) with positives among candidates to train a ranker")
     # Early stopping holds out whole users, so a user's short profile never validates its long one.
+    # Each model of the bag holds out its own fifth; the first chooses the objective and tree shape.
     held = sorted({g.user for g in full})
     rng.shuffle(held)
-    valid_users = set(held[: max(1, len(held) // 5)])
+    fifth = max(1, len(held) // 5)
+    folds = [set(held[k * fifth : (k + 1) * fifth]) for k in range(cfg.bag)]
 
     def fit(chosen: list[_Group]) -> LTRRanker:
-        valid = _stack([g for g in chosen if g.user in valid_users])
-        train = _stack([g for g in chosen if g.user not in valid_users])
-        ranker, metrics = choose_ranker(train, valid, names=one.features.names, base=cfg.ltr)
+        def split(valid_users: set[int]) -> tuple[Split, Split]:
+            train = _stack([g for g in chosen if g.user not in valid_users])
+            return train, _stack([g for g in chosen if g.user in valid_users])
+
+        first, metrics = choose_ranker(*split(folds[0]), names=one.features.names, base=cfg.ltr)
+        names, config = one.features.names, first.config
+        others = [
+            LTRRanker.fit(*train, names=names, config=config, eval_set=valid)
+            for train, valid in map(split, folds[1:])
+        ]
+        ranker = LTRRanker.bagged([first, *others]) if others else first
         counts = {"training_users": len(held), "training_profiles": len(chosen)}
         ranker.metrics.update({"objectives": metrics, **counts})
         return ranker
@@ -314,7 +324,7 @@ class _Group:
     labels: np.ndarray
 
 
-def _stack(groups: list[_Group]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stack(groups: list[_Group]) -> Split:
     """The groups' rows, in qid order (XGBoost wants a group's rows together)."""
     X = np.concatenate([g.X for g in groups])
     y = np.concatenate([g.labels for g in groups])

@@ -21,7 +21,7 @@ FUSED_COLUMN = "rrf_score"  # FeatureBuilder's stage-1 fused score: the candidat
 # ml-100k 0.1865 -> 0.1905.
 EARLY_STOPPING_ROUNDS = 50
 NDCG_K = 10
-MODEL_FILE, META_FILE = "model.json", "ltr.json"
+MODEL_FILE, META_FILE = "model.json", "ltr.json"  # a bag's further models: model.1.json, model.2.json, ...
 SHORT_DIR, SEGMENTS_FILE = "short", "segments.json"  # ProfileLengthRanker's second model and its cut
 
 Split = tuple[np.ndarray, np.ndarray, np.ndarray]  # X, y (relevance labels), qid per row (rows sorted)
@@ -83,15 +83,23 @@ class SourceOrderRanker:
 
 
 class LTRRanker:
-    """XGBoost learning-to-rank over FeatureBuilder rows, grouped per profile."""
+    """XGBoost learning-to-rank over FeatureBuilder rows, grouped per profile: one model, or a bag of
+    models whose scores it averages (`bagged`)."""
 
     kind = "ltr"
     is_fallback = False
 
     def __init__(
-        self, booster: xgb.Booster, *, names: Sequence[str], config: LTRConfig, metrics: dict[str, Any]
+        self,
+        boosters: Sequence[xgb.Booster],
+        *,
+        names: Sequence[str],
+        config: LTRConfig,
+        metrics: dict[str, Any],
     ) -> None:
-        self._booster = booster
+        if not boosters:
+            raise ValueError("an LTR ranker needs at least one model")
+        self._boosters = tuple(boosters)
         self.names = tuple(names)
         self.config = config
         self.metrics = metrics
@@ -134,31 +142,61 @@ class LTRRanker:
             model.fit(X, y, qid=groups, eval_set=[(Xv, yv)], eval_qid=[qv], verbose=False)
             booster = model.get_booster()[: model.best_iteration + 1]  # keep only the trees that helped
         booster.feature_names = list(names)
-        ranker = cls(booster, names=names, config=config, metrics={})
+        ranker = cls([booster], names=names, config=config, metrics={})
         ranker.metrics["trees"] = booster.num_boosted_rounds()
         if eval_set is not None:
             ranker.metrics[f"valid_ndcg@{NDCG_K}"] = ndcg_at_k(eval_set[1], ranker.score(Xv), eval_set[2])
         return ranker
 
+    @classmethod
+    def bagged(cls, members: Sequence[LTRRanker]) -> LTRRanker:
+        """One ranker that scores the mean of `members`' scores.
+
+        The members share a configuration and differ in the users that stopped their training (and
+        so in those they learned from): their average ranked better than one of them alone. Five-fold
+        cross-validation, NDCG@10 against EASE's order, one model vs three: ml-latest-small 1.119x vs
+        1.174x and 1.045x vs 1.167x, ml-100k 1.259x vs 1.297x and 1.240x vs 1.263x (two shuffles).
+        """
+        first = members[0]
+        if any(m.names != first.names or m.config != first.config for m in members):
+            raise ValueError("bagged models must share their feature columns and configuration")
+        boosters = [booster for member in members for booster in member._boosters]
+        metrics = {**first.metrics, "members": [member.metrics for member in members]}
+        return cls(boosters, names=first.names, config=first.config, metrics=metrics)
+
     def score(self, X: np.ndarray) -> np.ndarray:
         _check_width(X, self.names)
-        return np.asarray(self._booster.inplace_predict(np.asarray(X, np.float32)), np.float64)
+        rows = np.asarray(X, np.float32)
+        scores = [np.asarray(b.inplace_predict(rows), np.float64) for b in self._boosters]
+        return np.asarray(np.mean(scores, axis=0), np.float64)
 
     def importance(self) -> dict[str, float]:
-        """Total gain per feature, in `names` order; features no tree split on get 0."""
-        gain = self._booster.get_score(importance_type="total_gain")
-        # total_gain values are floats; the stubs also allow lists (for other importance types).
-        return {name: float(gain.get(name, 0.0)) for name in self.names}  # type: ignore[arg-type]
+        """Total gain per feature (the mean over a bag's models), in `names` order; features no tree
+        split on get 0."""
+        total = dict.fromkeys(self.names, 0.0)
+        for booster in self._boosters:
+            gain = booster.get_score(importance_type="total_gain")
+            for name in self.names:
+                # total_gain values are floats; the stubs also allow lists (for other importance types).
+                total[name] += float(gain.get(name, 0.0)) / len(self._boosters)  # type: ignore[arg-type]
+        return total
 
     def files(self) -> tuple[str, ...]:
         """What `save` writes, relative to its folder."""
-        return (MODEL_FILE, META_FILE)
+        return (*(_model_file(i) for i in range(len(self._boosters))), META_FILE)
 
     def save(self, folder: Path) -> None:
-        """model.json (XGBoost's own JSON) and ltr.json (names, config, metrics); never pickle."""
+        """model.json (XGBoost's own JSON; a bag's further models beside it) and ltr.json (names,
+        config, metrics, how many models); never pickle."""
         folder.mkdir(parents=True, exist_ok=True)
-        self._booster.save_model(folder / MODEL_FILE)
-        meta = {"names": list(self.names), "config": self.config.model_dump(), "metrics": self.metrics}
+        for i, booster in enumerate(self._boosters):
+            booster.save_model(folder / _model_file(i))
+        meta = {
+            "names": list(self.names),
+            "config": self.config.model_dump(),
+            "metrics": self.metrics,
+            "models": len(self._boosters),
+        }
         (folder / META_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
@@ -179,11 +217,14 @@ class LTRRanker:
                 f"the LTR model in {folder} was trained on other features (missing: {missing}, "
                 f"unexpected: {extra}, or a different order); retrain it with `marquee build`"
             )
-        booster = xgb.Booster()
-        booster.load_model(folder / MODEL_FILE)
-        if threads is not None:
-            booster.set_param({"nthread": threads})
-        return cls(booster, names=stored, config=LTRConfig(**meta["config"]), metrics=meta["metrics"])
+        boosters = []
+        for i in range(int(meta["models"])):
+            booster = xgb.Booster()
+            booster.load_model(folder / _model_file(i))
+            if threads is not None:
+                booster.set_param({"nthread": threads})
+            boosters.append(booster)
+        return cls(boosters, names=stored, config=LTRConfig(**meta["config"]), metrics=meta["metrics"])
 
 
 class ProfileLengthRanker:
@@ -313,6 +354,10 @@ def ndcg_at_k(y: np.ndarray, scores: np.ndarray, groups: np.ndarray, k: int = ND
         ideal = np.sort(labels)[::-1][:k]
         values.append(float(gained @ discounts[: len(gained)] / (ideal @ discounts[: len(ideal)])))
     return float(np.mean(values)) if values else 0.0
+
+
+def _model_file(i: int) -> str:
+    return MODEL_FILE if i == 0 else MODEL_FILE.replace(".json", f".{i}.json")
 
 
 def _check_width(X: np.ndarray, names: Sequence[str]) -> None:

@@ -113,6 +113,10 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
     short = result["ranker"]["short_profiles"]
     assert result["ranker"]["training_profiles"] == result["ranker"]["training_users"]
     assert short["training_profiles"] > short["training_users"] and short["below"] == 10
+    # A bag of models per ranker (settings.ranker.bag), each stopped early on its own held-out users.
+    for metrics in (result["ranker"], short):
+        members = metrics["members"]
+        assert len(members) == settings.ranker.bag == 3 and all(m["trees"] >= 1 for m in members)
     candidates = result["candidates"]
     per_source = candidates["per_source"]
     assert {"als", "ease", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)

@@ -67,6 +67,27 @@ def test_save_load_round_trip_is_exact_and_pickle_free(trained: LTRRanker, tmp_p
     assert loaded.names == NAMES and loaded.config == SMALL and loaded.metrics == trained.metrics
 
 
+def test_a_bag_scores_the_mean_of_its_models_and_round_trips(trained: LTRRanker, tmp_path: Path) -> None:
+    other = LTRRanker.fit(*_groups(60, seed=8), names=NAMES, config=SMALL, eval_set=_groups(15, seed=9))
+    bag = LTRRanker.bagged([trained, other])
+    X = _groups(5, seed=4)[0]
+    np.testing.assert_allclose(bag.score(X), (trained.score(X) + other.score(X)) / 2, rtol=1e-6)
+    assert [m["trees"] for m in bag.metrics["members"]] == [trained.metrics["trees"], other.metrics["trees"]]
+    bag.save(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ltr.json", "model.1.json", "model.json"]
+    assert sorted(bag.files()) == ["ltr.json", "model.1.json", "model.json"]
+    np.testing.assert_array_equal(LTRRanker.load(tmp_path, names=NAMES).score(X), bag.score(X))
+    assert max(bag.importance(), key=bag.importance().__getitem__) == "signal"
+
+
+def test_a_bag_refuses_models_trained_otherwise(trained: LTRRanker) -> None:
+    deeper = LTRRanker.fit(
+        *_groups(60, seed=8), names=NAMES, config=SMALL.model_copy(update={"max_depth": 5})
+    )
+    with pytest.raises(ValueError, match="share their feature columns and configuration"):
+        LTRRanker.bagged([trained, deeper])
+
+
 def test_loading_with_other_feature_names_says_what_differs(trained: LTRRanker, tmp_path: Path) -> None:
     trained.save(tmp_path)
     with pytest.raises(ValueError, match=r"missing: \['signal'\].*unexpected: \['renamed'\]"):
