@@ -40,9 +40,15 @@ class ItemSimilarity:
         rows = rows[rows >= 0]
         known = cols >= 0
         if len(rows) and known.any():
-            block = self.similarity[rows][:, cols[known]]
-            total[known] = np.asarray(block.sum(axis=0)).ravel()
-            best[known] = block.max(axis=0).toarray().ravel()
+            # Over the history's rows' nonzeros, by column: slicing the block's columns made this the
+            # costliest feature group.
+            block = self.similarity[rows]
+            n = self.similarity.shape[1]
+            sums = np.bincount(block.indices, weights=block.data, minlength=n)
+            maxima = np.zeros(n, np.float32)  # cosines are >= 0: a title no row reaches scores 0
+            np.maximum.at(maxima, block.indices, block.data)
+            total[known] = sums[cols[known]]
+            best[known] = maxima[cols[known]]
         return total, best
 
     def save(self, path: Path) -> None:

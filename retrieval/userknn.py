@@ -24,6 +24,7 @@ class UserNeighbours:
         self.watched = matrix.csr
         self.neighbours = neighbours
         self._sizes = np.diff(self.watched.indptr).astype(np.float64)
+        self._viewers = self.watched.T.tocsr()  # titles x users: the neighbours' votes in one product
 
     @classmethod
     def fit(cls, interactions: Interactions, *, neighbours: int = 200) -> UserNeighbours:
@@ -48,16 +49,14 @@ class UserNeighbours:
         similarity[self._sizes - overlap <= 0] = 0.0
         order = np.argsort(-similarity, kind="stable")[: self.neighbours]  # ties by row: reproducible
         nearest = order[similarity[order] > 0]
-        weights = similarity[nearest]
-        votes = np.zeros(n_titles, np.float64)
-        if len(nearest):
-            votes = (self.watched[nearest].T @ weights) / weights.sum()
+        weights = np.zeros(len(similarity), np.float64)
+        weights[nearest] = similarity[nearest]
+        votes = self._viewers @ weights / max(weights.sum(), 1e-12)
         unseen = votes.copy()
-        unseen[seen] = -np.inf
-        ordered = np.sort(unseen[np.isfinite(unseen)])
+        unseen[seen] = 0.0
         known = cand >= 0
         share[known] = votes[cand[known]]
-        rank = np.where(known, len(ordered) - np.searchsorted(ordered, share, side="right"), len(ordered))
+        rank = np.where(known, _count_above(unseen[unseen > 0], share), n_titles - len(seen))
         return share, np.log1p(rank)
 
     def save(self, path: Path) -> None:
@@ -81,3 +80,14 @@ class UserNeighbours:
             )
             matrix = UserItemMatrix(csr=watched, user_ids=d["user_ids"], item_ids=d["item_ids"])
             return cls(matrix, neighbours=int(d["neighbours"]))
+
+
+def _count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """How many `values` exceed each threshold. Sorts the few hundred thresholds, not the thousands of
+    values: each value is placed among them, and the counts are summed from the top."""
+    order = np.argsort(thresholds, kind="stable")
+    below = np.searchsorted(thresholds[order], values, side="left")  # thresholds each value exceeds
+    exceeding = np.cumsum(np.bincount(below, minlength=len(thresholds) + 1)[::-1])[::-1]
+    counts = np.empty(len(thresholds), np.int64)
+    counts[order] = exceeding[1:]
+    return counts
