@@ -70,6 +70,11 @@ class _MatrixBaseline:
         """Dense (len(rows), n_items) scores, -inf where the model has nothing to say; None: no model."""
         return None
 
+    def _score_users(self, users: Sequence[int], rows: sp.csr_matrix) -> np.ndarray | None:
+        """`_score` for these users' rows; a model that needs more than the rows (a sequence model: the
+        order of the titles) overrides this one instead."""
+        return self._score(rows)
+
     def recommend(
         self, users: Sequence[int], k: int, exclude: Mapping[int, AbstractSet[int]] | None = None
     ) -> dict[int, np.ndarray]:
@@ -88,7 +93,7 @@ class _MatrixBaseline:
                 banned = [rows.indices[rows.indptr[j] : rows.indptr[j + 1]] for j in range(len(chunk))]
             else:
                 banned = [_known_columns(matrix, exclude.get(u, ())) for u in chunk]
-            scores = self._score(rows) if known.any() else None
+            scores = self._score_users(chunk, rows) if known.any() else None
             tops = self._top(scores, known, banned, k) if scores is not None else None
             for j, user in enumerate(chunk):
                 picked = tops[j] if tops is not None else np.empty(0, np.int64)
