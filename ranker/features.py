@@ -27,6 +27,7 @@ from retrieval import (
     ItemSimilarity,
     SourceRegistry,
     UserNeighbours,
+    count_above,
 )
 
 DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
@@ -282,9 +283,9 @@ class FeatureBuilder:
         seen, seen_known = self._ease.positions(context.history.items)
         unseen = scores.copy()
         unseen[seen[seen_known]] = -np.inf
-        ordered = np.sort(unseen[np.isfinite(unseen)])
-        rank = np.where(known, len(ordered) - np.searchsorted(ordered, cand, side="right"), len(ordered))
-        best = float(ordered[-1]) if len(ordered) else 0.0
+        unseen = unseen[np.isfinite(unseen)]
+        rank = np.where(known, count_above(unseen, cand), len(unseen))
+        best = float(unseen.max()) if len(unseen) else 0.0
         return {
             "ease_score": cand,
             "ease_score_share": cand / best if best > 0 else zeros,

@@ -154,7 +154,6 @@ class LTRRanker:
         if any(m.names != first.names or m.config != first.config for m in members):
             raise ValueError("bagged models must share their feature columns and configuration")
         booster = _averaged([member._booster for member in members])
-        booster.feature_names = list(first.names)
         metrics = {**first.metrics, "members": [member.metrics for member in members]}
         metrics["trees"] = booster.num_boosted_rounds()
         return cls(booster, names=first.names, config=first.config, metrics=metrics)

@@ -22,6 +22,7 @@ from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.lexical import LEXICAL, LexicalIndex, words
 from retrieval.merge import CandidateSet, merge
+from retrieval.ranks import count_above
 from retrieval.reconnecting import ReconnectingIndex
 from retrieval.redact import redact, redact_logs
 from retrieval.registry import (
@@ -84,6 +85,7 @@ __all__ = [
     "IndexUnavailableError",
     "ItemSimilarity",
     "UserNeighbours",
+    "count_above",
     "LEXICAL",
     "LexicalIndex",
     "NewSource",

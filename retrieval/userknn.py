@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix
+from retrieval.ranks import count_above
 
 
 class UserNeighbours:
@@ -56,7 +57,7 @@ class UserNeighbours:
         unseen[seen] = 0.0
         known = cand >= 0
         share[known] = votes[cand[known]]
-        rank = np.where(known, _count_above(unseen[unseen > 0], share), n_titles - len(seen))
+        rank = np.where(known, count_above(unseen[unseen > 0], share), n_titles - len(seen))
         return share, np.log1p(rank)
 
     def save(self, path: Path) -> None:
@@ -80,14 +81,3 @@ class UserNeighbours:
             )
             matrix = UserItemMatrix(csr=watched, user_ids=d["user_ids"], item_ids=d["item_ids"])
             return cls(matrix, neighbours=int(d["neighbours"]))
-
-
-def _count_above(values: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """How many `values` exceed each threshold. Sorts the few hundred thresholds, not the thousands of
-    values: each value is placed among them, and the counts are summed from the top."""
-    order = np.argsort(thresholds, kind="stable")
-    below = np.searchsorted(thresholds[order], values, side="left")  # thresholds each value exceeds
-    exceeding = np.cumsum(np.bincount(below, minlength=len(thresholds) + 1)[::-1])[::-1]
-    counts = np.empty(len(thresholds), np.int64)
-    counts[order] = exceeding[1:]
-    return counts
