@@ -70,3 +70,27 @@ def test_saved_neighbours_score_the_same(tmp_path: Path) -> None:
 def test_neighbours_must_be_positive() -> None:
     with pytest.raises(ValueError, match="neighbours"):
         UserNeighbours.fit(block_interactions(), neighbours=0)
+
+
+def test_scores_match_a_dense_computation_ties_included() -> None:
+    # Random viewers with many equal similarities, so which neighbours make the cut decides the answer.
+    rng = np.random.default_rng(3)
+    sets = [tuple(rng.choice(30, size=rng.integers(2, 8), replace=False).tolist()) for _ in range(80)]
+    neighbours = UserNeighbours.fit(_viewers(sets), neighbours=7)
+    watched = np.zeros((80, 30))
+    for u, titles in enumerate(sets):
+        watched[u, list(titles)] = 1.0
+    history = np.array([0, 1, 2, 3])
+    overlap = watched[:, history].sum(axis=1)
+    sizes = watched.sum(axis=1)
+    similarity = np.where(sizes > overlap, overlap / np.sqrt(4 * sizes), 0.0)
+    nearest = np.argsort(-similarity, kind="stable")[:7]  # ties: the lower row first
+    weights = np.zeros(80)
+    weights[nearest] = similarity[nearest]
+    expected = weights @ watched / weights.sum()
+    candidates = np.arange(30)
+    share, rank = neighbours.scores(history, candidates)
+    np.testing.assert_allclose(share, expected, atol=1e-12)
+    unseen = np.delete(expected, history)
+    ranks = [(unseen[unseen > 0] > s).sum() for s in expected]
+    np.testing.assert_allclose(rank, np.log1p(ranks))
