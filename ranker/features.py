@@ -162,23 +162,23 @@ class FeatureBuilder:
             + INTERACTION
             + _source_names(self._sources)
         )
-        # Static title arrays, aligned to the sorted catalog ids.
+        # Per-title data is read through the catalog's rows (sorted ids) plus one last row for a title
+        # outside the catalog, which has none: one search per request finds every table's row.
         self._title_ids = np.array(sorted(titles), np.int64)
         ordered = [titles[int(t)] for t in self._title_ids]
-        self._year = np.array([np.nan if t.year is None else t.year for t in ordered], np.float64)
-        known_years = self._year[~np.isnan(self._year)]
-        self._median_year = float(np.median(known_years)) if len(known_years) else np.nan
-        self._overview = np.array([t.rich for t in ordered], np.float32)
-        self._runtime = np.array([np.nan if t.runtime is None else t.runtime for t in ordered], np.float64)
         self._onehot = self._genre_matrix(ordered)
         # Each title's genre set as an index into the distinct sets (sorted as np.unique sorts rows), so a
         # profile's distinct sets come from a unique over ints rather than over rows.
         self._genre_sets, self._genre_set_of = np.unique(self._onehot, axis=0, return_inverse=True)
-        # Vectors, sorted by id so one searchsorted finds a batch of candidates.
+        self._static_names, self._static, self._year = self._title_table(ordered)
+        self._genre_slice = slice(len(self._static_names) - len(self._genres), None)  # the table's last
+        # Vectors, sorted by id so one searchsorted finds a batch of liked titles.
         order = np.argsort(content_ids)
         self._content_ids = np.asarray(content_ids, np.int64)[order]
         self._content = np.asarray(content, np.float32)[order]
+        self._content_row = _catalog_rows(self._content_ids, self._title_ids)
         self._als = als
+        self._factor_row = _catalog_rows(np.asarray(als.item_ids, np.int64), self._title_ids)
         self._similarity = similarity
         self._ease = ease
         self._neighbours = neighbours
@@ -190,11 +190,11 @@ class FeatureBuilder:
         ids = np.asarray(candidates.ids, np.int64)
         columns: dict[str, np.ndarray | float] = {}
         columns.update(self._user(context))
-        rows, in_catalog = _lookup(self._title_ids, ids)
-        onehot = self._onehot[rows] * in_catalog[:, None]  # unknown titles: no genres
-        columns.update(self._title(ids, rows, in_catalog, onehot, context.now))
+        found, in_catalog = _lookup(self._title_ids, ids)
+        rows = np.where(in_catalog, found, len(self._title_ids))  # the last row: outside the catalog
+        columns.update(self._title(rows, context.now))
         columns.update(_context_columns(context))
-        columns.update(self._interaction(ids, onehot, context))
+        columns.update(self._interaction(ids, rows, context))
         columns["rrf_score"] = np.asarray(candidates.scores, np.float64)
         columns.update(_source_columns(candidates, self._sources))
         out = np.empty((len(ids), len(self.names)), np.float32)
@@ -211,6 +211,35 @@ class FeatureBuilder:
                     onehot[i, column[g]] = 1.0
         return onehot
 
+    def _title_table(self, titles: Sequence[Title]) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+        """Every title column that does not depend on the request, one row per catalog title and a last
+        row for an unknown title (no counts, no metadata); and each row's year, a missing one as the
+        catalog median (so it sits in the middle rather than at an extreme), for the age column."""
+        stats = self._stats
+        s, in_stats = _lookup(stats.ids, self._title_ids)
+        year = np.array([np.nan if t.year is None else t.year for t in titles], np.float64)
+        runtime = np.array([np.nan if t.runtime is None else t.runtime for t in titles], np.float64)
+        columns = {
+            f"title_pop_log_{w}": np.where(in_stats, np.log1p(stats.popularity[w][s]), 0.0)
+            for w in self._windows
+        }
+        mean = np.where(in_stats, stats.mean_rating[s], np.nan)
+        columns["title_mean_rating"] = np.nan_to_num(mean, nan=0.0)
+        columns["title_rating_count_log"] = np.where(in_stats, np.log1p(stats.rating_count[s]), 0.0)
+        columns["title_age_missing"] = np.isnan(year)
+        columns["title_has_overview"] = np.array([t.rich for t in titles], np.float64)
+        columns["title_runtime_missing"] = np.isnan(runtime)
+        columns["title_runtime"] = np.nan_to_num(runtime, nan=0.0)
+        columns.update({name: self._onehot[:, j] for j, name in enumerate(self._genre_columns)})
+        unknown = {"title_age_missing": 1.0, "title_runtime_missing": 1.0}
+        table = np.array(
+            [np.append(values, unknown.get(name, 0.0)) for name, values in columns.items()], np.float32
+        ).T
+        known_years = year[~np.isnan(year)]
+        median = float(np.median(known_years)) if len(known_years) else np.nan
+        filled = np.append(np.where(np.isnan(year), median, year), median)
+        return tuple(columns), np.ascontiguousarray(table), filled
+
     def _user(self, context: Context) -> dict[str, float]:
         h = context.history
         stamps = h.timestamps[h.timestamps >= 0]
@@ -223,37 +252,19 @@ class FeatureBuilder:
             "user_explicit": float(len(rated) > 0),
         }
 
-    def _title(
-        self, ids: np.ndarray, t: np.ndarray, in_catalog: np.ndarray, onehot: np.ndarray, now: float
-    ) -> dict[str, np.ndarray]:
-        s, in_stats = _lookup(self._stats.ids, ids)
-        cols: dict[str, np.ndarray] = {
-            f"title_pop_log_{w}": np.where(in_stats, np.log1p(self._stats.popularity[w][s]), 0.0)
-            for w in self._windows
-        }
-        mean = np.where(in_stats, self._stats.mean_rating[s], np.nan)
-        cols["title_mean_rating"] = np.nan_to_num(mean, nan=0.0)
-        cols["title_rating_count_log"] = np.where(in_stats, np.log1p(self._stats.rating_count[s]), 0.0)
-        year = np.where(in_catalog, self._year[t], np.nan)
-        now_year = datetime.fromtimestamp(now, UTC).year
-        cols["title_age_missing"] = np.isnan(year).astype(np.float32)
-        # Missing years take the catalog median, so they sit in the middle rather than at an extreme.
-        age = now_year - np.where(np.isnan(year), self._median_year, year)
+    def _title(self, rows: np.ndarray, now: float) -> dict[str, np.ndarray]:
+        table = self._static[rows]
+        cols = {name: table[:, j] for j, name in enumerate(self._static_names)}
+        age = datetime.fromtimestamp(now, UTC).year - self._year[rows]
         cols["title_age_years"] = np.maximum(np.nan_to_num(age, nan=0.0), 0.0)
-        cols["title_has_overview"] = np.where(in_catalog, self._overview[t], 0.0)
-        runtime = np.where(in_catalog, self._runtime[t], np.nan)
-        cols["title_runtime_missing"] = np.isnan(runtime).astype(np.float32)
-        cols["title_runtime"] = np.nan_to_num(runtime, nan=0.0)
-        cols.update({name: onehot[:, j] for j, name in enumerate(self._genre_columns)})
         return cols
 
-    def _interaction(
-        self, ids: np.ndarray, cand_onehot: np.ndarray, context: Context
-    ) -> dict[str, np.ndarray]:
+    def _interaction(self, ids: np.ndarray, rows: np.ndarray, context: Context) -> dict[str, np.ndarray]:
         liked = context.history.liked()  # oldest first
+        cand_onehot = self._static[rows, self._genre_slice]
         return (
-            self._als_columns(ids, liked, context)
-            | self._content_columns(ids, liked)
+            self._als_columns(rows, liked, context)
+            | self._content_columns(rows, liked)
             | self._genre_match(cand_onehot, liked)
             | self._cooccurrence(ids, liked)
             | self._ease_columns(ids, context)
@@ -300,11 +311,12 @@ class FeatureBuilder:
         total, best = self._similarity.scores(liked, ids)
         return {"cooccurrence_sum": total, "cooccurrence_max": best}
 
-    def _als_columns(self, ids: np.ndarray, liked: np.ndarray, context: Context) -> dict[str, np.ndarray]:
+    def _als_columns(self, rows: np.ndarray, liked: np.ndarray, context: Context) -> dict[str, np.ndarray]:
         """ALS score and item-item cosine: the user vector and the last liked titles' unit factors, in one
         multiply against the candidates' factors."""
         h = context.history
-        f, has_factor = _lookup(self._als.item_ids, ids)
+        f = self._factor_row[rows]
+        has_factor = f >= 0
         cand = self._factors[f]  # rows of titles without a factor are masked out of every column below
         user = self._als.user_vector(h.items, h.weights, h.timestamps, context.now) if len(h) else None
         a, a_known = _lookup(self._als.item_ids, liked[-RECENT_ALS:])
@@ -313,17 +325,18 @@ class FeatureBuilder:
         dots = cand @ np.vstack([user_row, anchors]).T
         missing = np.logical_or(user is None, ~has_factor)
         cosines = dots[:, 1:] / np.maximum(self._factor_norms[f], 1e-12)[:, None]
-        item_item = cosines.max(axis=1) if len(anchors) else np.zeros(len(ids))
+        item_item = cosines.max(axis=1) if len(anchors) else np.zeros(len(rows))
         return {
             "als_score": np.where(missing, 0.0, dots[:, 0]),
             "als_missing": missing.astype(np.float32),
             "item_item_score": np.where(has_factor, item_item, 0.0),
         }
 
-    def _content_columns(self, ids: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
+    def _content_columns(self, rows: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
         """Cosine with the recency-weighted taste vector and with each of the last few liked titles, in
         one multiply; 0 where the profile or the candidate has no content vector."""
-        c, has_content = _lookup(self._content_ids, ids)
+        c = self._content_row[rows]
+        has_content = c >= 0
         p, p_known = _lookup(self._content_ids, liked[-PROFILE_RECENT:])
         taste = self._content[p[p_known]]
         recent = taste[-RECENT_CONTENT:]
@@ -334,7 +347,7 @@ class FeatureBuilder:
         sims = np.where(has_content[:, None], self._content[c] @ np.vstack([profile[None, :], recent]).T, 0.0)
         return {
             "content_sim_profile": sims[:, 0],
-            "content_sim_recent_max": sims[:, 1:].max(axis=1) if len(recent) else np.zeros(len(ids)),
+            "content_sim_recent_max": sims[:, 1:].max(axis=1) if len(recent) else np.zeros(len(rows)),
         }
 
     def _genre_match(self, cand_onehot: np.ndarray, liked: np.ndarray) -> dict[str, np.ndarray]:
@@ -384,6 +397,13 @@ def _source_columns(candidates: CandidateSet, sources: tuple[str, ...]) -> dict[
     cols = {f"src_{s}": flags[:, j] for j, s in enumerate(sources)}
     cols |= {f"src_{s}_rank": ranks[:, j] for j, s in enumerate(sources)}
     return cols | {"n_sources": proposed.sum(axis=1).astype(np.float32)}
+
+
+def _catalog_rows(sorted_ids: np.ndarray, catalog: np.ndarray) -> np.ndarray:
+    """Each catalog row's position in `sorted_ids`, -1 where absent; one more -1 for the row of a
+    title outside the catalog."""
+    pos, found = _lookup(sorted_ids, catalog)
+    return np.append(np.where(found, pos, -1), -1)
 
 
 def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -191,6 +191,10 @@ def test_title_and_context_columns(builder: FeatureBuilder) -> None:
     assert f["title_runtime"][2] == 100 and f["title_runtime_missing"][3] == 1.0
     assert f["title_mean_rating"][2] == 4.5 and f["title_rating_count_log"][2] == pytest.approx(np.log1p(10))
     assert f["title_mean_rating"][DOC] == 0.0 and f["title_pop_log_all"][DOC] == 0.0
+    # A title outside the catalog reads as one with no counts and no metadata.
+    assert (f["title_age_missing"][999], f["title_age_years"][999]) == (1.0, 2024 - 2012.5)
+    assert (f["title_runtime_missing"][999], f["title_runtime"][999]) == (1.0, 0.0)
+    assert (f["title_pop_log_all"][999], f["title_rating_count_log"][999]) == (0.0, 0.0)
     assert (f["ctx_hour"][2], f["ctx_weekday"][2], f["ctx_device"][2]) == (13.0, 2.0, 4.0)
     assert f["user_history_log"][2] == pytest.approx(np.log1p(1)) and f["user_days_since_last"][2] == 2.0
     assert f["user_mean_rating"][2] == 5.0 and f["user_explicit"][2] == 1.0
