@@ -181,6 +181,9 @@ class FeatureBuilder:
         self._factor_row = _catalog_rows(np.asarray(als.item_ids, np.int64), self._title_ids)
         self._similarity = similarity
         self._ease = ease
+        self._ease_row = _catalog_rows(
+            np.empty(0, np.int64) if ease is None else ease.item_ids, self._title_ids
+        )
         self._neighbours = neighbours
         self._factors = np.asarray(als.item_factors, np.float32)
         self._factor_norms = np.linalg.norm(self._factors, axis=1)
@@ -267,7 +270,7 @@ class FeatureBuilder:
             | self._content_columns(rows, liked)
             | self._genre_match(cand_onehot, liked)
             | self._cooccurrence(ids, liked)
-            | self._ease_columns(ids, context)
+            | self._ease_columns(rows, context)
             | self._neighbour_columns(ids, context)
         )
 
@@ -281,15 +284,16 @@ class FeatureBuilder:
         share, rank = self._neighbours.scores(context.history.items, ids)
         return {"user_knn_share": share, "user_knn_rank_log": rank}
 
-    def _ease_columns(self, ids: np.ndarray, context: Context) -> dict[str, np.ndarray]:
+    def _ease_columns(self, rows: np.ndarray, context: Context) -> dict[str, np.ndarray]:
         """EASE's score, its share of the profile's best unseen score, and log(1 + rank) among every
         unseen title EASE scores: the evidence that made EASE the strongest single model. A title EASE
         has no column for ranks last."""
-        zeros = np.zeros(len(ids), np.float64)
+        zeros = np.zeros(len(rows), np.float64)
         if self._ease is None or not len(context.history):
             return {"ease_score": zeros, "ease_score_share": zeros, "ease_rank_log": zeros}
         scores = self._ease.scores(context.history.items)
-        pos, known = self._ease.positions(ids)
+        pos = self._ease_row[rows]
+        known = pos >= 0
         cand = np.where(known, scores[pos], 0.0)
         seen, seen_known = self._ease.positions(context.history.items)
         unseen = scores.copy()
