@@ -13,24 +13,40 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 from engine import Engine, Settings, assemble  # noqa: E402
+from ranker import LTRRanker, Ranker  # noqa: E402
 from retrieval import CandidateSet  # noqa: E402
 
 PER = 1000  # candidates per inference figure
 
 
+def _single_model(ranker: Ranker) -> tuple[Callable[[np.ndarray], np.ndarray], int] | None:
+    """What `MARQUEE_RANKER__BAG=1` would serve to whole histories: the bag's first model, whose trees
+    come first in the merged model (a bag of one trains exactly that model), and its tree count."""
+    full = getattr(ranker, "full", ranker)
+    members = getattr(full, "metrics", {}).get("members")
+    if not isinstance(full, LTRRanker) or not members:
+        return None
+    first = full._booster[: members[0]["trees"]]
+    return lambda X: first.inplace_predict(X), int(members[0]["trees"])
+
+
 def _inference(engine: Engine, users: np.ndarray) -> dict[str, list[float]]:
     """ms per 1,000 candidates for the feature matrix and for the trees, over each profile's own pool
-    widened to 1,000 titles with the most popular ones (a pool that size is what the target is for)."""
+    widened to 1,000 titles with the most popular ones (a pool that size is what the target is for);
+    with a bag, also the bag's first model alone, timed in turns with the bag (each first every other
+    profile: whichever runs second finds the matrix warm)."""
     stage2 = engine._parts.stage2  # a benchmark of the stage's internals, timed one by one
     popular = stage2.stats.ids[np.argsort(-stage2.stats.popularity["all"], kind="stable")]
-    out: dict[str, list[float]] = {"features": [], "trees": []}
-    for user in users:
+    single = _single_model(stage2.ranker)
+    out: dict[str, list[float]] = {"features": [], "trees": [], "one model": []}
+    for i, user in enumerate(users):
         context = engine.context_for(int(user))
         pool = engine.candidates(context)
         extra = popular[~np.isin(popular, pool.ids)][: PER - len(pool)]
@@ -39,14 +55,15 @@ def _inference(engine: Engine, users: np.ndarray) -> dict[str, list[float]]:
             np.concatenate([pool.scores, np.zeros(len(extra))]),
             pool.provenance + ((),) * len(extra),
         )
+        scale = PER / len(widened)
         started = time.perf_counter()
         X = stage2.features.build(context=context, candidates=widened)
-        built = time.perf_counter()
-        stage2.ranker.score(X)
-        done = time.perf_counter()
-        scale = PER / len(widened)
-        out["features"].append((built - started) * 1000 * scale)
-        out["trees"].append((done - built) * 1000 * scale)
+        out["features"].append((time.perf_counter() - started) * 1000 * scale)
+        scorers = {"trees": stage2.ranker.score} | ({"one model": single[0]} if single else {})
+        for name in sorted(scorers, reverse=bool(i % 2)):
+            started = time.perf_counter()
+            scorers[name](X)
+            out[name].append((time.perf_counter() - started) * 1000 * scale)
     return out
 
 
@@ -79,7 +96,12 @@ def main() -> None:
     settings.ranker = settings.ranker.model_copy(update={"quotas": quotas})
     cost = _inference(engine, users[: min(len(users), 100)])
     print(f"{args.dataset}: {args.requests} profiles, ranker {engine.health().ranker}")
+    single = _single_model(engine._parts.stage2.ranker)
     for part, values in cost.items():
+        if not values:
+            continue
+        if part == "one model" and single:
+            part = f"{part} ({single[1]} trees, as MARQUEE_RANKER__BAG=1)"
         print(
             f"  {part:<8} per {PER} candidates: p50 {np.percentile(values, 50):.2f} ms, "
             f"p99 {np.percentile(values, 99):.2f} ms"
@@ -88,6 +110,9 @@ def main() -> None:
     print(
         f"  ranker inference per {PER} candidates (features + trees): p50 {np.percentile(total, 50):.2f} ms"
     )
+    if cost["one model"]:
+        alone = np.add(cost["features"], cost["one model"])
+        print(f"  the same with one model instead of the bag: p50 {np.percentile(alone, 50):.2f} ms")
     base = latencies["before (no EASE, RRF cut)"]
     for name, values in latencies.items():
         p50, p99 = np.percentile(values, 50), np.percentile(values, 99)
