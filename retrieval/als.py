@@ -13,6 +13,9 @@ from threadpoolctl import threadpool_limits
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix, Weighting, interaction_weights
+from retrieval.recent import RecentResults
+
+RECENT_VECTORS = 32  # profiles' folded-in vectors kept: the requests in flight, and then some
 
 
 class ALSConfig(BaseModel):
@@ -40,6 +43,8 @@ class ALSModel:
         self.item_ids = item_ids
         self.config = config
         self._yty_cache: np.ndarray | None = None
+        # A page folds one profile in twice (the ALS source, then the ranker's ALS features).
+        self._recent = RecentResults(RECENT_VECTORS)
 
     @property
     def _yty(self) -> np.ndarray:
@@ -77,7 +82,12 @@ class ALSModel:
         """Fold a history into a user vector by one least-squares step against fixed item factors.
 
         None when no history item is known to the model (the caller falls back to other sources).
+        The result is read-only: the latest few are kept for the same profile's next ask.
         """
+        key = _profile_key(items, ratings, timestamps, now)
+        kept = self._recent.get(key)
+        if kept is not None:
+            return kept
         cols = np.searchsorted(self.item_ids, items)
         cols = np.minimum(cols, len(self.item_ids) - 1)
         known = self.item_ids[cols] == items
@@ -92,7 +102,8 @@ class ALSModel:
         order = np.argsort(cols, kind="stable")
         cols, weights = cols[order], weights[order]
         first = np.flatnonzero(np.r_[True, cols[1:] != cols[:-1]])
-        return self._fold_in(cols[first].astype(np.int32), np.add.reduceat(weights, first))
+        vector = self._fold_in(cols[first].astype(np.int32), np.add.reduceat(weights, first))
+        return self._recent.put(key, vector)
 
     def _fold_in(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
         """implicit's `recalculate_user` for one row (sorted int32 columns and their weights), on the
@@ -169,3 +180,12 @@ def _new_model(config: ALSConfig) -> AlternatingLeastSquares:
         iterations=config.iterations,
         random_state=config.seed,
     )
+
+
+def _profile_key(items: np.ndarray, ratings: np.ndarray, timestamps: np.ndarray | None, now: float) -> bytes:
+    """Every input of a fold-in as bytes; the length and whether there are timestamps lead, so arrays
+    of other lengths never read as the same bytes."""
+    stamps = np.empty(0) if timestamps is None else np.asarray(timestamps, np.float64)
+    head = np.array([len(items), timestamps is None, now], np.float64)
+    parts = (head, np.asarray(items, np.int64), np.asarray(ratings, np.float64), stamps)
+    return b"".join(part.tobytes() for part in parts)

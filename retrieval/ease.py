@@ -25,6 +25,7 @@ from catalog.matrix import UserItemMatrix
 from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
 from retrieval.masks import FilterMasks
+from retrieval.recent import RecentResults
 
 RECENT_SCORES = 32  # profiles' scores kept (a few MiB at 10K titles): the requests in flight, and then some
 
@@ -84,9 +85,8 @@ class EASEModel:
         self.B = B
         self.item_ids = np.asarray(item_ids, np.int64)
         self.config = config
-        # A page asks twice for one profile's scores (the source, then the ranker's features), and each
-        # ask is a pass over B's columns for every title seen: the latest few are kept, read-only.
-        self._recent: dict[bytes, np.ndarray] = {}
+        # Each ask is a pass over B's columns for every title seen.
+        self._recent = RecentResults(RECENT_SCORES)
 
     @classmethod
     def fit(cls, interactions: Interactions, config: EASEConfig | None = None) -> EASEModel:
@@ -120,11 +120,7 @@ class EASEModel:
         scores: np.ndarray = (
             self.B[rows].sum(axis=0) if len(rows) else np.zeros(len(self.item_ids), np.float32)
         )  # numpy types reductions as Any
-        scores.flags.writeable = False
-        self._recent[key] = scores
-        if len(self._recent) > RECENT_SCORES:
-            self._recent.pop(next(iter(self._recent)), None)  # the oldest
-        return scores
+        return self._recent.put(key, scores)
 
     def save(self, path: Path) -> None:
         np.savez(path, B=self.B, item_ids=self.item_ids, config=json.dumps(self.config.model_dump()))

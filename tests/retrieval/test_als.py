@@ -58,3 +58,25 @@ def test_item_similarity_scores_titles_watched_together(tmp_path) -> None:  # ty
         loaded.scores(np.array([100]), np.array([102]))[0],
         similarity.scores(np.array([100]), np.array([102]))[0],
     )
+
+
+def test_fold_in_is_kept_per_profile_and_recomputed_for_any_other_input() -> None:
+    config = CONFIG.model_copy(update={"half_life_days": 30.0, "weighting": "rating"})
+    model = ALSModel.fit(block_interactions(), config)
+    items, ratings, stamps = np.array([100, 101]), np.array([5.0, 3.0], np.float32), np.array([0, 86_400])
+    first = model.user_vector(items, ratings, stamps, 86_400.0)
+    assert first is not None and not first.flags.writeable
+    assert model.user_vector(items, ratings, stamps, 86_400.0) is first
+    # Each input changes the fold-in, so each must miss the kept vector and give its own.
+    others = [
+        model.user_vector(np.array([100, 102]), ratings, stamps, 86_400.0),
+        model.user_vector(items, np.array([5.0, 5.0], np.float32), stamps, 86_400.0),
+        model.user_vector(items, ratings, np.array([86_400, 0]), 86_400.0),
+        model.user_vector(items, ratings, stamps, 90 * 86_400.0),
+        model.user_vector(items, ratings, None, 86_400.0),
+    ]
+    for other in others:
+        assert other is not None and other is not first
+        assert not np.allclose(other, first)
+    fresh = ALSModel.fit(block_interactions(), config)
+    np.testing.assert_allclose(fresh.user_vector(items, ratings, stamps, 86_400.0), first, atol=1e-6)
