@@ -52,6 +52,12 @@ def test_item_similarity_scores_titles_watched_together(tmp_path) -> None:  # ty
     assert total[0] > 0 and best[0] > 0  # same block: watched together
     assert total[1] == 0 and best[1] == 0  # other block: never together
     assert total[2] == 0  # unknown title
+    # Columns looked up by the caller (as the feature builder maps its catalog once) give the same.
+    columns = similarity.columns(np.array([102, 200, 999]))
+    assert columns[2] == -1
+    again = similarity.scores(np.array([100, 101]), np.array([102, 200, 999]), columns=columns)
+    np.testing.assert_array_equal(again[0], total)
+    np.testing.assert_array_equal(again[1], best)
     similarity.save(tmp_path / "sim.npz")
     loaded = ItemSimilarity.load(tmp_path / "sim.npz")
     np.testing.assert_allclose(

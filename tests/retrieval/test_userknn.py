@@ -25,6 +25,10 @@ def test_neighbours_vote_for_what_similar_viewers_watched() -> None:
     share, rank = neighbours.scores(np.array(SPACE[:2]), np.array([SPACE[4], ROMANCE[0], 999]))
     assert share[0] > 0 and share[1] == 0 and share[2] == 0  # same block, other block, unknown title
     assert rank[0] < rank[1] <= rank[2]  # a title no neighbour watched, then an unknown one, rank last
+    columns = neighbours.matrix.columns(np.array([SPACE[4], ROMANCE[0], 999]))
+    again = neighbours.scores(np.array(SPACE[:2]), np.array([SPACE[4], ROMANCE[0], 999]), columns=columns)
+    np.testing.assert_array_equal(again[0], share)
+    np.testing.assert_array_equal(again[1], rank)
 
 
 def test_closer_viewers_weigh_more() -> None:
