@@ -176,6 +176,13 @@ def _pipeline(
     return out
 
 
+def _by_relevance(
+    served: Mapping[int, tuple[Context, CandidateSet]], relevance: Mapping[int, np.ndarray]
+) -> dict[int, np.ndarray]:
+    """Each user's candidates in the ranker's order alone, no blend."""
+    return {u: cs.ids[np.argsort(-relevance[u], kind="stable")][:TOP] for u, (_, cs) in served.items()}
+
+
 def compare(
     rankings: Mapping[str, Mapping[int, Sequence[int]]], test: Mapping[int, frozenset[int]]
 ) -> dict[str, Any]:
@@ -356,23 +363,30 @@ def run_eval(
             )
         one = fit_stage_one(settings, dataset, split.train, content, als=als, ease=ease)
         stage = make_stage_two(settings, dataset, one, content, ranker)
-        with clock.stage("Ranker scoring", total=len(served)) as advance:
-            relevance = {}
+        with clock.stage("Ranker scoring", total=len(served) + len(new_served)) as advance:
+            relevance, new_relevance = {}, {}
             for u, (ctx, cs) in served.items():
                 relevance[u] = stage.relevance(context=ctx, candidates=cs)
                 advance(1)
-            rankings["ranker"] = {
-                u: cs.ids[np.argsort(-relevance[u], kind="stable")][:TOP] for u, (_, cs) in served.items()
-            }
+            for u, (ctx, cs) in new_served.items():
+                new_relevance[u] = stage.relevance(context=ctx, candidates=cs)
+                advance(1)
+            rankings["ranker"] = _by_relevance(served, relevance)
         with clock.stage(
-            "Pipeline (blend + diversity)", total=len(served) * (2 + len(diversity)) + len(new_served)
+            "Pipeline (blend + diversity)",
+            total=(len(served) + len(new_served)) * 2 + len(served) * len(diversity),
         ) as advance:
             rankings["pipeline@div0"] = _pipeline(
                 stage, served, stage.weights.model_copy(update={"diversity": 0.0}), advance, relevance
             )
             rankings["pipeline"] = _pipeline(stage, served, stage.weights, advance, relevance)
             new_rankings = {name: new_lists[name] for name in ("popular", "als", "ease") if name in new_lists}
-            new_rankings["pipeline"] = _pipeline(stage, new_served, stage.weights, advance)
+            # The blend's cost kept visible for new profiles too: the ranker's own order, and no diversity.
+            new_rankings["ranker"] = _by_relevance(new_served, new_relevance)
+            new_rankings["pipeline@div0"] = _pipeline(
+                stage, new_served, stage.weights.model_copy(update={"diversity": 0.0}), advance, new_relevance
+            )
+            new_rankings["pipeline"] = _pipeline(stage, new_served, stage.weights, advance, new_relevance)
             for w in diversity:
                 swept = _pipeline(
                     stage, served, stage.weights.model_copy(update={"diversity": w}), advance, relevance

@@ -127,7 +127,10 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
     assert set(significance["against_best"]) == {"ranker", "pipeline@div0", "pipeline"}
     lo, hi = significance["ndcg@10_ci"]["ease"]
     assert lo <= result["systems"]["ease"]["ndcg@10"] <= hi
-    assert result["cold"]["new profiles with 3 titles"]["users"] == 60
+    new_profiles = result["cold"]["new profiles with 3 titles"]
+    assert new_profiles["users"] == 60
+    # The blend's cost is visible for new profiles too: the ranker's own order and no diversity.
+    assert {"popular", "ranker", "pipeline@div0", "pipeline"} <= set(new_profiles["ndcg@10"])
     assert "Querying candidate sources" in result["stage_seconds"]
     assert result["systems"]["als"]["ndcg@10"] > 0
     # More diversity weight must not make the lists less diverse.
