@@ -207,7 +207,7 @@ class TitleIndex(Protocol):
     def search(
         self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
     ) -> list[Hit]:
-        """Top-k by the named vector's similarity, best first."""
+        """Top-k by the named vector's similarity, best first, equal scores by id."""
         ...
 
     def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
@@ -267,26 +267,23 @@ class CheckedIndex(ABC):
     def search(
         self, *, vector: str, query: np.ndarray, k: int, where: TitleFilter | None = None, exact: bool = False
     ) -> list[Hit]:
-        """Top-k by the named vector's similarity, best first."""
+        """Top-k by the named vector's similarity, best first, equal scores by id.
+
+        Titles with the same text have the same content vector, and Qdrant returns equal scores in
+        storage order, which changed from one index build to the next: so did the ranker's training
+        pools on ml-100k, and its figures. Read on until the run of equal scores at the cut is whole.
+        """
         q = checked_query(self.dims, vector, query)
-        return self._search(vector, q, int(k), where, exact) if k > 0 else []
+        return _whole_run(lambda limit: self._search(vector, q, limit, where, exact), int(k))
 
     def top_by(self, *, field: str, k: int, where: TitleFilter | None = None) -> list[Hit]:
         """Top-k by a numeric payload field, descending, equal values by id (as the popularity fallback
         orders them); points without the field are left out."""
         if field not in NUMERIC_FIELDS:
             raise ValueError(f"cannot order by {field!r}; numeric fields: {sorted(NUMERIC_FIELDS)}")
-        k = int(k)
-        if k <= 0:
-            return []
         # Qdrant returns equal values in no fixed order, so the titles at the cut changed from one query
-        # (and one build) to the next. Read on until the run of equal values at the cut is whole.
-        limit = k + k // 4 + 1
-        while True:
-            hits = self._top_by(field, limit, where)
-            if len(hits) < limit or hits[-1].score < hits[k - 1].score:
-                return sorted(hits, key=lambda h: (-h.score, h.id))[:k]
-            limit *= 2
+        # (and one build) to the next.
+        return _whole_run(lambda limit: self._top_by(field, limit, where), int(k))
 
     def vectors(self, *, vector: str, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Stored vectors of the given ids (missing ids are left out); cosine vectors come back
@@ -322,6 +319,20 @@ class CheckedIndex(ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _whole_run(fetch: Callable[[int], list[Hit]], k: int) -> list[Hit]:
+    """The first `k` of `fetch(limit)`'s best-first hits, equal scores by id: reads past the cut until
+    the run of equal scores there is whole, so which of them make the cut never depends on the order
+    a backend happens to return them in."""
+    if k <= 0:
+        return []
+    limit = k + k // 4 + 1
+    while True:
+        hits = fetch(limit)
+        if len(hits) < limit or hits[-1].score < hits[k - 1].score:
+            return sorted(hits, key=lambda h: (-h.score, h.id))[:k]
+        limit *= 2
 
 
 def plain_payload(payload: Mapping[str, Any]) -> dict[str, Any]:

@@ -280,6 +280,30 @@ def test_top_by_breaks_ties_by_id_whatever_the_insertion_order(backend: str, tmp
         index.close()
 
 
+def test_search_breaks_ties_by_id_whatever_the_insertion_order(backend: str, tmp_path: Path) -> None:
+    """Titles with the same text share one content vector; which of them make the cut, and their order,
+    must not depend on how the points were stored (an index build's order moved the ranker's pools)."""
+    rng = np.random.default_rng(2)
+    ids = rng.permutation(np.arange(1, 301))
+    shared = rng.normal(size=(4, DIMS[CONTENT]))  # four distinct texts, 75 titles each
+    text = {int(i): int(rng.integers(0, 4)) for i in ids}
+    index = create_index(backend, tmp_path)
+    try:
+        for start in range(0, len(ids), 7):
+            batch = ids[start : start + 7]
+            index.upsert([TitlePoint(int(i), {CONTENT: shared[text[int(i)]]}, {}) for i in batch])
+        query = shared[0] + 0.5 * shared[1]
+        unit = shared / np.linalg.norm(shared, axis=1, keepdims=True)
+        score = {i: float(unit[t] @ query) for i, t in text.items()}
+        expected = sorted(score, key=lambda i: (-round(score[i], 4), i))
+        for k in (1, 30, 90, 150, 299):
+            for exact in (True, False):
+                hits = index.search(vector=CONTENT, query=query, k=k, exact=exact)
+                assert [h.id for h in hits] == expected[:k]
+    finally:
+        index.close()
+
+
 def test_k_beyond_matches_returns_all_matches(loaded: TitleIndex) -> None:
     where = FILTERS["combined"]
     n_match = int((mask(where) & DATA.has[CONTENT]).sum())
