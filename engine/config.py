@@ -59,10 +59,12 @@ class RankerSettings(BlendWeights):
     # validation (1,198 held-out inner users, NDCG@10 against EASE's order): 1,500 users 0.992x, ~4,800
     # 0.997x, ~4,800 with the user-neighbour features 1.013x (1,500 without: 0.998x, over three seeds).
     max_training_users: int = Field(5000, ge=20)
-    # Each training user also yields one short profile (its first n titles, n in turn from these), so
-    # the ranker learns what a new profile's few picks say; () trains on full histories only (new
-    # profiles then ranked below plain popularity: README, "Does stage 2 earn its place?").
+    # Each training user also yields short profiles of n titles (n in turn from these), so the ranker
+    # learns what a new profile's few picks say; () trains on full histories only (new profiles then
+    # ranked below plain popularity: README, "Does stage 2 earn its place?").
     short_histories: tuple[Annotated[int, Field(ge=1)], ...] = (3, 5)
+    # Up to this many per user: its first n titles, the next n, ... (engine.ranking.short_profiles).
+    short_windows: int = Field(3, ge=1, le=20)
     # With short profiles, a second model is trained on both kinds and scores profiles of fewer titles
     # than this; the first, trained on whole histories alone, scores the rest (ranker.ProfileLengthRanker).
     short_model_below: int = Field(10, ge=1)
