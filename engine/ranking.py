@@ -209,11 +209,11 @@ def candidates_for(
 def onboarded(history: History, n: int, *, start: int = 0) -> History:
     """A brand-new profile that picked `n` titles of `history` at sign-up, the first ones unless `start`
     says from where: each one liked, as onboarding records a pick (a thumbs up)."""
-    stop = start + n
+    items = history.items[start : start + n]
     return History(
-        items=history.items[start:stop],
-        weights=np.full(len(history.items[start:stop]), ONBOARDED_RATING, np.float32),
-        timestamps=history.timestamps[start:stop],
+        items=items,
+        weights=np.full(len(items), ONBOARDED_RATING, np.float32),
+        timestamps=history.timestamps[start : start + n],
     )
 
 
