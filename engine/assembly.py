@@ -37,6 +37,7 @@ from engine.ranking import (
     RANKER_DIR,
     SIMILARITY_FILE,
     STATS_FILE,
+    VAE_FILE,
     StageOne,
     feature_builder,
     fit_stage_one,
@@ -59,6 +60,7 @@ from retrieval import (
     TitleIndex,
     TitlePoint,
     UserNeighbours,
+    VAEModel,
     title_points,
 )
 
@@ -178,7 +180,7 @@ def _served_engine(
     # The ranker may be missing (degraded mode); stage 1 and the features may not.
     lacking = [
         name
-        for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE, NEIGHBOURS_FILE)
+        for name in (ALS_FILE, EASE_FILE, STATS_FILE, SIMILARITY_FILE, NEIGHBOURS_FILE, VAE_FILE)
         if not (folder / name).is_file()
     ]
     if lacking:
@@ -201,8 +203,9 @@ def _served_engine(
     stats = TitleStats.load(folder / STATS_FILE)
     similarity = ItemSimilarity.load(folder / SIMILARITY_FILE)
     neighbours = UserNeighbours.load(folder / NEIGHBOURS_FILE)
-    features = feature_builder(dataset, stats, als, content, similarity, ease, neighbours)
-    one = StageOne(als=als, ease=ease, stats=stats, features=features, now=data_now(dataset))
+    vae = VAEModel.load(folder / VAE_FILE)
+    features = feature_builder(dataset, stats, als, content, similarity, ease, neighbours, vae)
+    one = StageOne(als=als, ease=ease, vae=vae, stats=stats, features=features, now=data_now(dataset))
     ranker = load_ranker(folder / RANKER_DIR, names=one.features.names, threads=1)
     stage2 = stage_two(settings, dataset, one, content, ranker)
     if added:  # embedded above with the rest; indexed now, so every source can find them at once

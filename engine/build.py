@@ -24,6 +24,7 @@ from engine.ranking import (
     RANKER_DIR,
     SIMILARITY_FILE,
     STATS_FILE,
+    VAE_FILE,
     train_ranker,
 )
 from engine.title_edits import apply_edits, title_edits
@@ -34,6 +35,7 @@ from retrieval import (
     ItemSimilarity,
     TextEmbedder,
     UserNeighbours,
+    VAEModel,
     embed_titles,
     fill_index,
 )
@@ -95,6 +97,8 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
     UserNeighbours.fit(interactions).save(out / NEIGHBOURS_FILE)
     with reporter.stage("Fitting EASE"):
         EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
+    with reporter.stage("Fitting the VAE"):
+        VAEModel.fit(interactions, settings.retrieval.vae).save(out / VAE_FILE)
     ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
     # A model left by an earlier build (the short-profile one) must not load beside this one.
     shutil.rmtree(out / RANKER_DIR, ignore_errors=True)
@@ -124,6 +128,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
                 STATS_FILE,
                 SIMILARITY_FILE,
                 NEIGHBOURS_FILE,
+                VAE_FILE,
                 *(f"{RANKER_DIR}/{name}" for name in ranker.files()),
             )
         },

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ranker import BlendWeights, LTRConfig
 from ranker.rows import RowsConfig
-from retrieval import ALSConfig, EASEConfig
+from retrieval import ALSConfig, EASEConfig, VAEConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +33,7 @@ class RetrievalSettings(BaseModel):
     trending_half_life_days: float = Field(60.0, gt=0)
     similar_anchors: int = Field(3, ge=1, le=20)
     ease: EASEConfig = EASEConfig()  # `marquee eval` tunes its own l2 on validation
+    vae: VAEConfig = VAEConfig()  # the Mult-VAE behind the ranker's vae_* features
 
     @model_validator(mode="before")
     @classmethod
@@ -232,6 +233,9 @@ class Settings(BaseSettings):
         if "seed" not in self.ranker.ltr.model_fields_set:
             ltr = self.ranker.ltr.model_copy(update={"seed": self.seed})
             self.ranker = self.ranker.model_copy(update={"ltr": ltr})
+        if "seed" not in self.retrieval.vae.model_fields_set:
+            vae = self.retrieval.vae.model_copy(update={"seed": self.seed})
+            self.retrieval = self.retrieval.model_copy(update={"vae": vae})
         return self
 
     def dataset_state(self, dataset: str) -> Path:

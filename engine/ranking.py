@@ -34,6 +34,7 @@ from retrieval import (
     EASEModel,
     ItemSimilarity,
     UserNeighbours,
+    VAEModel,
     merge,
 )
 
@@ -42,6 +43,7 @@ STATS_FILE = "title_stats.npz"
 SIMILARITY_FILE = "item_similarity.npz"
 EASE_FILE = "ease.npz"
 NEIGHBOURS_FILE = "user_neighbours.npz"
+VAE_FILE = "vae.npz"
 ONBOARDED_RATING = 5.0  # a title picked at sign-up is liked
 K = TypeVar("K", bound=Hashable)
 
@@ -52,6 +54,7 @@ class StageOne:
 
     als: ALSModel
     ease: EASEModel
+    vae: VAEModel
     stats: TitleStats
     features: FeatureBuilder
     now: float
@@ -67,17 +70,18 @@ def fit_stage_one(
     als_config: ALSConfig | None = None,
     ease: EASEModel | None = None,
     ease_config: EASEConfig | None = None,
+    vae: VAEModel | None = None,
 ) -> StageOne:
-    """ALS and EASE (unless given, fitted on `train`), title statistics, item and user neighbours and the
-    feature builder for one period."""
+    """ALS, EASE and the VAE (unless given, fitted on `train`), title statistics, item and user
+    neighbours and the feature builder for one period."""
     now = fit_now(train)
     als = als or ALSModel.fit(train, als_config or settings.als)
     ease = ease or EASEModel.fit(train, ease_config or settings.retrieval.ease)
+    vae = vae or VAEModel.fit(train, settings.retrieval.vae)
     stats = TitleStats.from_interactions(train, np.array(sorted(dataset.titles), np.int64), now=now)
-    features = feature_builder(
-        dataset, stats, als, content, ItemSimilarity.fit(train), ease, UserNeighbours.fit(train)
-    )
-    return StageOne(als=als, ease=ease, stats=stats, features=features, now=now)
+    neighbours = UserNeighbours.fit(train)
+    features = feature_builder(dataset, stats, als, content, ItemSimilarity.fit(train), ease, neighbours, vae)
+    return StageOne(als=als, ease=ease, vae=vae, stats=stats, features=features, now=now)
 
 
 def fit_now(train: Interactions) -> float:
@@ -111,12 +115,14 @@ def feature_builder(
     similarity: ItemSimilarity,
     ease: EASEModel,
     neighbours: UserNeighbours,
+    vae: VAEModel,
 ) -> FeatureBuilder:
     """Features over the catalog, whose content rows follow sorted title ids."""
     return FeatureBuilder(
         similarity=similarity,
         ease=ease,
         neighbours=neighbours,
+        vae=vae,
         titles=dataset.titles,
         stats=stats,
         als=als,

@@ -27,6 +27,7 @@ from catalog.interactions import Interactions
 from catalog.matrix import UserItemMatrix
 from evals.metrics import METRICS, ItemPopularity, evaluate
 from retrieval.ease import ease_weights
+from retrieval.vae import VAEConfig, VAEModel
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,29 @@ class EASE(_MatrixBaseline):
         scores = np.full((rows.shape[0], self.matrix.n_items), -np.inf)
         if len(self.columns):
             scores[:, self.columns] = rows[:, self.columns].astype(np.float32) @ self.B
+        return scores
+
+
+class MultVAE(_MatrixBaseline):
+    """Mult-VAE (Liang et al. 2018), the model behind the ranker's vae_* features, as a peer of its own."""
+
+    name = "vae"
+
+    def __init__(self, config: VAEConfig | None = None, batch_size: int = BATCH_SIZE) -> None:
+        super().__init__("binary", batch_size)
+        self.config = config or VAEConfig()
+        self.model: VAEModel | None = None
+        self.columns: np.ndarray | None = None  # matrix columns the model has (`min_users`)
+
+    def _fit(self, matrix: UserItemMatrix) -> None:
+        self.model = VAEModel.from_matrix(matrix, self.config)
+        self.columns = np.searchsorted(matrix.item_ids, self.model.item_ids)
+
+    def _score(self, rows: sp.csr_matrix) -> np.ndarray:
+        assert self.model is not None and self.columns is not None and self.matrix is not None
+        scores = np.full((rows.shape[0], self.matrix.n_items), -np.inf)
+        if len(self.columns):
+            scores[:, self.columns] = self.model.logits(rows[:, self.columns])
         return scores
 
 

@@ -34,7 +34,7 @@ from engine import (
     train_ranker,
 )
 from engine import stage_two as make_stage_two
-from evals.baselines import EASE, Fold, ItemKNN, Popular, tune
+from evals.baselines import EASE, Fold, ItemKNN, MultVAE, Popular, tune
 from evals.beyond import beyond_accuracy, vectors_of
 from evals.metrics import evaluate, interval, paired_test, per_user, recall_at
 from evals.sequential import SASRec
@@ -58,7 +58,7 @@ ONBOARDED = 3  # titles a brand-new profile picks at sign-up, in the cold slice
 COLD_HISTORY = 5  # test users with at most this many training interactions form the cold-user slice
 COLD_SAMPLE = 300  # test users whose first ONBOARDED titles make the new-profile slice
 # The single systems stage 2 must beat; sasrec only on SEQUENTIAL_SPLITS (a random hold-out has no "next").
-SINGLE = ("popular", "itemknn", "ease", "als", "content", "sasrec")
+SINGLE = ("popular", "itemknn", "ease", "vae", "als", "content", "sasrec")
 SEQUENTIAL_SPLITS = ("user-temporal", "temporal")
 STAGE_TWO = ("ranker", "pipeline@div0", "pipeline")  # relevance only; the blend without MMR; as served
 
@@ -271,11 +271,14 @@ def run_eval(
 
     rankings: dict[str, dict[int, Sequence[int]]] = {}
     ease_baseline = EASE(**ease_params)
-    with clock.stage("Fitting baselines", total=3) as advance:
+    # The ranker's VAE features read this same model (one fit), as its EASE features read EASE's B.
+    vae_baseline = MultVAE(settings.retrieval.vae)
+    with clock.stage("Fitting baselines", total=4) as advance:
         for name, model in (
             ("popular", Popular()),
             ("itemknn", ItemKNN(**knn_params)),
             ("ease", ease_baseline),
+            ("vae", vae_baseline),
         ):
             rankings[name] = model.fit(split.train).recommend(users, TOP)
             advance(1)
@@ -361,7 +364,9 @@ def run_eval(
                 ease_config=ease_config,
                 inner_kind="user-temporal" if split.kind == "temporal" else split.kind,
             )
-        one = fit_stage_one(settings, dataset, split.train, content, als=als, ease=ease)
+        one = fit_stage_one(
+            settings, dataset, split.train, content, als=als, ease=ease, vae=vae_baseline.model
+        )
         stage = make_stage_two(settings, dataset, one, content, ranker)
         with clock.stage("Ranker scoring", total=len(served) + len(new_served)) as advance:
             relevance, new_relevance = {}, {}

@@ -52,6 +52,7 @@ from retrieval.sources import (
     trending_source,
 )
 from retrieval.userknn import UserNeighbours
+from retrieval.vae import VAEConfig, VAEModel
 
 __all__ = [
     "ALS_KIND",
@@ -85,6 +86,8 @@ __all__ = [
     "IndexUnavailableError",
     "ItemSimilarity",
     "UserNeighbours",
+    "VAEConfig",
+    "VAEModel",
     "count_above",
     "LEXICAL",
     "LexicalIndex",

@@ -10,7 +10,17 @@ import pytest
 
 from catalog import Context, History, Interactions, Title
 from ranker.features import NO_HISTORY_DAYS, FeatureBuilder, TitleStats
-from retrieval import SOURCES, ALSConfig, ALSModel, Candidate, CandidateSet, UserNeighbours, merge
+from retrieval import (
+    SOURCES,
+    ALSConfig,
+    ALSModel,
+    Candidate,
+    CandidateSet,
+    UserNeighbours,
+    VAEConfig,
+    VAEModel,
+    merge,
+)
 
 NOW = datetime(2024, 3, 6, 13, 30, tzinfo=UTC).timestamp()  # a Wednesday, 13:30 UTC
 DAY = 86_400
@@ -76,6 +86,7 @@ def builder() -> FeatureBuilder:
         content=content,
         genres=GENRES,
         neighbours=UserNeighbours.fit(inter),
+        vae=VAEModel.fit(inter, VAEConfig(hidden=16, latent=4, epochs=150, batch=10, learning_rate=1e-2)),
     )
 
 
@@ -181,6 +192,16 @@ def test_user_neighbours_vote_within_the_viewers_block(builder: FeatureBuilder) 
     assert f["user_knn_share"][2] == pytest.approx(1.0) and f["user_knn_share"][3] == pytest.approx(1.0)
     assert f["user_knn_share"][4] == 0.0 and f["user_knn_share"][DOC] == 0.0
     assert f["user_knn_rank_log"][2] < f["user_knn_rank_log"][4] <= f["user_knn_rank_log"][999]
+
+
+def test_the_vae_scores_the_viewers_block_first_and_unknown_titles_last(builder: FeatureBuilder) -> None:
+    f = _frame(builder, _context(), _candidates())
+    assert f["vae_score"][2] > f["vae_score"][4] and f["vae_log_prob"][2] > f["vae_log_prob"][4]
+    assert f["vae_log_prob"][2] < 0.0  # a log-probability among the unseen titles
+    # Titles 2 and 3 rank 0 and 1 among the unseen ones; 999 has no column and ranks last.
+    rank = {t: round(float(np.expm1(v))) for t, v in f["vae_rank_log"].items()}
+    assert rank[2] <= 1 < rank[4] < rank[999]
+    assert f["vae_score"][999] == 0.0
 
 
 def test_title_and_context_columns(builder: FeatureBuilder) -> None:
