@@ -29,6 +29,7 @@ from retrieval import (
     UserNeighbours,
     VAEModel,
     count_above,
+    lookup,
 )
 
 DEVICES = {"tv": 1, "mobile": 2, "web": 3, "tablet": 4}  # anything else, or None, is 0
@@ -85,7 +86,7 @@ class TitleStats:
         """Counts over all time and over the `windows_days` before `now`; untimed data has no notion of
         recent, so its windows equal "all"."""
         ids = np.unique(np.asarray(title_ids, np.int64))
-        pos, known = _lookup(ids, interactions.items)
+        pos, known = lookup(ids, interactions.items)
         pos, ratings, stamps = pos[known], interactions.ratings[known], interactions.timestamps[known]
         popularity = {"all": np.bincount(pos, minlength=len(ids)).astype(np.float64)}
         for days in sorted(windows_days, reverse=True):
@@ -206,7 +207,7 @@ class FeatureBuilder:
         ids = np.asarray(candidates.ids, np.int64)
         columns: dict[str, np.ndarray | float] = {}
         columns.update(self._user(context))
-        found, in_catalog = _lookup(self._title_ids, ids)
+        found, in_catalog = lookup(self._title_ids, ids)
         rows = np.where(in_catalog, found, len(self._title_ids))  # the last row: outside the catalog
         columns.update(self._title(rows, context.now))
         columns.update(_context_columns(context))
@@ -234,7 +235,7 @@ class FeatureBuilder:
         row for an unknown title (no counts, no metadata); and each row's year, a missing one as the
         catalog median (so it sits in the middle rather than at an extreme), for the age column."""
         stats = self._stats
-        s, in_stats = _lookup(stats.ids, self._title_ids)
+        s, in_stats = lookup(stats.ids, self._title_ids)
         year = np.array([np.nan if t.year is None else t.year for t in titles], np.float64)
         runtime = np.array([np.nan if t.runtime is None else t.runtime for t in titles], np.float64)
         columns = {
@@ -365,7 +366,7 @@ class FeatureBuilder:
         has_factor = f >= 0
         cand = self._factors[f]  # rows of titles without a factor are masked out of every column below
         user = self._als.user_vector(h.items, h.weights, h.timestamps, context.now) if len(h) else None
-        a, a_known = _lookup(self._als.item_ids, liked[-RECENT_ALS:])
+        a, a_known = lookup(self._als.item_ids, liked[-RECENT_ALS:])
         anchors = self._factors[a[a_known]] / np.maximum(self._factor_norms[a[a_known]], 1e-12)[:, None]
         user_row = np.zeros((1, self._factors.shape[1]), np.float32) if user is None else user[None, :]
         dots = cand @ np.vstack([user_row, anchors]).T
@@ -383,7 +384,7 @@ class FeatureBuilder:
         one multiply; 0 where the profile or the candidate has no content vector."""
         c = self._content_row[rows]
         has_content = c >= 0
-        p, p_known = _lookup(self._content_ids, liked[-PROFILE_RECENT:])
+        p, p_known = lookup(self._content_ids, liked[-PROFILE_RECENT:])
         taste = self._content[p[p_known]]
         recent = taste[-RECENT_CONTENT:]
         weights = (0.5 ** (np.arange(len(taste))[::-1] / PROFILE_HALF_LIFE)).astype(np.float32)
@@ -401,7 +402,7 @@ class FeatureBuilder:
 
         Liked titles collapse to their distinct genre sets (with counts), so long histories stay cheap.
         """
-        g, g_known = _lookup(self._title_ids, liked)
+        g, g_known = lookup(self._title_ids, liked)
         liked_onehot = self._onehot[g[g_known]]
         sets, counts = np.unique(self._genre_set_of[g[g_known]], return_counts=True)
         patterns = self._genre_sets[sets]
@@ -448,17 +449,8 @@ def _source_columns(candidates: CandidateSet, sources: tuple[str, ...]) -> dict[
 def _catalog_rows(sorted_ids: np.ndarray, catalog: np.ndarray) -> np.ndarray:
     """Each catalog row's position in `sorted_ids`, -1 where absent; one more -1 for the row of a
     title outside the catalog."""
-    pos, found = _lookup(sorted_ids, catalog)
+    pos, found = lookup(sorted_ids, catalog)
     return np.append(np.where(found, pos, -1), -1)
-
-
-def _lookup(sorted_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions of `ids` in `sorted_ids` (clipped to a valid row) and whether each was found."""
-    ids = np.asarray(ids, np.int64)
-    if len(sorted_ids) == 0:
-        return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
-    pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-    return pos, sorted_ids[pos] == ids
 
 
 def _slug(name: str) -> str:

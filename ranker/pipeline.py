@@ -13,7 +13,7 @@ from ranker.diversify import mmr
 from ranker.features import FeatureBuilder, TitleStats
 from ranker.ltr import Ranker
 from ranker.rows import Scored
-from retrieval import CandidateSet
+from retrieval import CandidateSet, lookup
 
 LEAVING_SOON_DAYS = 30.0
 
@@ -92,9 +92,9 @@ class Stage2:
         return scored.ids[picks]
 
     def vectors(self, ids: np.ndarray) -> np.ndarray:
-        pos = np.minimum(np.searchsorted(self.content_ids, ids), len(self.content_ids) - 1)
-        found = self.content_ids[pos] == ids
-        out = self.content[pos].astype(np.float32, copy=False)  # the gather is a fresh array already
+        pos, found = lookup(self.content_ids, ids)
+        # The gather is a fresh array already: no copy to make.
+        out: np.ndarray = self.content[pos].astype(np.float32, copy=False)
         out[~found] = 0.0
         return out
 
@@ -102,5 +102,5 @@ class Stage2:
     def _lookup(sorted_ids: np.ndarray, values: np.ndarray, ids: np.ndarray) -> np.ndarray:
         if not len(sorted_ids):
             return np.zeros(len(ids))
-        pos = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
-        return np.where(sorted_ids[pos] == ids, values[pos], 0.0).astype(np.float64)
+        pos, found = lookup(sorted_ids, ids)
+        return np.where(found, values[pos], 0.0).astype(np.float64)

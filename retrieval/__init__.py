@@ -21,6 +21,7 @@ from retrieval.index import (
 from retrieval.indexing import fill_index, popularity, title_points, trending
 from retrieval.itemknn import ItemSimilarity
 from retrieval.lexical import LEXICAL, LexicalIndex, words
+from retrieval.lookup import lookup
 from retrieval.merge import CandidateSet, merge
 from retrieval.ranks import count_above
 from retrieval.reconnecting import ReconnectingIndex
@@ -89,6 +90,7 @@ __all__ = [
     "VAEConfig",
     "VAEModel",
     "count_above",
+    "lookup",
     "LEXICAL",
     "LexicalIndex",
     "NewSource",

@@ -24,6 +24,7 @@ from catalog import Business, Context, Interactions, Title
 from catalog.matrix import UserItemMatrix
 from retrieval.candidates import Candidate
 from retrieval.filters import title_filter
+from retrieval.lookup import known_positions, lookup
 from retrieval.masks import FilterMasks
 from retrieval.recent import RecentResults
 
@@ -102,25 +103,20 @@ class EASEModel:
 
     def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row of each title id in B (clipped) and whether it has one."""
-        ids = np.asarray(ids, np.int64)
-        if not len(self.item_ids):
-            return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
-        pos = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
-        return pos, self.item_ids[pos] == ids
+        return lookup(self.item_ids, ids)
 
     def scores(self, history: np.ndarray) -> np.ndarray:
         """Scores over `item_ids` for a profile that has seen `history` (binary, as B was fitted);
         read-only, as the same array answers the same history again."""
-        pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
-        rows = pos[known]
-        key = rows.tobytes()
-        kept = self._recent.get(key)
-        if kept is not None:
-            return kept
-        scores: np.ndarray = (
-            self.B[rows].sum(axis=0) if len(rows) else np.zeros(len(self.item_ids), np.float32)
-        )  # numpy types reductions as Any
-        return self._recent.put(key, scores)
+        rows = known_positions(self.item_ids, history)
+
+        def total() -> np.ndarray:
+            if not len(rows):
+                return np.zeros(len(self.item_ids), np.float32)
+            summed: np.ndarray = self.B[rows].sum(axis=0)  # numpy types reductions as Any
+            return summed
+
+        return self._recent.get_or(rows.tobytes(), total)
 
     def save(self, path: Path) -> None:
         np.savez(path, B=self.B, item_ids=self.item_ids, config=json.dumps(self.config.model_dump()))

@@ -13,6 +13,7 @@ from implicit.utils import ParameterWarning
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix
 from retrieval.csr import row_nonzeros
+from retrieval.lookup import lookup
 
 
 class ItemSimilarity:
@@ -68,8 +69,5 @@ class ItemSimilarity:
 
     def columns(self, ids: np.ndarray) -> np.ndarray:
         """Each title id's row and column in the similarity matrix, -1 where it has none."""
-        ids = np.asarray(ids, np.int64)
-        if not len(self.item_ids):
-            return np.full(len(ids), -1, np.int64)
-        pos = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
-        return np.where(self.item_ids[pos] == ids, pos, -1)
+        pos, found = lookup(self.item_ids, ids)
+        return np.where(found, pos, -1)

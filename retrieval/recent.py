@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -21,6 +23,11 @@ class RecentResults:
 
     def get(self, key: bytes) -> np.ndarray | None:
         return self._kept.get(key)
+
+    def get_or(self, key: bytes, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """The value kept for `key`, else `compute()`'s, kept."""
+        kept = self._kept.get(key)
+        return kept if kept is not None else self.put(key, compute())
 
     def put(self, key: bytes, value: np.ndarray) -> np.ndarray:
         """Keep `value` (made read-only, as every later caller shares it) and return it."""

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from catalog import Interactions
 from catalog.matrix import UserItemMatrix
+from retrieval.lookup import known_positions, lookup
 from retrieval.recent import RecentResults
 
 RECENT_SCORES = 32  # profiles' scores kept, as EASE keeps them
@@ -70,26 +71,22 @@ class VAEModel:
 
     def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Column of each title id (clipped) and whether it has one."""
-        ids = np.asarray(ids, np.int64)
-        if not len(self.item_ids):
-            return np.zeros(len(ids), np.int64), np.zeros(len(ids), bool)
-        pos = np.minimum(np.searchsorted(self.item_ids, ids), len(self.item_ids) - 1)
-        return pos, self.item_ids[pos] == ids
+        return lookup(self.item_ids, ids)
 
     def scores(self, history: np.ndarray) -> np.ndarray:
         """Logits over `item_ids` for a profile that has seen `history` (binary, as trained); read-only,
         as the same array answers the same history again."""
-        pos, known = self.positions(np.unique(np.asarray(history, np.int64)))
-        rows = pos[known]
-        key = rows.tobytes()
-        kept = self._recent.get(key)
-        if kept is not None:
-            return kept
-        # The input is the watched set scaled to unit length: its first layer is a sum of rows.
-        # A Python float divides a float32 array into float32 (a numpy float64 would promote it, and
-        # every layer after it would convert its weights to float64 on each call: 10x the cost).
-        first = self.weights["enc_w"][rows].sum(axis=0, keepdims=True) / math.sqrt(max(len(rows), 1))
-        return self._recent.put(key, self._decode(first)[0])
+        rows = known_positions(self.item_ids, history)
+
+        def decoded() -> np.ndarray:
+            # The input is the watched set scaled to unit length: its first layer is a sum of rows.
+            # A Python float divides float32 into float32 (a numpy float64 would promote it, and every
+            # layer after it would convert its weights to float64 on each call: 10x the cost).
+            first = self.weights["enc_w"][rows].sum(axis=0, keepdims=True) / math.sqrt(max(len(rows), 1))
+            row: np.ndarray = self._decode(first)[0]
+            return row
+
+        return self._recent.get_or(rows.tobytes(), decoded)
 
     def logits(self, rows: sp.csr_matrix) -> np.ndarray:
         """Dense logits for a batch of watched sets (rows over `item_ids`, any positive entry watched)."""

@@ -19,3 +19,17 @@ def test_keeps_the_latest_size_results_read_only() -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="size"):
         RecentResults(0)
+
+
+def test_get_or_computes_once_per_key() -> None:
+    recent = RecentResults(2)
+    calls: list[int] = []
+
+    def compute() -> np.ndarray:
+        calls.append(1)
+        return np.arange(3.0)
+
+    first = recent.get_or(b"a", compute)
+    assert recent.get_or(b"a", compute) is first and len(calls) == 1 and not first.flags.writeable
+    recent.get_or(b"b", compute)
+    assert len(calls) == 2
