@@ -353,6 +353,10 @@ def test_invented_seen_and_rejected_titles_are_dropped(
     profile = stored_profile(engine, "grounded", finished=[lion_king])
     viewer = Viewer.stored(engine, profile)
 
+    def misdated(keep: dict[str, Any], reject: dict[str, Any]) -> str:
+        """A real title's name that is neither pick (the ranker may pick any catalog title)."""
+        return next(name for name in ("Toy Story", "Jumanji") if name not in (keep["name"], reject["name"]))
+
     def model(request: ChatRequest) -> Answer:
         results = request.tool_results()
         if not results:
@@ -366,7 +370,7 @@ def test_invented_seen_and_rejected_titles_are_dropped(
             "- **The Midnight Garden** (2031): a moonlit fable\n"
             "- **The Lion King** (1994): a classic\n"
             f"- **{reject['name']}** ({reject['year']}): worth a second look\n"
-            "Or try **Toy Story** (2031) if you are in the mood."
+            f"Or try **{misdated(keep, reject)}** (2031) if you are in the mood."
         )
 
     openai_stub.run(model)
@@ -377,7 +381,7 @@ def test_invented_seen_and_rejected_titles_are_dropped(
     assert [c.title_id for c in reply.titles] == [keep["title_id"]]
     assert reply.invented == 2  # a title that does not exist, and a real name with a year it never had
     assert "Midnight Garden" not in reply.text and "Lion King" not in reply.text
-    assert reject["name"] not in reply.text and "Toy Story" not in reply.text
+    assert reject["name"] not in reply.text and misdated(keep, reject) not in reply.text
     assert f"**{keep['name']}**" in reply.text
     assert "Or try (a title I can't offer) if you are in the mood." in reply.text
 

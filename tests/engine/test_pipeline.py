@@ -88,6 +88,7 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
         "popular",
         "itemknn",
         "ease",
+        "vae",
         "als",
         "content",
         "ranker",
