@@ -237,11 +237,14 @@ class ProfileLengthRanker:
     def score(self, X: np.ndarray) -> np.ndarray:
         _check_width(X, self.names)
         short = X[:, self._column] < self._cut
+        # A request's rows are one profile's, so one model scores them all, with no copy of X.
+        if short.all():
+            return self.short.score(X)
+        if not short.any():
+            return self.full.score(X)
         out = np.empty(len(X), np.float64)
-        if short.any():
-            out[short] = self.short.score(X[short])
-        if not short.all():
-            out[~short] = self.full.score(X[~short])
+        out[short] = self.short.score(X[short])
+        out[~short] = self.full.score(X[~short])
         return out
 
     def files(self) -> tuple[str, ...]:
