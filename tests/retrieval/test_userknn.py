@@ -31,6 +31,26 @@ def test_neighbours_vote_for_what_similar_viewers_watched() -> None:
     np.testing.assert_array_equal(again[1], rank)
 
 
+def test_a_profiles_votes_are_counted_once_per_set_of_titles(monkeypatch: pytest.MonkeyPatch) -> None:
+    neighbours = UserNeighbours.fit(block_interactions(), neighbours=10)
+    counted: list[np.ndarray] = []
+    votes = neighbours._votes
+
+    def counting(seen: np.ndarray) -> np.ndarray:
+        counted.append(seen)
+        return votes(seen)
+
+    monkeypatch.setattr(neighbours, "_votes", counting)
+    candidates = np.array([SPACE[4], ROMANCE[0]])
+    first = neighbours.scores(np.array(SPACE[:2]), candidates)
+    again = neighbours.scores(np.array([SPACE[1], SPACE[0], SPACE[1]]), candidates)  # reordered, repeated
+    other = neighbours.scores(np.array(ROMANCE[:2]), candidates)
+    assert len(counted) == 2  # the same titles were counted once; another profile's were counted anew
+    for kept, fresh in zip(first, again, strict=True):
+        np.testing.assert_array_equal(kept, fresh)
+    assert other[0][1] > 0 and other[0][0] == 0  # the romance profile's votes, not the space one's
+
+
 def test_closer_viewers_weigh_more() -> None:
     # Viewer 0 shares three titles with the profile and adds 10; viewer 1 shares one and adds 11.
     interactions = _viewers([(1, 2, 3, 10), (1, 11), (1, 11)])
