@@ -1,9 +1,10 @@
 """Stage-2 cost on built artifacts: ranker inference per 1,000 candidates, and served `rows()` p50/p99
-with the EASE source and pool quotas against the same engine without them (the pre-EASE stage 1).
+with the learned pool fusion, with the EASE source and pool quotas instead, and without either (the
+pre-EASE stage 1).
 
     .venv/bin/python bench/stage2.py [--dataset ml-latest-small] [--requests 200]
 
-Needs `marquee build` first. One process, one request at a time; both configurations run on the same
+Needs `marquee build` first. One process, one request at a time; the three configurations run on the same
 engine, profiles and machine, in alternation, so the ratio holds under a shared machine's load. Prints
 figures, asserts nothing.
 """
@@ -79,20 +80,28 @@ def main() -> None:
     )
     with_ease = list(engine._lists._sources)
     without = [s for s in with_ease if s.name != "ease"]
-    quotas = dict(settings.ranker.quotas)
-    configs = {"after (EASE + quotas)": (with_ease, quotas), "before (no EASE, RRF cut)": (without, {})}
+    quotas, fusion = dict(settings.ranker.quotas), engine._lists._fusion
+    configs = {
+        "after (learned fusion)": (with_ease, quotas, fusion),
+        "EASE + quotas": (with_ease, quotas, None),
+        "before (no EASE, RRF cut)": (without, {}, None),
+    }
     latencies: dict[str, list[float]] = {name: [] for name in configs}
     for user in users[:5]:  # warm caches: first calls touch cold pages
         engine.rows(engine.context_for(int(user)))
-    for user in users:
-        for name, (sources, q) in configs.items():
-            engine._lists._sources = sources
+    names = list(configs)
+    for i, user in enumerate(users):
+        # Each configuration goes first in turn: the first to serve a profile fills its caches (EASE's
+        # and the VAE's scores, the neighbours' votes) for those after it.
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            sources, q, fused = configs[name]
+            engine._lists._sources, engine._lists._fusion = sources, fused
             settings.ranker = settings.ranker.model_copy(update={"quotas": q})
             context = engine.context_for(int(user))
             started = time.perf_counter()
             engine.rows(context)
             latencies[name].append((time.perf_counter() - started) * 1000)
-    engine._lists._sources = with_ease
+    engine._lists._sources, engine._lists._fusion = with_ease, fusion
     settings.ranker = settings.ranker.model_copy(update={"quotas": quotas})
     cost = _inference(engine, users[: min(len(users), 100)])
     print(f"{args.dataset}: {args.requests} profiles, ranker {engine.health().ranker}")

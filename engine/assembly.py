@@ -33,6 +33,7 @@ from engine.periods import data_now
 from engine.progress import Reporter, Silent
 from engine.ranking import (
     EASE_FILE,
+    FUSION_FILE,
     NEIGHBOURS_FILE,
     RANKER_DIR,
     SIMILARITY_FILE,
@@ -56,6 +57,7 @@ from retrieval import (
     EASEModel,
     IndexHeldError,
     ItemSimilarity,
+    PoolFusion,
     TextEmbedder,
     TitleIndex,
     TitlePoint,
@@ -208,6 +210,8 @@ def _served_engine(
     one = StageOne(als=als, ease=ease, vae=vae, stats=stats, features=features, now=data_now(dataset))
     ranker = load_ranker(folder / RANKER_DIR, names=one.features.names, threads=1)
     stage2 = stage_two(settings, dataset, one, content, ranker)
+    # A build before the learned fusion has none: its pool keeps the quotas it was trained on.
+    fusion = PoolFusion.load(folder / FUSION_FILE) if (folder / FUSION_FILE).is_file() else None
     if added:  # embedded above with the rest; indexed now, so every source can find them at once
         base_index.upsert(operator_points(dataset, [added[t] for t in sorted(added)], content, stage2, als))
     state_folder = settings.dataset_state(dataset_name)
@@ -220,6 +224,7 @@ def _served_engine(
         index=served,
         base_index=base_index,
         sources=_sources(settings, served, one, dataset, embedder, stage2),
+        fusion=fusion,
         stage2=stage2,
         manifest=manifest,
         embedder=embedder,
@@ -255,11 +260,11 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
     with reporter.stage("Fitting ALS on the training period"):
         als = ALSModel.fit(split.train, config)
         one = fit_stage_one(settings, period, split.train, content, als=als)
-    ranker = train_ranker(settings, period, split.train, content, reporter=reporter, als_config=config)
+    trained = train_ranker(settings, period, split.train, content, reporter=reporter, als_config=config)
     folder = Path(tempfile.mkdtemp(prefix="marquee-period-engine-"))
     local = settings.model_copy(update={"state_dir": folder / "state", "artifacts_dir": folder})
     local.dataset_state(dataset.name).mkdir(parents=True, exist_ok=True)
-    stage2 = stage_two(local, period, one, content, ranker)
+    stage2 = stage_two(local, period, one, content, trained.ranker)
     points = catalog_points(
         settings, dataset, split.train, content, als, trending_now=now or None, business=stage2.business
     )
@@ -270,6 +275,7 @@ def _period_engine(settings: Settings, dataset: Dataset, split: Split, reporter:
         index=index,
         base_index=index,
         sources=_sources(local, index, one, dataset, embedder, stage2),
+        fusion=trained.fusion,
         stage2=stage2,
         manifest=Manifest(
             dataset=dataset.name, data_checksum=dataset.checksum, parameters={"period": PERIOD}

@@ -20,6 +20,7 @@ from engine.periods import catalog_titles, data_now
 from engine.progress import Reporter, Silent
 from engine.ranking import (
     EASE_FILE,
+    FUSION_FILE,
     NEIGHBOURS_FILE,
     RANKER_DIR,
     SIMILARITY_FILE,
@@ -99,10 +100,12 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         EASEModel.fit(interactions, settings.retrieval.ease).save(out / EASE_FILE)
     with reporter.stage("Fitting the VAE"):
         VAEModel.fit(interactions, settings.retrieval.vae).save(out / VAE_FILE)
-    ranker = train_ranker(settings, dataset, interactions, content, reporter=reporter)
+    trained = train_ranker(settings, dataset, interactions, content, reporter=reporter)
+    ranker = trained.ranker
     # A model left by an earlier build (the short-profile one) must not load beside this one.
     shutil.rmtree(out / RANKER_DIR, ignore_errors=True)
     ranker.save(out / RANKER_DIR)
+    trained.fusion.save(out / FUSION_FILE)
 
     manifest = Manifest(
         dataset=dataset_name,
@@ -110,7 +113,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
         parameters={
             "als": config.model_dump(),
             "retrieval": settings.retrieval.model_dump(),
-            "pool": {"candidates": settings.ranker.candidates, "quotas": settings.ranker.quotas},
+            "pool": {"candidates": settings.ranker.candidates, "fusion": FUSION_FILE},
             "index": "qdrant-server" if settings.qdrant_url else "qdrant-edge",
             "ranker": {"objective": ranker.config.objective, **ranker.config.model_dump()},
         },
@@ -129,6 +132,7 @@ def build(settings: Settings, dataset_name: str, reporter: Reporter | None = Non
                 SIMILARITY_FILE,
                 NEIGHBOURS_FILE,
                 VAE_FILE,
+                FUSION_FILE,
                 *(f"{RANKER_DIR}/{name}" for name in ranker.files()),
             )
         },

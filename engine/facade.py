@@ -44,7 +44,7 @@ from engine.trace import Trace
 from ranker import ArtworkBandit, RowOrderBandit
 from ranker.pipeline import Stage2
 from ranker.rows import Row
-from retrieval import GENRE_KIND, CandidateSet, CandidateSource, TextEmbedder, TitleIndex
+from retrieval import GENRE_KIND, CandidateSet, CandidateSource, PoolFusion, TextEmbedder, TitleIndex
 
 
 class Drafts(Protocol):
@@ -69,6 +69,7 @@ class Parts:
     index: TitleIndex  # what requests query; may wrap `base_index` (titles removed while serving)
     base_index: TitleIndex  # the index below any wrapper, which a reloaded engine reuses
     sources: list[CandidateSource]
+    fusion: PoolFusion | None  # how the sources' lists make the ranker's pool (None: quotas)
     stage2: Stage2
     manifest: Manifest
     embedder: TextEmbedder  # the one copy of the text model in the process
@@ -110,7 +111,12 @@ class Engine:
         self._degraded = stage2.ranker.is_fallback
         self._profiles = Profiles(dataset, state.store)
         self._lists = Lists(
-            settings=settings, dataset=dataset, index=parts.index, sources=sources, stage2=stage2
+            settings=settings,
+            dataset=dataset,
+            index=parts.index,
+            sources=sources,
+            fusion=parts.fusion,
+            stage2=stage2,
         )
         self._searcher = Search(dataset=dataset, lists=self._lists, stage2=stage2)
         self._feedback = Feedback(

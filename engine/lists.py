@@ -29,6 +29,7 @@ from retrieval import (
     CandidateSet,
     CandidateSource,
     IndexUnavailableError,
+    PoolFusion,
     PopularityFallback,
     TitleFilter,
     TitleIndex,
@@ -50,12 +51,14 @@ class Lists:
         dataset: Dataset,
         index: TitleIndex,
         sources: Sequence[CandidateSource],
+        fusion: PoolFusion | None,
         stage2: Stage2,
     ) -> None:
         self.settings = settings
         self._dataset = dataset
         self.index = index
         self._sources = list(sources)
+        self._fusion = fusion
         self._stage2 = stage2
         self.popular = PopularityFallback(
             dataset.titles,
@@ -71,16 +74,18 @@ class Lists:
             lists = index_or_none(
                 self.index,
                 lambda: [
-                    source.candidates(context=context, k=source_k(self.settings, source.name))
+                    source.candidates(context=context, k=source_k(self.settings, source.name, self._fusion))
                     for source in self._sources
                 ],
                 trace,
             )
             if lists is None:
+                # The fusion never saw this stand-in's lists: they are pooled by the quotas' merge.
                 offline = [s for s in self._sources if s.name in SOURCES.index_free]
                 lists = [self.popular.candidates(context=context, k=k)]
                 lists += [s.candidates(context=context, k=k) for s in offline]
-            return candidate_pool(self.settings, lists)
+                return candidate_pool(self.settings, lists)
+            return candidate_pool(self.settings, lists, self._fusion, len(context.history))
 
     def recommend(self, context: Context, k: int, trace: Trace) -> list[Recommendation]:
         asked = context.constraints

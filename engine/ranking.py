@@ -7,7 +7,7 @@ exactly what the ranker faces when serving, one period later.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +33,7 @@ from retrieval import (
     EASEConfig,
     EASEModel,
     ItemSimilarity,
+    PoolFusion,
     UserNeighbours,
     VAEModel,
     merge,
@@ -44,7 +45,9 @@ SIMILARITY_FILE = "item_similarity.npz"
 EASE_FILE = "ease.npz"
 NEIGHBOURS_FILE = "user_neighbours.npz"
 VAE_FILE = "vae.npz"
+FUSION_FILE = "pool_fusion.json"
 ONBOARDED_RATING = 5.0  # a title picked at sign-up is liked
+FUSION_NEGATIVES = 0.2  # share of the unlabelled titles the fusion learns from
 K = TypeVar("K", bound=Hashable)
 
 
@@ -97,14 +100,26 @@ def right_after(history: History, fallback: float) -> float:
     return float(stamps.max()) if len(stamps) and stamps.max() > 0 else fallback
 
 
-def source_k(settings: Settings, source: str) -> int:
-    """How many titles to ask `source` for: enough to fill its reserved places in the pool."""
+def source_k(settings: Settings, source: str, fusion: PoolFusion | None = None) -> int:
+    """How many titles to ask `source` for: the fusion's depth for a source it weighs, else enough to
+    fill the source's reserved places in a pool of `merge`'s quotas."""
+    depth = fusion.depth_of(source) if fusion is not None else None
+    if depth is not None:
+        return depth
     return max(settings.ranker.candidates_per_source, settings.ranker.quotas.get(source, 0))
 
 
-def candidate_pool(settings: Settings, lists: Sequence[Sequence[Candidate]]) -> CandidateSet:
-    """The merged list the ranker scores: reserved heads first (see `merge`), cut at `candidates`."""
-    return merge(lists, quotas=settings.ranker.quotas).top(settings.ranker.candidates)
+def candidate_pool(
+    settings: Settings,
+    lists: Sequence[Sequence[Candidate]],
+    fusion: PoolFusion | None = None,
+    profile_length: int = 0,
+) -> CandidateSet:
+    """The merged list the ranker scores, cut at `candidates`: the learned fusion's best titles, or,
+    with none trained (a ranker-less build, the index away), reserved heads first (see `merge`)."""
+    if fusion is None:
+        return merge(lists, quotas=settings.ranker.quotas).top(settings.ranker.candidates)
+    return fusion.fuse(lists, profile_length, settings.ranker.candidates, settings.ranker.revisits)
 
 
 def feature_builder(
@@ -186,30 +201,67 @@ def period_sources(
             index.close()
 
 
-def candidates_for(
+def pools_for(
     settings: Settings,
-    dataset: Dataset,
-    train: Interactions,
-    one: StageOne,
-    content: np.ndarray,
+    sources: Sequence[CandidateSource],
+    fusion: PoolFusion | None,
     contexts: Mapping[K, Context],
     *,
     reporter: Reporter,
     label: str,
 ) -> dict[K, tuple[Context, CandidateSet]]:
-    """The served candidate pool per context, from a temporary index of this period's vectors."""
+    """The served candidate pool per context."""
     out: dict[K, tuple[Context, CandidateSet]] = {}
-    with (
-        period_sources(
-            settings, dataset, train, one.als, content, trending_now=one.now or None, ease=one.ease
-        ) as sources,
-        reporter.stage(label, total=len(contexts)) as advance,
-    ):
+    with reporter.stage(label, total=len(contexts)) as advance:
         for key, context in contexts.items():
-            lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
-            out[key] = (context, candidate_pool(settings, lists))
+            lists = [s.candidates(context=context, k=source_k(settings, s.name, fusion)) for s in sources]
+            out[key] = (context, candidate_pool(settings, lists, fusion, len(context.history)))
             advance(1)
     return out
+
+
+def fit_fusion(
+    settings: Settings,
+    sources: Sequence[CandidateSource],
+    contexts: Mapping[K, Context],
+    relevant: Mapping[K, Collection[int]],
+    *,
+    rng: np.random.Generator,
+    reporter: Reporter,
+) -> PoolFusion:
+    """The pool's fusion, learned from where each source ranked the titles `relevant` holds for a
+    sample of `contexts` (each source asked for its `fusion_depths`)."""
+    cfg = settings.ranker
+    names = tuple(s.name for s in sources)
+    unfitted = PoolFusion(
+        sources=names,
+        depths=tuple(cfg.fusion_depths.get(name, cfg.candidates_per_source) for name in names),
+        short_below=cfg.short_model_below,
+        weights=np.zeros(PoolFusion.width(len(names))),
+    )
+    keys = list(contexts)
+    if len(keys) > cfg.fusion_profiles:
+        keys = [keys[i] for i in sorted(rng.choice(len(keys), cfg.fusion_profiles, replace=False))]
+    rows, labels = [], []
+    with reporter.stage("Learning the candidate pool's fusion", total=len(keys)) as advance:
+        for key in keys:
+            context = contexts[key]
+            lists = [s.candidates(context=context, k=source_k(settings, s.name, unfitted)) for s in sources]
+            ids, X, _ = unfitted.features(lists, len(context.history))
+            y = np.isin(ids, list(relevant[key]))
+            # Every positive, a share of the rest: a logistic model's order survives thinning the
+            # negatives at random (only its bias moves), and the rows fit in memory on ml-1m.
+            keep = y | (rng.random(len(y)) < FUSION_NEGATIVES)
+            rows.append(X[keep])
+            labels.append(y[keep].astype(np.float64))
+            advance(1)
+    return PoolFusion.fit(
+        np.concatenate(rows),
+        np.concatenate(labels),
+        sources=names,
+        depths=unfitted.depths,
+        short_below=unfitted.short_below,
+    )
 
 
 def onboarded(history: History, n: int, *, start: int = 0) -> History:
@@ -239,10 +291,11 @@ def train_ranker(
     als_config: ALSConfig | None = None,
     ease_config: EASEConfig | None = None,
     inner_kind: str | None = None,
-) -> TrainedRanker:
-    """Inner split of `interactions`; rank candidates of the earlier part against positives of the later
-    part; choose rank:ndcg or rank:pairwise on held-out users. `als_config` must be the one serving
-    (or evaluation) uses, so the ALS-score features mean the same in training and in use.
+) -> TrainedStageTwo:
+    """Inner split of `interactions`; learn the pool's fusion, then rank its candidates of the earlier
+    part against positives of the later part; choose rank:ndcg or rank:pairwise on held-out users.
+    `als_config` must be the one serving (or evaluation) uses, so the ALS-score features mean the same
+    in training and in use.
 
     The inner split is `inner_kind` (evaluation passes its protocol's, so the ranker learns the task
     it is measured on); by default timed data holds out each user's latest titles (a global cut leaves
@@ -273,16 +326,14 @@ def train_ranker(
         n = cfg.short_histories[i % len(cfg.short_histories)]
         for w, picks in enumerate(short_profiles(history[user], n, cfg.short_windows)):
             contexts[(user, n, w)] = Context(str(user), picks, now=right_after(picks, one.now))
-    found = candidates_for(
-        settings,
-        dataset,
-        inner.train,
-        one,
-        content,
-        contexts,
-        reporter=reporter,
-        label="Ranker training candidates",
-    )
+    relevant = {key: inner.test[key[0]] for key in contexts}
+    with period_sources(
+        settings, dataset, inner.train, one.als, content, trending_now=one.now or None, ease=one.ease
+    ) as sources:
+        fusion = fit_fusion(settings, sources, contexts, relevant, rng=rng, reporter=reporter)
+        found = pools_for(
+            settings, sources, fusion, contexts, reporter=reporter, label="Ranker training candidates"
+        )
     groups = []
     for qid, key in enumerate(contexts):
         user, n, _ = key
@@ -318,15 +369,24 @@ def train_ranker(
         return ranker
 
     with reporter.stage("Training the ranker", total=2 if len(groups) > len(full) else 1) as advance:
-        ranker = fit(full)
+        whole = fit(full)
         advance(1)
-        if len(groups) == len(full):
-            return ranker
-        # The short-profile model learns from both kinds: on validation folds that ranked 3-title
-        # profiles better than a model of short profiles alone.
-        short = fit(groups)
-        advance(1)
-    return ProfileLengthRanker(full=ranker, short=short, below=cfg.short_model_below)
+        ranker: TrainedRanker = whole
+        if len(groups) > len(full):
+            # The short-profile model learns from both kinds: on validation folds that ranked 3-title
+            # profiles better than a model of short profiles alone.
+            short = fit(groups)
+            advance(1)
+            ranker = ProfileLengthRanker(full=whole, short=short, below=cfg.short_model_below)
+    return TrainedStageTwo(ranker=ranker, fusion=fusion)
+
+
+@dataclass(frozen=True)
+class TrainedStageTwo:
+    """What training leaves for serving: the pool's fusion and the ranker that scores its pool."""
+
+    ranker: TrainedRanker
+    fusion: PoolFusion
 
 
 @dataclass(frozen=True)

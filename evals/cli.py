@@ -112,7 +112,7 @@ def _table(result: dict[str, Any]) -> str:
         f"{k} {v[f'recall@{size}']:.3f}/{v['recall@500']:.3f}" for k, v in c["per_source"].items()
     )
     lines.append(
-        f"candidate recall@{size}/@500: served pool (quotas {json.dumps(c['quotas'])}) {c['pool']:.3f}/-, "
+        f"candidate recall@{size}/@500: served pool ({json.dumps(c['pooling'])}) {c['pool']:.3f}/-, "
         f"fused RRF {c['fused'][f'recall@{size}']:.3f}/{c['fused']['recall@500']:.3f}; "
         f"per source: {per_source}"
     )

@@ -307,6 +307,21 @@ def run_eval(
         # A time cut serves everyone at the cut; a per-user hold-out right after each user's last title.
         return now if split.cut is not None else right_after(history, now)
 
+    # The ranker is trained first: its pool's fusion decides which candidates it scores.
+    trained = None
+    if stage_two:
+        with clock.timed("Training the ranker"):
+            trained = train_ranker(
+                settings,
+                dataset,
+                split.train,
+                content,
+                reporter=clock.reporter,
+                als_config=config,
+                ease_config=ease_config,
+                inner_kind="user-temporal" if split.kind == "temporal" else split.kind,
+            )
+    fusion = trained.fusion if trained is not None else None
     fused: dict[int, list[int]] = {}
     pool: dict[int, list[int]] = {}
     served: dict[int, tuple[Context, CandidateSet]] = {}
@@ -328,20 +343,20 @@ def run_eval(
                 per_source.setdefault(source.name, {})[u] = [c.title_id for c in found]
             fused[u] = merge(lists).ids[:CANDIDATES].tolist()
             # What serving scores: each source's first `source_k` (a prefix of the same query), pooled.
-            cs = candidate_pool(
-                settings,
-                [found[: source_k(settings, s.name)] for s, found in zip(sources, lists, strict=True)],
-            )
+            heads = [
+                found[: source_k(settings, s.name, fusion)] for s, found in zip(sources, lists, strict=True)
+            ]
+            cs = candidate_pool(settings, heads, fusion, len(context.history))
             served[u] = (context, cs)
             pool[u] = cs.ids.tolist()
             advance(1)
         for u in onboarded:
             picks = onboarded_history(histories[u], ONBOARDED)
             context = Context(profile_id=str(u), history=picks, now=when(picks))
-            lists = [s.candidates(context=context, k=source_k(settings, s.name)) for s in sources]
+            lists = [s.candidates(context=context, k=source_k(settings, s.name, fusion)) for s in sources]
             for source, found in zip(sources, lists, strict=True):
                 new_lists.setdefault(source.name, {})[u] = [c.title_id for c in found[:TOP]]
-            new_served[u] = (context, candidate_pool(settings, lists))
+            new_served[u] = (context, candidate_pool(settings, lists, fusion, len(picks)))
             advance(1)
 
     pop = popularity(split.train)
@@ -353,20 +368,11 @@ def run_eval(
     ranker_info: dict[str, Any] = {}
     vectors = vectors_of(dataset, content)
     if stage_two:
-        with clock.timed("Training the ranker"):
-            ranker = train_ranker(
-                settings,
-                dataset,
-                split.train,
-                content,
-                reporter=clock.reporter,
-                als_config=config,
-                ease_config=ease_config,
-                inner_kind="user-temporal" if split.kind == "temporal" else split.kind,
-            )
+        assert trained is not None
         one = fit_stage_one(
             settings, dataset, split.train, content, als=als, ease=ease, vae=vae_baseline.model
         )
+        ranker = trained.ranker
         stage = make_stage_two(settings, dataset, one, content, ranker)
         with clock.stage("Ranker scoring", total=len(served) + len(new_served)) as advance:
             relevance, new_relevance = {}, {}
@@ -430,7 +436,8 @@ def run_eval(
         },
         "candidates": {
             "pool_size": pool_size,
-            "quotas": settings.ranker.quotas,
+            # How the served pool was made: the ranker's learned fusion, or (no ranker) the quotas.
+            "pooling": "learned fusion" if fusion is not None else {"quotas": settings.ranker.quotas},
             "pool": recall_at(pool, test, pool_size),
             "fused": _recall({"fused": fused}, test, (pool_size, CANDIDATES))["fused"],
             "per_source": _recall(per_source, test, (pool_size, CANDIDATES)),

@@ -8,6 +8,7 @@ from retrieval.edge_index import EdgeIndex
 from retrieval.embedder import TextEmbedder, embed_titles
 from retrieval.fallback import PopularityFallback
 from retrieval.filters import title_filter
+from retrieval.fusion import PoolFusion
 from retrieval.index import (
     CF,
     CONTENT,
@@ -96,6 +97,7 @@ __all__ = [
     "NewSource",
     "TopBySource",
     "popular_source",
+    "PoolFusion",
     "PopularityFallback",
     "ReconnectingIndex",
     "Revisit",

@@ -22,7 +22,7 @@ from engine import (
 )
 from engine.cli import app
 from evals.offline import run_eval
-from retrieval import IndexUnavailableError
+from retrieval import IndexUnavailableError, PoolFusion
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
@@ -123,6 +123,7 @@ def test_eval_reports_every_system_and_source(settings: Settings) -> None:
     assert {"als", "ease", "content", "similar", "genre", "popular", "trending", "new"} <= set(per_source)
     assert all(0.0 <= r <= 1.0 for recalls in per_source.values() for r in recalls.values())
     assert candidates["fused"]["recall@500"] > 0 and 0.0 < candidates["pool"] <= 1.0
+    assert candidates["pooling"] == "learned fusion"
     significance = result["significance"]
     assert significance["best_single"] in ("popular", "itemknn", "ease", "als", "content")
     assert set(significance["against_best"]) == {"ranker", "pipeline@div0", "pipeline"}
@@ -171,6 +172,35 @@ def test_artifacts_from_an_older_build_ask_for_a_rebuild(settings: Settings, tmp
         ArtifactsMissingError, match="lack item_similarity.npz.*marquee build --dataset ml-latest-small"
     ):
         assemble(old, "ml-latest-small")
+
+
+def test_the_build_learns_how_to_pool_and_a_build_without_it_pools_by_quotas(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = settings.dataset_artifacts("ml-latest-small")
+    fusion = PoolFusion.load(folder / "pool_fusion.json")
+    assert "pool_fusion.json" in Manifest.read(folder).files
+    # The sources of new titles it was trained on, asked as deep as `fusion_depths` says.
+    assert {"als", "ease", "popular"} <= set(fusion.sources) and "history" not in fusion.sources
+    assert fusion.depth_of("ease") == settings.ranker.fusion_depths["ease"]
+    assert fusion.depth_of("popular") == settings.ranker.candidates_per_source
+    engine = assemble(settings, "ml-latest-small")
+    try:
+        served = engine.candidates(engine.context_for(1))
+    finally:
+        engine.close()
+    copy = Settings(data_dir=settings.data_dir, artifacts_dir=tmp_path, state_dir=settings.state_dir)
+    shutil.copytree(folder, copy.dataset_artifacts("ml-latest-small"))
+    (copy.dataset_artifacts("ml-latest-small") / "pool_fusion.json").unlink()
+    older = assemble(copy, "ml-latest-small")
+    try:
+        quotas = older.candidates(older.context_for(1))
+        assert len(older.recommend(older.context_for(1), k=5)) == 5
+    finally:
+        older.close()
+    # Same sources, another pool: the fused one in the learned scores' order, the older in RRF's.
+    assert served.ids.tolist() != quotas.ids.tolist()
+    assert list(served.scores) == sorted(served.scores, reverse=True)
 
 
 def test_missing_ranker_degrades_to_candidate_order(settings: Settings, tmp_path: Path) -> None:

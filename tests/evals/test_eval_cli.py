@@ -31,7 +31,7 @@ def _result(split: str) -> dict[str, Any]:
         },
         "candidates": {
             "pool_size": 300,
-            "quotas": {"ease": 150},
+            "pooling": "learned fusion",
             "pool": 0.7,
             "fused": {"recall@300": 0.6, "recall@500": 0.65},
             "per_source": {"ease": {"recall@300": 0.68, "recall@500": 0.72}},
