@@ -55,15 +55,15 @@ class RankerSettings(BlendWeights):
     # weak sources push strong ones out, so the pool retrieved less than EASE or ALS alone. Chosen on the
     # validation folds of ml-latest-small and ml-100k user-temporal (recall@300: RRF 0.533 / 0.829,
     # EASE 150 + ALS 75 0.595 / 0.840, EASE 200 + ALS 100 0.617 / 0.848).
-    # They order the pool only where no learned fusion was trained (retrieval.fusion): a build's
-    # fusion retrieved more on validation (recall@300 ml-latest-small 0.642 / 0.676 on two halves of
-    # the inner users vs quotas 0.597 / 0.638 and ALS alone 0.620 / 0.662).
+    # They order the pool only where no learned fusion was trained (retrieval.fusion): a fusion
+    # retrieved more on validation (recall@300 on two halves of ml-latest-small's inner users, each
+    # learned on the other: 0.627 / 0.671 vs quotas 0.597 / 0.638 and ALS alone 0.620 / 0.662).
     quotas: dict[str, int] = Field(default_factory=lambda: {"ease": 200, "als": 100})
     # Training profiles (with their short ones) the pool's fusion is learned from.
     fusion_profiles: int = Field(400, ge=10)
     # How many titles the fusion asks these sources for (others: `candidates_per_source`). EASE's and
     # ALS's 300 were what let the fused pool retrieve more than either alone on validation; every
-    # source at 300 retrieved a little more again (0.642 vs 0.627) but cost ~8 ms per page.
+    # source at 300 retrieved a little more again (0.642 / 0.676) but cost ~7 ms per page (1.35x).
     fusion_depths: dict[str, int] = Field(default_factory=lambda: {"ease": 300, "als": 300})
     # The profile's own titles (continue watching, rewatches: a source the fusion does not weigh) kept
     # beside its cut: enough for their rows. All of them made some pools 400 long and pages 150 ms.
