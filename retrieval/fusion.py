@@ -1,4 +1,4 @@
-"""A learned fusion of the sources' lists: the pool the ranker scores, cut where recall is best.
+"""A learned fusion of the sources' lists into the pool the ranker scores.
 
 One reciprocal-rank cut let weak sources push strong ones out, and reserved heads (`merge`'s quotas)
 still retrieved less than ALS alone. This scores every proposed title with a logistic model of where
